@@ -1,0 +1,6 @@
+//! Everything a worker lcore touches: wire views, ports, the pipeline and
+//! its counters. Plain Rust over byte slices except `port`, the only module
+//! allowed to call DPDK.
+
+pub mod addrs;
+pub mod wire;
