@@ -53,7 +53,7 @@ fn main() {
         .clang_arg("-I.")
         .allowlist_function("rte_.*|anchor_.*")
         .allowlist_type("rte_.*")
-        .allowlist_var("RTE_.*|rte_.*")
+        .allowlist_var("RTE_.*|rte_.*|RING_F_.*")
         .opaque_type("rte_l2tpv2_combined_msg_hdr")
         .clang_macro_fallback()
         .derive_default(true)

@@ -1,1 +1,502 @@
-//! Configuration crate (being written).
+//! Anchor's configuration: the TOML schema, its validation, and the EAL
+//! arguments derived from it.
+//!
+//! One TOML file configures `anchord`. [`parse`] and [`load`] turn it into a
+//! [`Config`] in which every rule already holds; a broken rule is a
+//! [`ConfigError`] that names the key path (`port[1].ipv4[0]`,
+//! `route[0].port`) and the reason. Unknown keys and wrong types are reported
+//! by toml with line and column.
+//!
+//! `config/demo.toml` (embedded as [`DEMO_TOML`]) documents every key and
+//! matches the demo network of `DESIGN.md`; `config/production.example.toml`
+//! shows a bare-metal setup.
+
+mod cidr;
+mod error;
+mod model;
+mod raw;
+mod validate;
+
+use std::path::Path;
+
+pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
+pub use error::ConfigError;
+pub use model::{
+    CliConfig, Config, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig,
+    PortDevice, PortRole, RouteConfig,
+};
+
+/// The demo configuration (`config/demo.toml`), the default when `anchord`
+/// runs from the repository.
+pub const DEMO_TOML: &str = include_str!("../demo.toml");
+
+/// Parses and validates TOML text.
+pub fn parse(text: &str) -> Result<Config, ConfigError> {
+    let raw: raw::RawConfig = toml::from_str(text)?;
+    validate::validate(raw)
+}
+
+/// Reads the file at `path`, then [`parse`]s it; every error message starts
+/// with the path.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
+        path: path.to_owned(),
+        error,
+    })?;
+    parse(&text).map_err(|error| ConfigError::InFile {
+        path: path.to_owned(),
+        error: Box::new(error),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::BTreeSet;
+    use std::net::IpAddr;
+    use std::path::PathBuf;
+
+    use serde::Deserialize as _;
+
+    use super::*;
+
+    const PRODUCTION_TOML: &str = include_str!("../production.example.toml");
+
+    #[test]
+    fn demo_config_parses_and_matches_the_demo_network() {
+        let c = parse(DEMO_TOML).unwrap();
+        assert_eq!(c.eal.file_prefix, "anchor-demo");
+        assert_eq!(c.eal.control_cpus, "0-1");
+        assert_eq!(c.eal.worker_cpus, [1]);
+        assert_eq!(c.dataplane.idle_backoff_us, 50);
+        assert_eq!(c.cli.socket, PathBuf::from("/run/anchor/anchord.sock"));
+        let core = &c.ports[c.port_index("core").unwrap()];
+        assert_eq!(core.role, PortRole::Core);
+        assert_eq!(core.device.dpdk_name(), "net_af_packet0");
+        assert_eq!(core.ipv4, ["192.0.2.1/24".parse().unwrap()]);
+        assert_eq!(core.ipv6, ["2001:db8:1::1/64".parse().unwrap()]);
+        let home_index = c.port_index("home").unwrap();
+        let home = &c.ports[home_index];
+        assert_eq!(home.role, PortRole::Home);
+        assert_eq!(
+            home.device,
+            PortDevice::Vdev("net_af_packet1,iface=lma-home,qpairs=2".into())
+        );
+        assert_eq!(home.ipv4, ["198.51.100.1/24".parse().unwrap()]);
+        assert_eq!(home.ipv6, ["2001:db8:2::1/64".parse().unwrap()]);
+        let routes: Vec<(String, IpAddr, usize)> = c
+            .routes
+            .iter()
+            .map(|r| (r.prefix.to_string(), r.via, r.port))
+            .collect();
+        assert_eq!(
+            routes,
+            [
+                (
+                    "0.0.0.0/0".into(),
+                    "198.51.100.2".parse().unwrap(),
+                    home_index
+                ),
+                ("::/0".into(), "2001:db8:2::2".parse().unwrap(), home_index),
+            ]
+        );
+    }
+
+    #[test]
+    fn eal_args_for_the_demo_config_pin_control_and_worker_and_add_vdevs() {
+        let args = parse(DEMO_TOML).unwrap().eal_args("anchord");
+        assert_eq!(
+            args,
+            [
+                "anchord",
+                "--lcores",
+                "0@(0-1),1@1",
+                "--main-lcore",
+                "0",
+                "--file-prefix",
+                "anchor-demo",
+                "--vdev",
+                "net_af_packet0,iface=lma-core,qpairs=2",
+                "--vdev",
+                "net_af_packet1,iface=lma-home,qpairs=2",
+                "--no-huge",
+                "-m",
+                "256",
+                "--no-pci",
+                "--no-shconf",
+                "--no-telemetry",
+            ]
+        );
+    }
+
+    #[test]
+    fn production_example_parses_with_pci_ports_and_hugepages() {
+        let c = parse(PRODUCTION_TOML).unwrap();
+        assert_eq!(c.workers(), 4);
+        assert_eq!(c.eal.control_cpus, "0");
+        assert_eq!(c.dataplane.idle_backoff_us, 0);
+        assert!(c
+            .ports
+            .iter()
+            .all(|p| matches!(p.device, PortDevice::Pci(_))));
+        assert!(!c.eal.args.iter().any(|a| a == "--no-huge"));
+        let args = c.eal_args("anchord");
+        assert_eq!(args.iter().filter(|a| *a == "-a").count(), 2);
+        assert!(!args.iter().any(|a| a == "--vdev"));
+    }
+
+    #[test]
+    fn defaults_are_applied_to_every_optional_section() {
+        let c = parse(
+            "[[port]]\nname = \"p\"\nrole = \"core\"\ndevice = \"net_ring0\"\n\
+             ipv6 = [\"2001:db8::1/64\"]\n",
+        )
+        .unwrap();
+        assert_eq!(c.eal, EalConfig::default());
+        assert_eq!(c.log, LogConfig::default());
+        assert_eq!(c.cli, CliConfig::default());
+        assert_eq!(c.dataplane, DataplaneConfig::default());
+        assert_eq!(c.neighbor, NeighborConfig::default());
+        assert!(c.routes.is_empty());
+        assert_eq!(c.ports[0].mtu, 1500);
+        assert!(c.ports[0].ipv4.is_empty());
+        // The documented defaults, spelled out once.
+        assert_eq!(c.dataplane.burst_size, 32);
+        assert_eq!(c.dataplane.rx_ring_size, 1024);
+        assert_eq!(c.dataplane.tx_ring_size, 1024);
+        assert_eq!(c.dataplane.mbufs_per_socket, 8191);
+        assert_eq!(c.dataplane.mbuf_cache, 256);
+        assert_eq!(c.dataplane.punt_ring_size, 1024);
+        assert_eq!(c.dataplane.idle_backoff_us, 0);
+        assert_eq!(c.neighbor.retry_interval_ms, 1000);
+        assert_eq!(c.neighbor.max_retries, 3);
+        assert_eq!(c.neighbor.reachable_s, 300);
+        assert_eq!(c.cli.socket, PathBuf::from("/run/anchor/anchord.sock"));
+        assert_eq!(c.log.level, "info");
+        assert_eq!(c.workers(), 1);
+    }
+
+    #[test]
+    fn unknown_key_error_names_the_key() {
+        let text = DEMO_TOML.replacen("\n[dataplane]\n", "\n[dataplane]\nburst_sise = 16\n", 1);
+        let err = parse(&text).unwrap_err();
+        assert!(matches!(err, ConfigError::Syntax(_)));
+        let msg = err.to_string();
+        assert!(msg.contains("burst_sise"), "{msg}");
+        assert!(msg.contains("unknown field"), "{msg}");
+    }
+
+    #[test]
+    fn unknown_top_level_section_error_names_it() {
+        let msg = parse("[portz]\n").unwrap_err().to_string();
+        assert!(msg.contains("portz"), "{msg}");
+    }
+
+    #[test]
+    fn wrong_type_is_a_syntax_error_with_a_line() {
+        let text = DEMO_TOML.replacen("burst_size = 32", "burst_size = \"32\"", 1);
+        let msg = parse(&text).unwrap_err().to_string();
+        assert!(msg.contains("burst_size"), "{msg}");
+        assert!(msg.contains("line"), "{msg}");
+    }
+
+    /// A file in the temporary directory, removed on drop.
+    struct TempFile(PathBuf);
+
+    impl TempFile {
+        fn new(name: &str, text: &str) -> Self {
+            let path = std::env::temp_dir()
+                .join(format!("anchor-config-{}-{name}.toml", std::process::id()));
+            std::fs::write(&path, text).unwrap();
+            TempFile(path)
+        }
+    }
+
+    impl Drop for TempFile {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_file(&self.0);
+        }
+    }
+
+    #[test]
+    fn load_reads_a_valid_file() {
+        let file = TempFile::new("valid", DEMO_TOML);
+        assert_eq!(load(&file.0).unwrap(), parse(DEMO_TOML).unwrap());
+    }
+
+    #[test]
+    fn load_errors_start_with_the_path() {
+        let file = TempFile::new("unknown-key", "[eal]\nworkers = [1]\n");
+        let msg = load(&file.0).unwrap_err().to_string();
+        assert!(msg.starts_with(&format!("{}: ", file.0.display())), "{msg}");
+        assert!(msg.contains("workers"), "{msg}");
+
+        let file = TempFile::new("invalid", "[eal]\nworker_cpus = []\n");
+        let err = load(&file.0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}: eal.worker_cpus: must not be empty", file.0.display())
+        );
+        assert_eq!(err.key(), Some("eal.worker_cpus"));
+
+        let missing = std::env::temp_dir().join("anchor-config-no-such-file.toml");
+        let msg = load(&missing).unwrap_err().to_string();
+        assert!(
+            msg.starts_with(&format!("{}: cannot read config file: ", missing.display())),
+            "{msg}"
+        );
+    }
+
+    /// Every key path the schema knows (`eal`, `eal.args`, `port.name`, ...),
+    /// read from the serde derive itself so a new field cannot be missed.
+    fn schema_keys() -> BTreeSet<String> {
+        let keys = RefCell::new(BTreeSet::new());
+        let collector = schema::Collector {
+            path: String::new(),
+            keys: &keys,
+        };
+        raw::RawConfig::deserialize(collector).unwrap();
+        keys.into_inner()
+    }
+
+    /// Every key path present in a TOML document; arrays of tables (`[[port]]`)
+    /// contribute their keys without an index.
+    fn document_keys(table: &toml::Table, prefix: &str, keys: &mut BTreeSet<String>) {
+        for (name, value) in table {
+            let path = if prefix.is_empty() {
+                name.clone()
+            } else {
+                format!("{prefix}.{name}")
+            };
+            match value {
+                toml::Value::Table(t) => document_keys(t, &path, keys),
+                toml::Value::Array(items) => {
+                    for item in items {
+                        if let toml::Value::Table(t) = item {
+                            document_keys(t, &path, keys);
+                        }
+                    }
+                }
+                _ => {}
+            }
+            keys.insert(path);
+        }
+    }
+
+    #[test]
+    fn demo_config_sets_every_key_the_schema_knows() {
+        let schema = schema_keys();
+        assert!(schema.contains("dataplane.idle_backoff_us"), "{schema:?}");
+        assert!(schema.contains("route.via"), "{schema:?}");
+        let mut demo = BTreeSet::new();
+        document_keys(&DEMO_TOML.parse().unwrap(), "", &mut demo);
+        let missing: Vec<_> = schema.difference(&demo).collect();
+        assert!(missing.is_empty(), "demo.toml lacks {missing:?}");
+        assert_eq!(schema, demo);
+    }
+
+    #[test]
+    fn demo_config_documents_every_key_and_table_with_a_comment_above_it() {
+        let mut previous = "";
+        for (n, line) in DEMO_TOML.lines().enumerate() {
+            let line = line.trim();
+            let is_key = line
+                .split_once('=')
+                .is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(['#', '"']));
+            if line.starts_with('[') || is_key {
+                assert!(
+                    previous.starts_with('#'),
+                    "demo.toml line {}: {line:?} has no comment above it",
+                    n + 1
+                );
+            }
+            if !line.is_empty() {
+                previous = line;
+            }
+        }
+    }
+
+    /// A serde deserializer that walks the schema instead of data: it
+    /// answers every struct with all of its fields and every sequence with
+    /// one element, and records the key path of each field.
+    mod schema {
+        use std::cell::RefCell;
+        use std::collections::BTreeSet;
+
+        use serde::de::value::Error;
+        use serde::de::{self, IntoDeserializer, Visitor};
+
+        pub(super) struct Collector<'a> {
+            pub path: String,
+            pub keys: &'a RefCell<BTreeSet<String>>,
+        }
+
+        macro_rules! answer {
+            ($($method:ident => $visit:ident($value:expr);)*) => {$(
+                fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                    visitor.$visit($value)
+                }
+            )*};
+        }
+
+        impl<'de> de::Deserializer<'de> for Collector<'_> {
+            type Error = Error;
+
+            fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+                Err(de::Error::custom(format!("untyped value at {}", self.path)))
+            }
+
+            answer! {
+                deserialize_bool => visit_bool(false);
+                deserialize_i8 => visit_i64(0);
+                deserialize_i16 => visit_i64(0);
+                deserialize_i32 => visit_i64(0);
+                deserialize_i64 => visit_i64(0);
+                deserialize_u8 => visit_u64(0);
+                deserialize_u16 => visit_u64(0);
+                deserialize_u32 => visit_u64(0);
+                deserialize_u64 => visit_u64(0);
+                deserialize_f32 => visit_f64(0.0);
+                deserialize_f64 => visit_f64(0.0);
+                deserialize_char => visit_char('x');
+                deserialize_str => visit_str("");
+                deserialize_string => visit_str("");
+                deserialize_identifier => visit_str("");
+                deserialize_bytes => visit_bytes(&[]);
+                deserialize_byte_buf => visit_bytes(&[]);
+            }
+
+            fn deserialize_unit<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.visit_unit()
+            }
+
+            fn deserialize_ignored_any<V: Visitor<'de>>(
+                self,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_unit()
+            }
+
+            fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.visit_some(self)
+            }
+
+            fn deserialize_unit_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_unit()
+            }
+
+            fn deserialize_newtype_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_newtype_struct(self)
+            }
+
+            fn deserialize_seq<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+                visitor.visit_seq(One(Some(self)))
+            }
+
+            fn deserialize_tuple<V: Visitor<'de>>(
+                self,
+                _: usize,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_seq(One(Some(self)))
+            }
+
+            fn deserialize_tuple_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                _: usize,
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_seq(One(Some(self)))
+            }
+
+            fn deserialize_map<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Error> {
+                Err(de::Error::custom(format!("free-form map at {}", self.path)))
+            }
+
+            fn deserialize_struct<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                fields: &'static [&'static str],
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                visitor.visit_map(Fields {
+                    fields,
+                    next: 0,
+                    path: self.path,
+                    keys: self.keys,
+                })
+            }
+
+            fn deserialize_enum<V: Visitor<'de>>(
+                self,
+                _: &'static str,
+                variants: &'static [&'static str],
+                visitor: V,
+            ) -> Result<V::Value, Error> {
+                let first = variants.first().copied().unwrap_or_default();
+                visitor.visit_enum(first.into_deserializer())
+            }
+        }
+
+        struct One<'a>(Option<Collector<'a>>);
+
+        impl<'de> de::SeqAccess<'de> for One<'_> {
+            type Error = Error;
+
+            fn next_element_seed<T: de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: T,
+            ) -> Result<Option<T::Value>, Error> {
+                self.0.take().map(|c| seed.deserialize(c)).transpose()
+            }
+        }
+
+        struct Fields<'a> {
+            fields: &'static [&'static str],
+            next: usize,
+            path: String,
+            keys: &'a RefCell<BTreeSet<String>>,
+        }
+
+        impl<'de> de::MapAccess<'de> for Fields<'_> {
+            type Error = Error;
+
+            fn next_key_seed<K: de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: K,
+            ) -> Result<Option<K::Value>, Error> {
+                match self.fields.get(self.next) {
+                    Some(field) => seed.deserialize(field.into_deserializer()).map(Some),
+                    None => Ok(None),
+                }
+            }
+
+            fn next_value_seed<V: de::DeserializeSeed<'de>>(
+                &mut self,
+                seed: V,
+            ) -> Result<V::Value, Error> {
+                let field = self.fields.get(self.next).copied().unwrap_or_default();
+                self.next += 1;
+                let path = if self.path.is_empty() {
+                    field.to_owned()
+                } else {
+                    format!("{}.{field}", self.path)
+                };
+                self.keys.borrow_mut().insert(path.clone());
+                seed.deserialize(Collector {
+                    path,
+                    keys: self.keys,
+                })
+            }
+        }
+    }
+}

@@ -1,1 +1,7 @@
-//! Control.
+//! Everything the control thread owns: neighbour resolution and answers for
+//! the anchor's own addresses, the punt path, the daemon loop and the CLI.
+
+pub mod cli;
+pub mod daemon;
+pub mod neigh;
+pub mod punt;

@@ -3,4 +3,7 @@
 //! allowed to call DPDK.
 
 pub mod addrs;
+pub mod counters;
+pub mod pipeline;
+pub mod port;
 pub mod wire;

@@ -1,0 +1,232 @@
+//! The TOML schema as serde sees it. Private: `validate::validate` is the
+//! only way from these types to [`crate::Config`].
+//!
+//! Values that need a rule with a good message (addresses, devices, roles)
+//! are kept as strings here and checked in `validate.rs`; serde/toml report
+//! unknown keys, wrong types and out-of-range integers with line and column.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::model::{CliConfig, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig};
+
+/// The whole file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawConfig {
+    /// `[eal]`: DPDK EAL cores, file prefix and extra arguments.
+    #[serde(default)]
+    pub eal: RawEal,
+    /// `[log]`: log level / filter.
+    #[serde(default)]
+    pub log: RawLog,
+    /// `[cli]`: operator socket.
+    #[serde(default)]
+    pub cli: RawCli,
+    /// `[dataplane]`: burst, ring and pool sizes, idle back-off.
+    #[serde(default)]
+    pub dataplane: RawDataplane,
+    /// `[neighbor]`: ARP / ND timers.
+    #[serde(default)]
+    pub neighbor: RawNeighbor,
+    /// `[[port]]`: one table per DPDK port; at least one is required (checked
+    /// in validation so the message says so).
+    #[serde(default)]
+    pub port: Vec<RawPort>,
+    /// `[[route]]`: static routes.
+    #[serde(default)]
+    pub route: Vec<RawRoute>,
+}
+
+/// `[eal]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawEal {
+    /// Extra EAL arguments appended after the generated ones.
+    pub args: Vec<String>,
+    /// `--file-prefix` value.
+    pub file_prefix: String,
+    /// CPU list for the control lcore, e.g. `"0-1"` or `"0,2"`.
+    pub control_cpus: String,
+    /// One worker lcore per CPU listed.
+    pub worker_cpus: Vec<u16>,
+}
+
+impl Default for RawEal {
+    fn default() -> Self {
+        let d = EalConfig::default();
+        RawEal {
+            args: d.args,
+            file_prefix: d.file_prefix,
+            control_cpus: d.control_cpus,
+            worker_cpus: d.worker_cpus,
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawLog {
+    /// Level name or EnvFilter-style directive list.
+    pub level: String,
+}
+
+impl Default for RawLog {
+    fn default() -> Self {
+        RawLog {
+            level: LogConfig::default().level,
+        }
+    }
+}
+
+/// `[cli]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawCli {
+    /// Path of the unix socket `anchorctl` talks to.
+    pub socket: PathBuf,
+}
+
+impl Default for RawCli {
+    fn default() -> Self {
+        RawCli {
+            socket: CliConfig::default().socket,
+        }
+    }
+}
+
+/// `[dataplane]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawDataplane {
+    /// Packets per RX/TX burst.
+    pub burst_size: u16,
+    /// RX descriptors per queue.
+    pub rx_ring_size: u16,
+    /// TX descriptors per queue.
+    pub tx_ring_size: u16,
+    /// Mbufs per NUMA socket pool.
+    pub mbufs_per_socket: u32,
+    /// Per-lcore mempool cache size.
+    pub mbuf_cache: u32,
+    /// Slots of each worker's punt ring.
+    pub punt_ring_size: u32,
+    /// Microseconds a worker sleeps after an empty poll round; 0 = busy poll.
+    pub idle_backoff_us: u32,
+}
+
+impl Default for RawDataplane {
+    fn default() -> Self {
+        let d = DataplaneConfig::default();
+        RawDataplane {
+            burst_size: d.burst_size,
+            rx_ring_size: d.rx_ring_size,
+            tx_ring_size: d.tx_ring_size,
+            mbufs_per_socket: d.mbufs_per_socket,
+            mbuf_cache: d.mbuf_cache,
+            punt_ring_size: d.punt_ring_size,
+            idle_backoff_us: d.idle_backoff_us,
+        }
+    }
+}
+
+/// `[neighbor]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawNeighbor {
+    /// Milliseconds between ARP requests / neighbour solicitations.
+    pub retry_interval_ms: u32,
+    /// Solicitations before giving up on a neighbour.
+    pub max_retries: u32,
+    /// Seconds a resolved neighbour stays valid.
+    pub reachable_s: u32,
+}
+
+impl Default for RawNeighbor {
+    fn default() -> Self {
+        let d = NeighborConfig::default();
+        RawNeighbor {
+            retry_interval_ms: d.retry_interval_ms,
+            max_retries: d.max_retries,
+            reachable_s: d.reachable_s,
+        }
+    }
+}
+
+/// One `[[port]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPort {
+    /// Unique port name.
+    pub name: String,
+    /// `"core"` or `"home"`.
+    pub role: String,
+    /// PCI address or vdev string.
+    pub device: String,
+    /// IPv4 interface addresses, `address/prefix_len`.
+    #[serde(default)]
+    pub ipv4: Vec<String>,
+    /// IPv6 interface addresses, `address/prefix_len`.
+    #[serde(default)]
+    pub ipv6: Vec<String>,
+    /// IP MTU.
+    #[serde(default = "default_mtu")]
+    pub mtu: u16,
+}
+
+fn default_mtu() -> u16 {
+    PortConfig::DEFAULT_MTU
+}
+
+/// One `[[route]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawRoute {
+    /// Destination network, `address/prefix_len` with host bits zero.
+    pub prefix: String,
+    /// Next-hop address.
+    pub via: String,
+    /// Name of the port the next hop is on.
+    pub port: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_file_gives_every_section_its_default() {
+        let raw: RawConfig = toml::from_str("").unwrap();
+        assert_eq!(raw.eal.worker_cpus, [1]);
+        assert_eq!(raw.log.level, "info");
+        assert_eq!(raw.dataplane.burst_size, 32);
+        assert_eq!(raw.neighbor.max_retries, 3);
+        assert!(raw.port.is_empty());
+        assert!(raw.route.is_empty());
+    }
+
+    #[test]
+    fn a_section_with_some_keys_keeps_defaults_for_the_others() {
+        let raw: RawConfig = toml::from_str("[dataplane]\nburst_size = 8\n").unwrap();
+        assert_eq!(raw.dataplane.burst_size, 8);
+        assert_eq!(raw.dataplane.rx_ring_size, 1024);
+        assert_eq!(raw.dataplane.mbufs_per_socket, 8191);
+    }
+
+    #[test]
+    fn unknown_key_in_a_section_is_a_toml_error_naming_the_key() {
+        let err = toml::from_str::<RawConfig>("[dataplane]\nburst = 8\n").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("unknown field `burst`"), "{msg}");
+        assert!(msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn port_without_device_is_a_toml_error_naming_the_key() {
+        let err =
+            toml::from_str::<RawConfig>("[[port]]\nname = \"a\"\nrole = \"core\"\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `device`"), "{err}");
+    }
+}

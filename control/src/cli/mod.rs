@@ -1,0 +1,111 @@
+//! The operator interface: a unix-socket server in the daemon (one line of
+//! JSON in, one line of JSON out per request) and the `anchorctl` client.
+//! The server only parses and forwards; the control thread answers.
+
+pub mod client;
+pub mod render;
+pub mod server;
+
+use serde::{Deserialize, Serialize};
+
+/// Commands the daemon understands, with their help text. The client checks
+/// a command against this list before connecting.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("show version", "daemon and DPDK versions, uptime, workers"),
+    (
+        "show ports",
+        "ports: driver, MAC, link, queues, addresses, hardware counters",
+    ),
+    (
+        "show stats",
+        "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons",
+    ),
+    (
+        "show neighbors",
+        "ARP/ND neighbour table of the control thread",
+    ),
+];
+
+/// One request line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// The command words joined by one space, e.g. "show ports".
+    pub command: String,
+}
+
+/// One reply line: either `data` or `error`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Reply {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Reply {
+    pub fn data(v: serde_json::Value) -> Reply {
+        Reply {
+            ok: true,
+            data: Some(v),
+            error: None,
+        }
+    }
+    pub fn error(msg: impl Into<String>) -> Reply {
+        Reply {
+            ok: false,
+            data: None,
+            error: Some(msg.into()),
+        }
+    }
+}
+
+/// Normalises command words ("show  neighbours" → "show neighbors") and
+/// checks the command exists.
+pub fn parse_command(words: &[String]) -> Result<String, String> {
+    let joined = words
+        .iter()
+        .map(|w| match w.as_str() {
+            "neighbours" | "neighbour" | "neighbor" | "neigh" => "neighbors",
+            "port" => "ports",
+            "stat" | "statistics" => "stats",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(" ");
+    if COMMANDS.iter().any(|(c, _)| *c == joined) {
+        Ok(joined)
+    } else {
+        Err(format!("unknown command {joined:?}; try `anchorctl help`"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn british_spelling_of_neighbours_is_accepted() {
+        assert_eq!(
+            parse_command(&words("show neighbours")).as_deref(),
+            Ok("show neighbors")
+        );
+    }
+
+    #[test]
+    fn unknown_command_is_refused_with_a_hint() {
+        let e = parse_command(&words("show frobs")).unwrap_err();
+        assert!(e.contains("show frobs") && e.contains("help"), "{e}");
+    }
+
+    #[test]
+    fn reply_round_trips_through_json() {
+        let r = Reply::error("boom");
+        let s = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<Reply>(&s).unwrap(), r);
+    }
+}

@@ -1,0 +1,186 @@
+//! Human tables for `anchorctl` replies. The JSON is the contract; these
+//! only lay it out.
+
+use serde_json::Value;
+
+/// Lays out `rows` under `header` in aligned columns.
+pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
+    let mut width: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            if let Some(w) = width.get_mut(i) {
+                *w = (*w).max(c.len());
+            }
+        }
+    }
+    let line = |cells: &mut dyn Iterator<Item = &str>| {
+        let mut s = String::new();
+        for (i, c) in cells.enumerate() {
+            let w = width.get(i).copied().unwrap_or(0);
+            s.push_str(&format!("{c:<w$}  "));
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(&mut header.iter().copied());
+    for r in rows {
+        out.push_str(&line(&mut r.iter().map(String::as_str)));
+    }
+    out
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(s).collect::<Vec<_>>().join(","),
+        other => other.to_string(),
+    }
+}
+
+fn arr(v: &Value) -> &[Value] {
+    v.as_array().map(Vec::as_slice).unwrap_or(&[])
+}
+
+/// Renders the reply to `command` as text.
+pub fn render(command: &str, data: &Value) -> String {
+    match command {
+        "show version" => format!(
+            "anchord {}\n{}\nuptime {} s, {} worker(s)\n",
+            s(&data["anchord"]),
+            s(&data["dpdk"]),
+            s(&data["uptime_s"]),
+            s(&data["workers"])
+        ),
+        "show ports" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|p| {
+                    vec![
+                        s(&p["name"]),
+                        s(&p["role"]),
+                        s(&p["port_id"]),
+                        s(&p["driver"]),
+                        s(&p["mac"]),
+                        if p["link_up"].as_bool() == Some(true) {
+                            "up".into()
+                        } else {
+                            "down".into()
+                        },
+                        format!("{}/{}", s(&p["rx_queues"]), s(&p["tx_queues"])),
+                        s(&p["addresses"]),
+                        s(&p["hw"]["ipackets"]),
+                        s(&p["hw"]["opackets"]),
+                        s(&p["hw"]["imissed"]),
+                    ]
+                })
+                .collect();
+            table(
+                &[
+                    "PORT",
+                    "ROLE",
+                    "ID",
+                    "DRIVER",
+                    "MAC",
+                    "LINK",
+                    "RXQ/TXQ",
+                    "ADDRESSES",
+                    "HW-RX",
+                    "HW-TX",
+                    "HW-MISSED",
+                ],
+                &rows,
+            )
+        }
+        "show stats" => {
+            let mut rows = Vec::new();
+            for w in arr(&data["workers"]) {
+                for p in arr(&w["ports"]) {
+                    rows.push(vec![
+                        s(&w["worker"]),
+                        s(&p["port"]),
+                        s(&p["rx"]),
+                        s(&p["tx"]),
+                        s(&p["dropped"]),
+                        s(&p["punted"]),
+                        s(&p["punt_ring_full"]),
+                    ]);
+                }
+            }
+            for p in arr(&data["control"]["ports"]) {
+                rows.push(vec![
+                    "control".into(),
+                    s(&p["port"]),
+                    s(&p["rx"]),
+                    s(&p["tx"]),
+                    s(&p["dropped"]),
+                    "-".into(),
+                    "-".into(),
+                ]);
+            }
+            let mut out = table(
+                &[
+                    "WORKER",
+                    "PORT",
+                    "RX",
+                    "TX",
+                    "DROPPED",
+                    "PUNTED",
+                    "PUNT-RING-FULL",
+                ],
+                &rows,
+            );
+            let drops: Vec<Vec<String>> = data["drops"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(_, v)| v.as_u64() != Some(0))
+                        .map(|(k, v)| vec![k.clone(), s(v)])
+                        .collect()
+                })
+                .unwrap_or_default();
+            if !drops.is_empty() {
+                out.push('\n');
+                out.push_str(&table(&["DROP REASON", "PACKETS"], &drops));
+            }
+            out
+        }
+        "show neighbors" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|n| {
+                    vec![
+                        s(&n["port"]),
+                        s(&n["ip"]),
+                        s(&n["mac"]),
+                        s(&n["state"]),
+                        s(&n["age_s"]),
+                        s(&n["probes"]),
+                    ]
+                })
+                .collect();
+            table(
+                &["PORT", "ADDRESS", "MAC", "STATE", "AGE-S", "PROBES"],
+                &rows,
+            )
+        }
+        _ => serde_json::to_string_pretty(data).unwrap_or_default() + "\n",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_aligns_columns_to_the_widest_cell() {
+        let t = table(&["A", "B"], &[vec!["long".into(), "x".into()]]);
+        assert_eq!(t, "A     B\nlong  x\n");
+    }
+
+    #[test]
+    fn neighbors_render_one_row_each() {
+        let d = serde_json::json!([{"port":"home","ip":"198.51.100.2","mac":"02:00:00:00:00:01","state":"reachable","age_s":3,"probes":0}]);
+        let t = render("show neighbors", &d);
+        assert!(t.lines().nth(1).unwrap().contains("198.51.100.2"));
+    }
+}

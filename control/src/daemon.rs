@@ -1,0 +1,431 @@
+//! The daemon's life: EAL, pools, ports, punt rings, worker lcores, the CLI
+//! thread and the control loop on the main lcore; orderly shutdown on
+//! SIGINT/SIGTERM.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anchor_config::{Config, PortConfig, PortRole};
+use anyhow::{bail, Context};
+use dataplane::addrs::{Ipv4Cidr, Ipv6Cidr, PortAddrs};
+use dataplane::counters::{CounterSnapshot, WorkerCounters};
+use dataplane::pipeline::Worker;
+use dataplane::port::dpdk::{device_socket, Eal, EthPort, Mempool, PortSetup, Ring};
+use dataplane::port::{LcoreId, Port, QueueId};
+use serde_json::{json, Value};
+
+use crate::cli::server::{CliCall, CliServer};
+use crate::cli::Reply;
+use crate::neigh::{NeighState, NeighborConfig, Neighbors};
+use crate::punt::ControlPlane;
+
+/// How often the control loop runs the neighbour timers.
+const TIMER_TICK: Duration = Duration::from_millis(10);
+/// How long the control loop sleeps when there was nothing to do.
+const CONTROL_IDLE: Duration = Duration::from_micros(200);
+
+/// State shared read-only by the workers and the control thread.
+struct Shared {
+    ports: Vec<EthPort>,
+    addrs: Vec<PortAddrs>,
+    rings: Vec<Ring>,
+    workers: Vec<WorkerCounters>,
+    control: WorkerCounters,
+}
+
+/// Converts the config's addresses into the data plane's.
+pub fn port_addrs(cfg: &PortConfig, mac: dataplane::wire::MacAddr) -> PortAddrs {
+    PortAddrs::new(
+        mac,
+        cfg.ipv4
+            .iter()
+            .map(|c| Ipv4Cidr {
+                addr: c.addr,
+                prefix_len: c.prefix_len,
+            })
+            .collect(),
+        cfg.ipv6
+            .iter()
+            .map(|c| Ipv6Cidr {
+                addr: c.addr,
+                prefix_len: c.prefix_len,
+            })
+            .collect(),
+    )
+}
+
+/// Runs the daemon until `stop` is set (by a signal). Returns after every
+/// worker has stopped, ports are closed and EAL is cleaned up.
+pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let eal = Eal::init(&config.eal_args("anchord")).context("starting DPDK")?;
+    tracing::info!("{} initialised", Eal::version());
+    let result = run_with_eal(&eal, &config, &stop, started);
+    eal.cleanup();
+    result
+}
+
+fn run_with_eal(
+    eal: &Eal,
+    config: &Config,
+    stop: &Arc<AtomicBool>,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let lcores = eal.worker_lcores();
+    let workers = config.workers();
+    if lcores.len() != workers {
+        bail!(
+            "EAL started {} worker lcores but eal.worker_cpus lists {workers}",
+            lcores.len()
+        );
+    }
+    let dp = &config.dataplane;
+
+    // One mempool per NUMA socket that a port sits on.
+    let mut pools: BTreeMap<u32, Arc<Mempool>> = BTreeMap::new();
+    let mut ports = Vec::with_capacity(config.ports.len());
+    let setup = PortSetup {
+        rx_queues: u16::try_from(workers)?,
+        tx_queues: u16::try_from(workers + 1)?,
+        rx_desc: dp.rx_ring_size,
+        tx_desc: dp.tx_ring_size,
+        mtu: 0,
+    };
+    for pc in &config.ports {
+        let socket = device_socket(eal, pc.device.dpdk_name());
+        let pool = match pools.get(&socket) {
+            Some(p) => p.clone(),
+            None => {
+                let p = Arc::new(Mempool::new(
+                    eal,
+                    &format!("mbufs-s{socket}"),
+                    dp.mbufs_per_socket,
+                    dp.mbuf_cache,
+                    socket,
+                )?);
+                pools.insert(socket, p.clone());
+                p
+            }
+        };
+        let port = EthPort::open(
+            eal,
+            &pc.name,
+            pc.device.dpdk_name(),
+            &PortSetup {
+                mtu: pc.mtu,
+                ..setup.clone()
+            },
+            pool,
+        )?;
+        tracing::info!(port = %pc.name, id = port.id().0, driver = port.driver(), mac = %port.mac(), rss = port.rss(), "port started");
+        ports.push(port);
+    }
+    let addrs: Vec<PortAddrs> = config
+        .ports
+        .iter()
+        .zip(&ports)
+        .map(|(pc, p)| port_addrs(pc, p.mac()))
+        .collect();
+    let mut rings = Vec::with_capacity(workers);
+    for (i, l) in lcores.iter().enumerate() {
+        rings.push(Ring::new(
+            eal,
+            &format!("punt-w{i}"),
+            dp.punt_ring_size,
+            eal.lcore_socket(*l),
+        )?);
+    }
+    let shared = Arc::new(Shared {
+        ports,
+        addrs,
+        rings,
+        workers: (0..workers).map(|_| WorkerCounters::default()).collect(),
+        control: WorkerCounters::default(),
+    });
+
+    let mut launched = Vec::new();
+    let mut launch_error = None;
+    for (i, &lcore) in lcores.iter().enumerate() {
+        let (sh, st) = (shared.clone(), stop.clone());
+        let burst = usize::from(dp.burst_size);
+        let backoff = Duration::from_micros(u64::from(dp.idle_backoff_us));
+        let job = move || {
+            let mut w = Worker::new(
+                &sh.ports,
+                &sh.addrs,
+                i,
+                sh.workers.len(),
+                &sh.rings[i],
+                &sh.workers[i],
+                burst,
+            );
+            w.run(&st, backoff);
+            0
+        };
+        match eal.launch(lcore, job) {
+            Ok(()) => launched.push(lcore),
+            Err(e) => {
+                launch_error = Some(e);
+                break;
+            }
+        }
+    }
+    let result = match launch_error {
+        Some(e) => Err(anyhow::Error::from(e)),
+        None => {
+            tracing::info!(workers = launched.len(), "workers polling");
+            control_loop(config, &shared, &lcores, stop, started)
+        }
+    };
+    stop.store(true, Ordering::SeqCst);
+    for l in launched {
+        eal.wait(l);
+    }
+    tracing::info!("workers stopped");
+    match Arc::try_unwrap(shared) {
+        Ok(sh) => {
+            for p in sh.ports {
+                p.close();
+            }
+        }
+        Err(_) => tracing::warn!("ports still referenced at shutdown"),
+    }
+    drop(pools);
+    result
+}
+
+fn control_loop(
+    config: &Config,
+    shared: &Shared,
+    lcores: &[LcoreId],
+    stop: &AtomicBool,
+    started: Instant,
+) -> anyhow::Result<()> {
+    let (cli, calls) = CliServer::start(&config.cli.socket)?;
+    tracing::info!(socket = %config.cli.socket.display(), "cli listening");
+    let n = &config.neighbor;
+    let neigh = Neighbors::new(
+        shared.addrs.clone(),
+        NeighborConfig {
+            retry_interval: Duration::from_millis(u64::from(n.retry_interval_ms)),
+            max_retries: n.max_retries,
+            reachable: Duration::from_secs(u64::from(n.reachable_s)),
+        },
+    );
+    let next_hops: Vec<(usize, IpAddr)> = config.routes.iter().map(|r| (r.port, r.via)).collect();
+    let queue = QueueId(u16::try_from(lcores.len())?);
+    let mut cp = ControlPlane::new(
+        &shared.ports,
+        &shared.rings,
+        queue,
+        neigh,
+        &shared.control,
+        next_hops,
+    );
+    let mut next_tick = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        let mut busy = cp.service_punts(now) > 0;
+        if now >= next_tick {
+            cp.run_timers(now);
+            next_tick = now + TIMER_TICK;
+        }
+        busy |= serve_cli(&calls, config, shared, &cp, lcores, started);
+        if !busy {
+            std::thread::sleep(CONTROL_IDLE);
+        }
+    }
+    tracing::info!("stopping");
+    drop(cli);
+    Ok(())
+}
+
+type Cp<'a> = ControlPlane<'a, EthPort, Ring>;
+
+fn serve_cli(
+    calls: &Receiver<CliCall>,
+    config: &Config,
+    shared: &Shared,
+    cp: &Cp<'_>,
+    lcores: &[LcoreId],
+    started: Instant,
+) -> bool {
+    let mut any = false;
+    loop {
+        match calls.try_recv() {
+            Ok(call) => {
+                any = true;
+                let reply = answer(&call.request.command, config, shared, cp, lcores, started);
+                let _ = call.reply.send(reply);
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => return any,
+        }
+    }
+}
+
+fn answer(
+    command: &str,
+    config: &Config,
+    shared: &Shared,
+    cp: &Cp<'_>,
+    lcores: &[LcoreId],
+    started: Instant,
+) -> Reply {
+    match command {
+        "show version" => Reply::data(json!({
+            "anchord": env!("CARGO_PKG_VERSION"),
+            "dpdk": Eal::version(),
+            "uptime_s": started.elapsed().as_secs(),
+            "workers": lcores.len(),
+        })),
+        "show ports" => Reply::data(show_ports(config, shared)),
+        "show stats" => Reply::data(show_stats(config, shared, lcores)),
+        "show neighbors" => Reply::data(show_neighbors(config, cp)),
+        other => Reply::error(format!("unknown command {other:?}")),
+    }
+}
+
+fn role_name(r: &PortRole) -> &'static str {
+    match r {
+        PortRole::Core => "core",
+        PortRole::Home => "home",
+    }
+}
+
+fn show_ports(config: &Config, shared: &Shared) -> Value {
+    let rows: Vec<Value> = config
+        .ports
+        .iter()
+        .zip(&shared.ports)
+        .map(|(pc, p)| {
+            let link = p.link();
+            let hw = p.stats();
+            let mut addresses: Vec<String> = pc
+                .ipv4
+                .iter()
+                .map(|c| format!("{}/{}", c.addr, c.prefix_len))
+                .collect();
+            addresses.extend(
+                pc.ipv6
+                    .iter()
+                    .map(|c| format!("{}/{}", c.addr, c.prefix_len)),
+            );
+            json!({
+                "name": pc.name,
+                "role": role_name(&pc.role),
+                "port_id": p.id().0,
+                "device": pc.device.dpdk_name(),
+                "driver": p.driver(),
+                "mac": p.mac().to_string(),
+                "link_up": link.up,
+                "speed_mbps": link.speed_mbps,
+                "full_duplex": link.full_duplex,
+                "mtu": pc.mtu,
+                "rx_queues": p.rx_queues(),
+                "tx_queues": config.workers() + 1,
+                "rss": p.rss(),
+                "addresses": addresses,
+                "hw": {
+                    "ipackets": hw.ipackets, "opackets": hw.opackets,
+                    "ibytes": hw.ibytes, "obytes": hw.obytes,
+                    "imissed": hw.imissed, "ierrors": hw.ierrors,
+                    "oerrors": hw.oerrors, "rx_nombuf": hw.rx_nombuf,
+                },
+            })
+        })
+        .collect();
+    Value::Array(rows)
+}
+
+fn port_rows(config: &Config, snap: &CounterSnapshot) -> Vec<Value> {
+    config
+        .ports
+        .iter()
+        .zip(&snap.ports)
+        .map(|(pc, c)| {
+            json!({
+                "port": pc.name, "rx": c.rx, "tx": c.tx, "dropped": c.dropped,
+                "punted": c.punted, "punt_ring_full": c.punt_ring_full, "tx_full": c.tx_full,
+            })
+        })
+        .collect()
+}
+
+fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
+    let nports = config.ports.len();
+    let mut drops: BTreeMap<&'static str, u64> = BTreeMap::new();
+    let mut totals: Vec<[u64; 5]> = vec![[0; 5]; nports];
+    let workers: Vec<Value> = shared
+        .workers
+        .iter()
+        .enumerate()
+        .map(|(i, w)| {
+            let snap = w.snapshot(nports);
+            for (name, n) in &snap.drops {
+                *drops.entry(name).or_default() += n;
+            }
+            for (t, c) in totals.iter_mut().zip(&snap.ports) {
+                let add = [c.rx, c.tx, c.dropped, c.punted, c.punt_ring_full];
+                t.iter_mut().zip(add).for_each(|(a, b)| *a += b);
+            }
+            json!({
+                "worker": i,
+                "lcore": lcores.get(i).map(|l| l.0),
+                "polls": snap.polls,
+                "ports": port_rows(config, &snap),
+                "drops": snap.drops.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            })
+        })
+        .collect();
+    let control = shared.control.snapshot(nports);
+    let ports: Vec<Value> = config
+        .ports
+        .iter()
+        .zip(&shared.ports)
+        .zip(&totals)
+        .map(|((pc, p), t)| {
+            let hw = p.stats();
+            let xstats: serde_json::Map<String, Value> = p.xstats().into_iter().map(|(k, v)| (k, json!(v))).collect();
+            json!({
+                "port": pc.name, "rx": t[0], "tx": t[1], "dropped": t[2], "punted": t[3], "punt_ring_full": t[4],
+                "hw": { "ipackets": hw.ipackets, "opackets": hw.opackets, "imissed": hw.imissed,
+                        "ierrors": hw.ierrors, "oerrors": hw.oerrors, "rx_nombuf": hw.rx_nombuf },
+                "xstats": xstats,
+            })
+        })
+        .collect();
+    json!({
+        "ports": ports,
+        "workers": workers,
+        "control": { "ports": port_rows(config, &control) },
+        "drops": drops,
+    })
+}
+
+fn show_neighbors(config: &Config, cp: &Cp<'_>) -> Value {
+    let now = Instant::now();
+    let rows: Vec<Value> = cp
+        .neighbors()
+        .entries()
+        .map(|e| {
+            json!({
+                "port": config.ports.get(e.port).map(|p| p.name.as_str()),
+                "ip": e.ip.to_string(),
+                "mac": e.mac.map(|m| m.to_string()),
+                "state": match e.state {
+                    NeighState::Incomplete => "incomplete",
+                    NeighState::Reachable => "reachable",
+                    NeighState::Stale => "stale",
+                    NeighState::Failed => "failed",
+                },
+                "age_s": now.saturating_duration_since(e.updated).as_secs(),
+                "probes": e.probes,
+            })
+        })
+        .collect();
+    Value::Array(rows)
+}

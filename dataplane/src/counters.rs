@@ -1,0 +1,161 @@
+//! Per-worker counters, cache-line padded. Each counter has exactly one
+//! writer (its worker), which adds with a relaxed load and store, never an
+//! atomic read-modify-write; readers (the CLI) load them relaxed.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Ports a worker counts separately; more ports share the last slot.
+pub const MAX_PORTS: usize = 8;
+
+/// Declares the drop reasons once: the enum, its counter names and help.
+macro_rules! drop_reasons {
+    ($($variant:ident => $name:literal, $help:literal;)*) => {
+        /// Why the data plane dropped a packet. Each has a counter.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(u8)]
+        pub enum DropReason { $($variant),* }
+
+        impl DropReason {
+            pub const ALL: &'static [DropReason] = &[$(DropReason::$variant),*];
+            pub const COUNT: usize = Self::ALL.len();
+            /// The counter name shown by `anchorctl show stats`.
+            pub fn name(self) -> &'static str {
+                match self { $(DropReason::$variant => $name),* }
+            }
+            pub fn help(self) -> &'static str {
+                match self { $(DropReason::$variant => $help),* }
+            }
+        }
+    };
+}
+
+drop_reasons! {
+    EthMalformed => "eth-malformed", "Ethernet header truncated or with more than one VLAN tag";
+    L2NotOurs => "l2-not-ours", "unicast frame for another MAC address";
+    EthertypeUnknown => "ethertype-unknown", "neither IPv4, IPv6 nor ARP";
+    ArpMalformed => "arp-malformed", "ARP packet truncated or not Ethernet/IPv4";
+    ArpNotOurs => "arp-not-ours", "ARP for an address that is not ours";
+    Ipv4Malformed => "ipv4-malformed", "IPv4 header truncated, bad version, IHL or length";
+    Ipv4Checksum => "ipv4-checksum", "IPv4 header checksum does not verify";
+    Ipv6Malformed => "ipv6-malformed", "IPv6 header truncated, bad version or length";
+    LocalUnhandled => "local-unhandled", "addressed to us with a protocol we do not serve";
+    MulticastNotOurs => "multicast-not-ours", "multicast or broadcast we do not listen to";
+    NoRoute => "no-route", "transit packet with no binding or route";
+}
+
+/// Counters of one port as seen by one worker (or the control thread).
+#[derive(Debug, Default)]
+#[repr(align(64))]
+pub struct PortCounters {
+    pub rx: AtomicU64,
+    pub tx: AtomicU64,
+    pub dropped: AtomicU64,
+    pub punted: AtomicU64,
+    /// Punts dropped because the ring to the control thread was full.
+    pub punt_ring_full: AtomicU64,
+    /// Packets the TX queue did not take (freed).
+    pub tx_full: AtomicU64,
+}
+
+/// Everything one worker counts.
+#[derive(Debug)]
+#[repr(align(64))]
+pub struct WorkerCounters {
+    pub ports: [PortCounters; MAX_PORTS],
+    pub drops: [AtomicU64; DropReason::COUNT],
+    /// Poll iterations; also the worker's quiescent-state counter.
+    pub polls: AtomicU64,
+}
+
+impl Default for WorkerCounters {
+    fn default() -> Self {
+        WorkerCounters {
+            ports: Default::default(),
+            drops: std::array::from_fn(|_| AtomicU64::new(0)),
+            polls: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Single-writer add: a relaxed load and store, no read-modify-write.
+#[inline(always)]
+pub fn add(c: &AtomicU64, n: u64) {
+    c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+impl WorkerCounters {
+    #[inline(always)]
+    pub fn port(&self, index: usize) -> &PortCounters {
+        &self.ports[index.min(MAX_PORTS - 1)]
+    }
+
+    #[inline(always)]
+    pub fn drop(&self, port: usize, reason: DropReason) {
+        add(&self.drops[reason as usize], 1);
+        add(&self.port(port).dropped, 1);
+    }
+
+    /// A plain copy for display.
+    pub fn snapshot(&self, nports: usize) -> CounterSnapshot {
+        let get = |c: &AtomicU64| c.load(Relaxed);
+        CounterSnapshot {
+            ports: self.ports[..nports.min(MAX_PORTS)]
+                .iter()
+                .map(|p| PortCounts {
+                    rx: get(&p.rx),
+                    tx: get(&p.tx),
+                    dropped: get(&p.dropped),
+                    punted: get(&p.punted),
+                    punt_ring_full: get(&p.punt_ring_full),
+                    tx_full: get(&p.tx_full),
+                })
+                .collect(),
+            drops: DropReason::ALL
+                .iter()
+                .map(|r| (r.name(), get(&self.drops[*r as usize])))
+                .collect(),
+            polls: get(&self.polls),
+        }
+    }
+}
+
+/// Plain values of one port's counters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PortCounts {
+    pub rx: u64,
+    pub tx: u64,
+    pub dropped: u64,
+    pub punted: u64,
+    pub punt_ring_full: u64,
+    pub tx_full: u64,
+}
+
+/// Plain values of a worker's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CounterSnapshot {
+    pub ports: Vec<PortCounts>,
+    pub drops: Vec<(&'static str, u64)>,
+    pub polls: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drop_reason_names_are_unique() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn drop_counts_both_reason_and_port() {
+        let c = WorkerCounters::default();
+        c.drop(1, DropReason::Ipv4Checksum);
+        let s = c.snapshot(2);
+        assert_eq!(s.ports[1].dropped, 1);
+        assert!(s.drops.contains(&("ipv4-checksum", 1)));
+    }
+}

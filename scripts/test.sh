@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# README command 2: sets up and runs every test, unit and end to end.
+# End-to-end tests need root (network namespaces, DPDK); they create and
+# delete their own namespaces.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export PATH="$HOME/.cargo/bin:$PATH"
+
+if ip netns list 2>/dev/null | grep -qE '^anc-'; then
+  echo "test: the demo network is up (a demo running?); stop it or run scripts/netns.sh down" >&2
+  exit 1
+fi
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --quiet -- -D warnings
+# The end-to-end tests share the demo namespaces: one test thread.
+cargo test --workspace -- --test-threads=1
