@@ -143,3 +143,215 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The whole punt path on in-memory ports: a worker classifies and
+    //! punts, the control thread answers on its own TX queue.
+    use std::time::Instant;
+
+    use dataplane::counters::WorkerCounters;
+    use dataplane::pipeline::Worker;
+    use dataplane::port::mem::{MemBuf, MemPort, MemRing};
+    use dataplane::port::{PortId, QueueId};
+    use dataplane::wire::{arp, ethernet, icmpv4, icmpv6, ipv4, ipv6};
+
+    use super::ControlPlane;
+    use crate::neigh::testutil::*;
+
+    const CONTROL_Q: QueueId = QueueId(1);
+
+    struct Rig {
+        ports: Vec<MemPort>,
+        ring: Vec<MemRing<MemBuf>>,
+        worker: WorkerCounters,
+        control: WorkerCounters,
+    }
+
+    impl Rig {
+        fn new(ring_capacity: usize) -> Rig {
+            Rig {
+                ports: vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)],
+                ring: vec![MemRing::new(ring_capacity)],
+                worker: WorkerCounters::default(),
+                control: WorkerCounters::default(),
+            }
+        }
+
+        /// Injects `frames` on port `index`, runs one worker poll and one
+        /// control pass; returns what the control thread sent per port.
+        fn exchange(&self, index: usize, frames: &[Vec<u8>]) -> Vec<Vec<(QueueId, Vec<u8>)>> {
+            let addrs = ports();
+            for f in frames {
+                self.ports[index].inject(QueueId(0), f);
+            }
+            let mut w = Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, 32);
+            w.poll();
+            let mut cp = ControlPlane::new(
+                &self.ports,
+                &self.ring,
+                CONTROL_Q,
+                neighbors(),
+                &self.control,
+                vec![],
+            );
+            cp.service_punts(Instant::now());
+            self.ports.iter().map(MemPort::take_tx).collect()
+        }
+    }
+
+    fn only(sent: &[(QueueId, Vec<u8>)]) -> &[u8] {
+        assert_eq!(sent.len(), 1, "expected exactly one frame, got {sent:?}");
+        assert_eq!(
+            sent[0].0, CONTROL_Q,
+            "replies go out on the control thread's queue"
+        );
+        &sent[0].1
+    }
+
+    #[test]
+    fn arp_request_for_our_address_is_answered_on_the_control_queue() {
+        let rig = Rig::new(64);
+        let tx = rig.exchange(0, &[arp_request(MAG_MAC, MAG_V4, CORE_V4)]);
+        let frame = only(&tx[0]);
+        let eth = ethernet::Frame::new_checked(frame).unwrap();
+        assert_eq!((eth.dst_addr(), eth.src_addr()), (MAG_MAC, CORE_MAC));
+        let a = arp::Packet::new_checked(eth.payload()).unwrap();
+        assert_eq!(a.operation(), arp::OP_REPLY);
+        assert_eq!((a.sender_hw(), a.sender_ip()), (CORE_MAC, CORE_V4));
+        assert_eq!((a.target_hw(), a.target_ip()), (MAG_MAC, MAG_V4));
+        assert!(tx[1].is_empty());
+        let w = rig.worker.snapshot(2);
+        assert_eq!(
+            (w.ports[0].rx, w.ports[0].punted, w.ports[0].dropped),
+            (1, 1, 0)
+        );
+        assert_eq!(rig.control.snapshot(2).ports[0].tx, 1);
+    }
+
+    #[test]
+    fn neighbor_solicitation_to_the_solicited_node_group_gets_an_advert() {
+        let rig = Rig::new(64);
+        let tx = rig.exchange(
+            0,
+            &[ns(
+                MAG_MAC,
+                MAG_V6,
+                solicited(CORE_V6),
+                CORE_V6,
+                Some(MAG_MAC),
+            )],
+        );
+        let frame = only(&tx[0]);
+        let eth = ethernet::Frame::new_checked(frame).unwrap();
+        assert_eq!(eth.dst_addr(), MAG_MAC);
+        let ip = ipv6::Packet::new_checked(eth.payload()).unwrap();
+        assert_eq!(
+            (ip.src_addr(), ip.dst_addr(), ip.hop_limit()),
+            (CORE_V6, MAG_V6, 255)
+        );
+        let icmp = icmpv6::Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum(ip.src_addr(), ip.dst_addr()));
+        match icmpv6::NdRepr::parse(&icmp).unwrap() {
+            icmpv6::NdRepr::NeighborAdvert {
+                solicited,
+                target,
+                target_lladdr,
+                ..
+            } => {
+                assert!(solicited);
+                assert_eq!((target, target_lladdr), (CORE_V6, Some(CORE_MAC)));
+            }
+            other => panic!("expected an NA, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn icmp_echo_request_to_our_ipv4_address_gets_an_echo_reply_with_the_same_data() {
+        let rig = Rig::new(64);
+        let tx = rig.exchange(0, &[echo4(MAG_MAC, MAG_V4, CORE_V4, b"anchor")]);
+        let frame = only(&tx[0]);
+        let eth = ethernet::Frame::new_checked(frame).unwrap();
+        let ip = ipv4::Packet::new_checked(eth.payload()).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (CORE_V4, MAG_V4));
+        let icmp = icmpv4::Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum());
+        assert_eq!(icmp.msg_type(), icmpv4::TYPE_ECHO_REPLY);
+        assert_eq!((icmp.echo_ident(), icmp.echo_seq()), (0x4242, 7));
+        assert_eq!(icmp.payload(), b"anchor");
+    }
+
+    #[test]
+    fn icmpv6_echo_request_to_our_address_gets_an_echo_reply() {
+        let rig = Rig::new(64);
+        let tx = rig.exchange(0, &[echo6(MAG_MAC, MAG_V6, CORE_V6, b"anchor6")]);
+        let frame = only(&tx[0]);
+        let eth = ethernet::Frame::new_checked(frame).unwrap();
+        let ip = ipv6::Packet::new_checked(eth.payload()).unwrap();
+        assert_eq!((ip.src_addr(), ip.dst_addr()), (CORE_V6, MAG_V6));
+        let icmp = icmpv6::Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum(ip.src_addr(), ip.dst_addr()));
+        assert_eq!(icmp.msg_type(), icmpv6::TYPE_ECHO_REPLY);
+        assert_eq!(icmp.payload(), b"anchor6");
+    }
+
+    #[test]
+    fn echo_to_another_host_is_not_punted_and_counted_as_no_route() {
+        let rig = Rig::new(64);
+        let tx = rig.exchange(
+            0,
+            &[echo4(MAG_MAC, MAG_V4, "203.0.113.9".parse().unwrap(), b"x")],
+        );
+        assert!(tx.iter().all(Vec::is_empty));
+        let w = rig.worker.snapshot(2);
+        assert_eq!((w.ports[0].punted, w.ports[0].dropped), (0, 1));
+        assert!(w.drops.contains(&("no-route", 1)));
+    }
+
+    #[test]
+    fn a_full_punt_ring_drops_and_counts_the_rest_and_answers_what_fit() {
+        let rig = Rig::new(2);
+        let frames: Vec<Vec<u8>> = (0..5)
+            .map(|_| echo4(MAG_MAC, MAG_V4, CORE_V4, b"x"))
+            .collect();
+        let tx = rig.exchange(0, &frames);
+        assert_eq!(tx[0].len(), 2);
+        let w = rig.worker.snapshot(2);
+        assert_eq!(
+            (
+                w.ports[0].rx,
+                w.ports[0].punted,
+                w.ports[0].punt_ring_full,
+                w.ports[0].dropped
+            ),
+            (5, 2, 3, 3)
+        );
+    }
+
+    #[test]
+    fn wanted_next_hop_is_resolved_with_an_arp_request_from_the_pool() {
+        let rig = Rig::new(64);
+        let next_hop = (1, "198.51.100.2".parse().unwrap());
+        let mut cp = ControlPlane::new(
+            &rig.ports,
+            &rig.ring,
+            CONTROL_Q,
+            neighbors(),
+            &rig.control,
+            vec![next_hop],
+        );
+        cp.run_timers(Instant::now());
+        let tx = rig.ports[1].take_tx();
+        let frame = only(&tx);
+        let eth = ethernet::Frame::new_checked(&frame[..]).unwrap();
+        assert!(eth.dst_addr().is_broadcast());
+        let a = arp::Packet::new_checked(eth.payload()).unwrap();
+        assert_eq!(a.operation(), arp::OP_REQUEST);
+        assert_eq!(
+            a.target_ip(),
+            "198.51.100.2".parse::<std::net::Ipv4Addr>().unwrap()
+        );
+        assert_eq!(a.sender_ip(), HOME_V4);
+    }
+}

@@ -159,7 +159,7 @@ impl Demo {
     /// given as the list expression `frames`, with `mac` = lma-core's MAC).
     fn send_frames(&self, mac: &str, frames: &str) {
         let script = format!(
-            "from scapy.all import *\nconf.verb=0\nmac='{mac}'\nsrc=get_if_hwaddr('mag-core')\nsendp({frames}, iface='mag-core')\n"
+            "from scapy.all import *\nconf.verb=0\nmac='{mac}'\nsrc=get_if_hwaddr('mag-core')\nsendp({frames}\n, iface='mag-core')\n"
         );
         let out = Command::new("ip")
             .args([

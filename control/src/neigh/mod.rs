@@ -11,7 +11,7 @@ mod emit;
 mod responder;
 mod table;
 #[cfg(test)]
-mod testutil;
+pub(crate) mod testutil;
 
 use core::net::IpAddr;
 use std::time::{Duration, Instant};

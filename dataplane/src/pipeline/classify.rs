@@ -96,3 +96,235 @@ fn classify_icmpv6(payload: &[u8], unicast: bool) -> Verdict {
         _ => Verdict::Drop(DropReason::MulticastNotOurs),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+    use crate::addrs::{Ipv4Cidr, Ipv6Cidr};
+    use crate::wire::ethernet::{emit_header, ethertype};
+    use crate::wire::ipv4::{protocol, Ipv4Repr};
+    use crate::wire::ipv6::Ipv6Repr;
+    use crate::wire::MacAddr;
+
+    const OURS: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 1]);
+    const PEER: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 2]);
+    const US4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const PEER4: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 2);
+    const US6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
+    const PEER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
+
+    fn addrs() -> PortAddrs {
+        PortAddrs::new(
+            OURS,
+            vec![Ipv4Cidr {
+                addr: US4,
+                prefix_len: 24,
+            }],
+            vec![Ipv6Cidr {
+                addr: US6,
+                prefix_len: 64,
+            }],
+        )
+    }
+
+    fn v4(dst: Ipv4Addr, proto: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + 8];
+        emit_header(&mut f, OURS, PEER, ethertype::IPV4);
+        let repr = Ipv4Repr {
+            src: PEER4,
+            dst,
+            protocol: proto,
+            ttl: 64,
+            tos: 0,
+            payload_len: 8,
+        };
+        repr.emit(&mut f[14..]);
+        f
+    }
+
+    fn v6(dst: Ipv6Addr, next_header: u8, first: u8) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 40 + 8];
+        let dst_mac = if dst.is_multicast() {
+            MacAddr::ipv6_multicast(&dst)
+        } else {
+            OURS
+        };
+        emit_header(&mut f, dst_mac, PEER, ethertype::IPV6);
+        let repr = Ipv6Repr {
+            src: PEER6,
+            dst,
+            next_header,
+            hop_limit: 64,
+            payload_len: 8,
+        };
+        repr.emit(&mut f[14..]);
+        f[54] = first;
+        f
+    }
+
+    fn arp(target: Ipv4Addr) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 28];
+        emit_header(&mut f, MacAddr::BROADCAST, PEER, ethertype::ARP);
+        f[14..22].copy_from_slice(&[0, 1, 8, 0, 6, 4, 0, 1]);
+        f[22..28].copy_from_slice(&PEER.0);
+        f[28..32].copy_from_slice(&PEER4.octets());
+        f[38..42].copy_from_slice(&target.octets());
+        f
+    }
+
+    fn drop(reason: DropReason) -> Verdict {
+        Verdict::Drop(reason)
+    }
+
+    #[test]
+    fn icmp_to_our_ipv4_address_is_punted() {
+        assert_eq!(classify(&v4(US4, protocol::ICMP), &addrs()), Verdict::Punt);
+    }
+
+    #[test]
+    fn udp_to_our_address_is_dropped_as_unhandled_for_now() {
+        assert_eq!(
+            classify(&v4(US4, protocol::UDP), &addrs()),
+            drop(DropReason::LocalUnhandled)
+        );
+    }
+
+    #[test]
+    fn transit_ipv4_without_a_binding_is_dropped_as_no_route() {
+        assert_eq!(
+            classify(&v4(Ipv4Addr::new(203, 0, 113, 5), 17), &addrs()),
+            drop(DropReason::NoRoute)
+        );
+    }
+
+    #[test]
+    fn arp_for_our_address_is_punted_and_for_others_dropped() {
+        assert_eq!(classify(&arp(US4), &addrs()), Verdict::Punt);
+        assert_eq!(
+            classify(&arp(PEER4), &addrs()),
+            drop(DropReason::ArpNotOurs)
+        );
+        assert_eq!(
+            classify(&arp(US4)[..30], &addrs()),
+            drop(DropReason::ArpMalformed)
+        );
+    }
+
+    #[test]
+    fn unicast_frame_for_another_mac_is_dropped() {
+        let mut f = v4(US4, protocol::ICMP);
+        f[..6].copy_from_slice(&[0x02, 9, 9, 9, 9, 9]);
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::L2NotOurs));
+    }
+
+    #[test]
+    fn truncated_ethernet_header_is_dropped_as_malformed() {
+        let f = v4(US4, protocol::ICMP);
+        for len in 0..14 {
+            assert_eq!(
+                classify(&f[..len], &addrs()),
+                drop(DropReason::EthMalformed),
+                "len {len}"
+            );
+        }
+    }
+
+    #[test]
+    fn double_vlan_tag_is_dropped_as_malformed() {
+        let mut f = vec![0u8; 60];
+        emit_header(&mut f, OURS, PEER, ethertype::VLAN);
+        f[16..18].copy_from_slice(&ethertype::VLAN.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::EthMalformed));
+    }
+
+    #[test]
+    fn unknown_ethertype_is_dropped() {
+        let mut f = v4(US4, protocol::ICMP);
+        f[12..14].copy_from_slice(&0x88b5u16.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::EthertypeUnknown));
+    }
+
+    #[test]
+    fn ipv4_with_bad_ihl_bad_version_or_lengths_is_malformed() {
+        let good = v4(US4, protocol::ICMP);
+        let mut ihl3 = good.clone();
+        ihl3[14] = 0x43;
+        let mut version6 = good.clone();
+        version6[14] = 0x65;
+        let mut too_long = good.clone();
+        too_long[16..18].copy_from_slice(&1500u16.to_be_bytes());
+        let mut too_short = good.clone();
+        too_short[16..18].copy_from_slice(&10u16.to_be_bytes());
+        for f in [
+            &ihl3,
+            &version6,
+            &too_long,
+            &too_short,
+            &good[..14 + 19].to_vec(),
+        ] {
+            assert_eq!(
+                classify(f, &addrs()),
+                drop(DropReason::Ipv4Malformed),
+                "{f:02x?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ipv4_with_a_bad_header_checksum_is_dropped() {
+        let mut f = v4(US4, protocol::ICMP);
+        f[24] ^= 0xff;
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::Ipv4Checksum));
+    }
+
+    #[test]
+    fn ethernet_padding_after_the_ipv4_packet_is_accepted() {
+        let mut f = v4(US4, protocol::ICMP);
+        f.extend_from_slice(&[0; 18]);
+        assert_eq!(classify(&f, &addrs()), Verdict::Punt);
+    }
+
+    #[test]
+    fn icmpv6_to_us_is_punted_and_nd_to_our_solicited_node_group_too() {
+        assert_eq!(
+            classify(&v6(US6, protocol::ICMPV6, 128), &addrs()),
+            Verdict::Punt
+        );
+        let group: Ipv6Addr = "ff02::1:ff00:1".parse().unwrap();
+        assert_eq!(
+            classify(&v6(group, protocol::ICMPV6, 135), &addrs()),
+            Verdict::Punt
+        );
+        assert_eq!(
+            classify(&v6(group, protocol::ICMPV6, 128), &addrs()),
+            drop(DropReason::MulticastNotOurs)
+        );
+        let other: Ipv6Addr = "ff02::1:ff00:99".parse().unwrap();
+        assert_eq!(
+            classify(&v6(other, protocol::ICMPV6, 135), &addrs()),
+            drop(DropReason::MulticastNotOurs)
+        );
+    }
+
+    #[test]
+    fn ipv6_with_payload_length_past_the_frame_is_malformed() {
+        let mut f = v6(US6, protocol::ICMPV6, 128);
+        f[18..20].copy_from_slice(&1500u16.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::Ipv6Malformed));
+        assert_eq!(
+            classify(&f[..14 + 39], &addrs()),
+            drop(DropReason::Ipv6Malformed)
+        );
+    }
+
+    #[test]
+    fn transit_ipv6_is_no_route() {
+        let dst: Ipv6Addr = "2001:db8:100::5".parse().unwrap();
+        assert_eq!(
+            classify(&v6(dst, 17, 0), &addrs()),
+            drop(DropReason::NoRoute)
+        );
+    }
+}
