@@ -344,7 +344,7 @@ mod tests {
         cp.run_timers(Instant::now());
         let tx = rig.ports[1].take_tx();
         let frame = only(&tx);
-        let eth = ethernet::Frame::new_checked(&frame[..]).unwrap();
+        let eth = ethernet::Frame::new_checked(frame).unwrap();
         assert!(eth.dst_addr().is_broadcast());
         let a = arp::Packet::new_checked(eth.payload()).unwrap();
         assert_eq!(a.operation(), arp::OP_REQUEST);
