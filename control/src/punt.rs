@@ -71,6 +71,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                         continue;
                     };
                     let Some(index) = self.port_index(&buf) else {
+                        tracing::warn!(port = buf.rx_port().0, "punted frame from an unknown port");
                         continue;
                     };
                     add(&self.counters.port(index).rx, 1);

@@ -87,6 +87,8 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             let Some(buf) = slot.take() else { continue };
             match classify(buf.data(), addrs) {
                 Verdict::Punt => {
+                    let mut buf = buf;
+                    buf.set_rx_port(port.id());
                     self.punts[npunt] = Some(buf);
                     npunt += 1;
                 }

@@ -316,6 +316,11 @@ impl PacketBuf for Mbuf {
     }
 
     #[inline]
+    fn set_rx_port(&mut self, port: PortId) {
+        self.raw_mut().port = port.0;
+    }
+
+    #[inline]
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
         let m = self.raw_mut();
         let n16 = u16::try_from(n).ok()?;
@@ -436,6 +441,7 @@ pub struct EthPort {
     mac: MacAddr,
     rss: bool,
     rx_queues: u16,
+    tx_queues: u16,
     started: bool,
 }
 
@@ -578,6 +584,7 @@ impl EthPort {
             mac: MacAddr(addr.addr_bytes),
             rss,
             rx_queues,
+            tx_queues: setup.tx_queues,
             started: true,
         })
     }
@@ -689,6 +696,11 @@ impl Port for EthPort {
     #[inline]
     fn rx_burst(&self, queue: QueueId, bufs: &mut [Option<Mbuf>]) -> usize {
         debug_assert!(bufs.iter().all(Option::is_none));
+        // The burst functions do not check the queue: an unconfigured one
+        // would be read out of bounds.
+        if queue.0 >= self.rx_queues {
+            return 0;
+        }
         let n = u16::try_from(bufs.len()).unwrap_or(u16::MAX);
         // SAFETY: Option<Mbuf> has the layout of *mut rte_mbuf; the driver
         // writes at most n pointers, each an mbuf we then own.
@@ -707,6 +719,9 @@ impl Port for EthPort {
     fn tx_burst(&self, queue: QueueId, bufs: &mut [Option<Mbuf>]) -> usize {
         let n = u16::try_from(bufs.len()).unwrap_or(u16::MAX);
         debug_assert!(bufs.iter().all(Option::is_some));
+        if queue.0 >= self.tx_queues {
+            return 0;
+        }
         // SAFETY: bufs[..n] are owned non-null mbufs with the layout of
         // *mut rte_mbuf; the driver takes ownership of the first `sent`.
         let sent = usize::from(unsafe {

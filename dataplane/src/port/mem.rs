@@ -43,6 +43,9 @@ impl PacketBuf for MemBuf {
     fn rx_port(&self) -> PortId {
         self.port
     }
+    fn set_rx_port(&mut self, port: PortId) {
+        self.port = port;
+    }
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
         if n > self.start {
             return None;

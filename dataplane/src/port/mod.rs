@@ -28,6 +28,8 @@ pub trait PacketBuf {
     fn data_mut(&mut self) -> &mut [u8];
     /// The DPDK port id the packet arrived on.
     fn rx_port(&self) -> PortId;
+    /// Records the arrival port (not every PMD fills it in, e.g. net_ring).
+    fn set_rx_port(&mut self, port: PortId);
     /// Grows the packet at the front by `n` bytes of headroom.
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]>;
     /// Removes `n` bytes from the front.
