@@ -19,10 +19,7 @@ fn ipv4_frame(dst_mac: [u8; 6], dst: [u8; 4], proto: u8) -> Vec<u8> {
     f.extend_from_slice(&[0x02, 0, 0, 0, 0, 0x02, 0x08, 0x00]);
     let mut ip = vec![0x45, 0, 0, 28, 0, 0, 0x40, 0, 64, proto, 0, 0, 192, 0, 2, 2];
     ip.extend_from_slice(&dst);
-    let sum: u32 = ip
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c[1]])))
-        .sum();
+    let sum: u32 = ip.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
     let folded = !(((sum & 0xffff) + (sum >> 16)) as u16);
     ip[10..12].copy_from_slice(&folded.to_be_bytes());
     f.extend_from_slice(&ip);
@@ -32,14 +29,7 @@ fn ipv4_frame(dst_mac: [u8; 6], dst: [u8; 4], proto: u8) -> Vec<u8> {
 
 fn main() {
     let mac = [0x02, 0, 0, 0, 0, 0x01];
-    let addrs = PortAddrs::new(
-        MacAddr(mac),
-        vec![Ipv4Cidr {
-            addr: [192, 0, 2, 1].into(),
-            prefix_len: 24,
-        }],
-        vec![],
-    );
+    let addrs = PortAddrs::new(MacAddr(mac), vec![Ipv4Cidr { addr: [192, 0, 2, 1].into(), prefix_len: 24 }], vec![]);
     let cases = [
         ("echo to us (punt)", ipv4_frame(mac, [192, 0, 2, 1], 1)),
         ("transit (no route)", ipv4_frame(mac, [203, 0, 113, 9], 17)),

@@ -36,9 +36,7 @@ fn split_prefix(text: &str, max: u8) -> Result<(&str, u8), CidrError> {
     if len.is_empty() || !len.bytes().all(|b| b.is_ascii_digit()) {
         return Err(CidrError::PrefixLenSyntax(len.to_owned()));
     }
-    let len: u8 = len
-        .parse()
-        .map_err(|_| CidrError::PrefixLenSyntax(len.to_owned()))?;
+    let len: u8 = len.parse().map_err(|_| CidrError::PrefixLenSyntax(len.to_owned()))?;
     if len > max {
         return Err(CidrError::PrefixLenTooLong { len, max });
     }
@@ -89,9 +87,7 @@ impl Ipv4Cidr {
     }
 
     fn mask_bits(prefix_len: u8) -> u32 {
-        u32::MAX
-            .checked_shl(32 - u32::from(prefix_len.min(32)))
-            .unwrap_or(0)
+        u32::MAX.checked_shl(32 - u32::from(prefix_len.min(32))).unwrap_or(0)
     }
 }
 
@@ -100,10 +96,7 @@ impl FromStr for Ipv4Cidr {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (addr, prefix_len) = split_prefix(text, 32)?;
-        Ok(Ipv4Cidr {
-            addr: addr.parse()?,
-            prefix_len,
-        })
+        Ok(Ipv4Cidr { addr: addr.parse()?, prefix_len })
     }
 }
 
@@ -147,9 +140,7 @@ impl Ipv6Cidr {
     }
 
     fn mask_bits(prefix_len: u8) -> u128 {
-        u128::MAX
-            .checked_shl(128 - u32::from(prefix_len.min(128)))
-            .unwrap_or(0)
+        u128::MAX.checked_shl(128 - u32::from(prefix_len.min(128))).unwrap_or(0)
     }
 }
 
@@ -158,10 +149,7 @@ impl FromStr for Ipv6Cidr {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         let (addr, prefix_len) = split_prefix(text, 128)?;
-        Ok(Ipv6Cidr {
-            addr: addr.parse()?,
-            prefix_len,
-        })
+        Ok(Ipv6Cidr { addr: addr.parse()?, prefix_len })
     }
 }
 
@@ -286,30 +274,15 @@ mod tests {
 
     #[test]
     fn ipv4_cidr_without_prefix_length_is_rejected() {
-        assert_eq!(
-            "192.0.2.1".parse::<Ipv4Cidr>(),
-            Err(CidrError::MissingPrefixLen)
-        );
+        assert_eq!("192.0.2.1".parse::<Ipv4Cidr>(), Err(CidrError::MissingPrefixLen));
     }
 
     #[test]
     fn ipv4_cidr_with_bad_octet_or_length_is_rejected() {
-        assert!(matches!(
-            "192.0.2.300/24".parse::<Ipv4Cidr>(),
-            Err(CidrError::Address(_))
-        ));
-        assert_eq!(
-            "192.0.2.1/33".parse::<Ipv4Cidr>(),
-            Err(CidrError::PrefixLenTooLong { len: 33, max: 32 })
-        );
-        assert_eq!(
-            "192.0.2.1/+8".parse::<Ipv4Cidr>(),
-            Err(CidrError::PrefixLenSyntax("+8".into()))
-        );
-        assert_eq!(
-            "192.0.2.1/".parse::<Ipv4Cidr>(),
-            Err(CidrError::PrefixLenSyntax(String::new()))
-        );
+        assert!(matches!("192.0.2.300/24".parse::<Ipv4Cidr>(), Err(CidrError::Address(_))));
+        assert_eq!("192.0.2.1/33".parse::<Ipv4Cidr>(), Err(CidrError::PrefixLenTooLong { len: 33, max: 32 }));
+        assert_eq!("192.0.2.1/+8".parse::<Ipv4Cidr>(), Err(CidrError::PrefixLenSyntax("+8".into())));
+        assert_eq!("192.0.2.1/".parse::<Ipv4Cidr>(), Err(CidrError::PrefixLenSyntax(String::new())));
     }
 
     #[test]
@@ -319,10 +292,7 @@ mod tests {
         assert!(c.contains("2001:db8:1::ffff".parse().unwrap()));
         assert!(!c.contains("2001:db8:2::1".parse().unwrap()));
         assert_eq!(v6("::/0").network(), v6("::/0"));
-        assert_eq!(
-            "::1/129".parse::<Ipv6Cidr>(),
-            Err(CidrError::PrefixLenTooLong { len: 129, max: 128 })
-        );
+        assert_eq!("::1/129".parse::<Ipv6Cidr>(), Err(CidrError::PrefixLenTooLong { len: 129, max: 128 }));
     }
 
     #[test]

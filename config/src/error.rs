@@ -48,10 +48,7 @@ pub enum ConfigError {
 impl ConfigError {
     /// Builds an [`ConfigError::Invalid`].
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
+        ConfigError::Invalid { key: key.into(), reason: reason.into() }
     }
 
     /// The key path of a validation error (looking through
@@ -78,10 +75,7 @@ mod tests {
     #[test]
     fn invalid_error_message_is_key_colon_reason() {
         let e = ConfigError::invalid("dataplane.burst_size", "must be between 1 and 64, got 0");
-        assert_eq!(
-            e.to_string(),
-            "dataplane.burst_size: must be between 1 and 64, got 0"
-        );
+        assert_eq!(e.to_string(), "dataplane.burst_size: must be between 1 and 64, got 0");
         assert_eq!(e.key(), Some("dataplane.burst_size"));
     }
 
@@ -89,15 +83,9 @@ mod tests {
     fn error_in_a_file_starts_with_the_path_and_keeps_the_key() {
         let e = ConfigError::InFile {
             path: PathBuf::from("/etc/anchor/anchor.toml"),
-            error: Box::new(ConfigError::invalid(
-                "port",
-                "at least one [[port]] is required",
-            )),
+            error: Box::new(ConfigError::invalid("port", "at least one [[port]] is required")),
         };
-        assert_eq!(
-            e.to_string(),
-            "/etc/anchor/anchor.toml: port: at least one [[port]] is required"
-        );
+        assert_eq!(e.to_string(), "/etc/anchor/anchor.toml: port: at least one [[port]] is required");
         assert_eq!(e.key(), Some("port"));
     }
 
@@ -109,8 +97,6 @@ mod tests {
             error: std::io::Error::from(std::io::ErrorKind::NotFound),
         };
         assert!(e.source().is_none());
-        assert!(e
-            .to_string()
-            .starts_with("x.toml: cannot read config file: "));
+        assert!(e.to_string().starts_with("x.toml: cannot read config file: "));
     }
 }

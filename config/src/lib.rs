@@ -22,8 +22,8 @@ use std::path::Path;
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::ConfigError;
 pub use model::{
-    CliConfig, Config, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig,
-    PortDevice, PortRole, RouteConfig,
+    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, LogConfig, NeighborConfig, PortConfig, PortDevice,
+    PortRole, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`
@@ -39,14 +39,8 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
 /// Reads the file at `path`, then [`parse`]s it; every error message starts
 /// with the path.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
-        path: path.to_owned(),
-        error,
-    })?;
-    parse(&text).map_err(|error| ConfigError::InFile {
-        path: path.to_owned(),
-        error: Box::new(error),
-    })
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_owned(), error })?;
+    parse(&text).map_err(|error| ConfigError::InFile { path: path.to_owned(), error: Box::new(error) })
 }
 
 #[cfg(test)]
@@ -78,28 +72,85 @@ mod tests {
         let home_index = c.port_index("home").unwrap();
         let home = &c.ports[home_index];
         assert_eq!(home.role, PortRole::Home);
-        assert_eq!(
-            home.device,
-            PortDevice::Vdev("net_af_packet1,iface=lma-home,qpairs=2".into())
-        );
+        assert_eq!(home.device, PortDevice::Vdev("net_af_packet1,iface=lma-home,qpairs=2".into()));
         assert_eq!(home.ipv4, ["198.51.100.1/24".parse().unwrap()]);
         assert_eq!(home.ipv6, ["2001:db8:2::1/64".parse().unwrap()]);
-        let routes: Vec<(String, IpAddr, usize)> = c
-            .routes
-            .iter()
-            .map(|r| (r.prefix.to_string(), r.via, r.port))
-            .collect();
+        let routes: Vec<(String, IpAddr, usize)> =
+            c.routes.iter().map(|r| (r.prefix.to_string(), r.via, r.port)).collect();
         assert_eq!(
             routes,
             [
-                (
-                    "0.0.0.0/0".into(),
-                    "198.51.100.2".parse().unwrap(),
-                    home_index
-                ),
+                ("0.0.0.0/0".into(), "198.51.100.2".parse().unwrap(), home_index),
                 ("::/0".into(), "2001:db8:2::2".parse().unwrap(), home_index),
             ]
         );
+        assert_eq!(
+            c.tunnel,
+            TunnelConfig {
+                ttl: 64,
+                ecn: EcnMode::Normal,
+                mtu: Some(1500),
+                ipv6_over_ipv4_mtu: 1280,
+                fib_capacity: 1 << 20,
+            }
+        );
+    }
+
+    #[test]
+    fn demo_config_has_exactly_one_binding_pinning_static4_to_mag1_over_keyed_gre() {
+        let c = parse(DEMO_TOML).unwrap();
+        assert_eq!(
+            c.bindings,
+            [StaticBinding {
+                mn_id: "static4@anchor.test".into(),
+                vrf: 0,
+                ipv4_hoa: Some("203.0.113.200".parse().unwrap()),
+                hnps: Vec::new(),
+                ipv6_hoa: None,
+                endpoint: "192.0.2.2".parse().unwrap(),
+                local: "192.0.2.1".parse().unwrap(),
+                tunnel: TunnelMode::Gre { key_in: Some(100), key_out: Some(200) },
+                dscp: Some(46),
+                port: c.port_index("core").unwrap(),
+            }]
+        );
+    }
+
+    #[test]
+    fn demo_commented_binding_examples_are_valid_and_show_every_other_tunnel_kind() {
+        let examples = commented_examples(DEMO_TOML);
+        let mut kinds = vec![parse(DEMO_TOML).unwrap().bindings[0].tunnel.name()];
+        for example in &examples {
+            let c = parse(&format!("{DEMO_TOML}\n{example}"))
+                .unwrap_or_else(|e| panic!("example\n{example}\nis invalid: {e}"));
+            assert_eq!(c.bindings.len(), 2, "{example}");
+            kinds.push(c.bindings[1].tunnel.name());
+        }
+        kinds.sort_unstable();
+        assert_eq!(kinds, ["gre", "ipip", "mip-udp", "udp", "udp-tlv"]);
+        // All of them at once, too.
+        let all = parse(&format!("{DEMO_TOML}\n{}", examples.join("\n"))).unwrap();
+        assert_eq!(all.bindings.len(), 1 + examples.len());
+        let ipip = &all.bindings[1];
+        assert_eq!(ipip.local, "2001:db8:1::1".parse::<IpAddr>().unwrap());
+        assert_eq!(ipip.hnps, ["2001:db8:100:1::/64".parse().unwrap()]);
+    }
+
+    #[test]
+    fn production_commented_binding_example_is_valid() {
+        let examples = commented_examples(PRODUCTION_TOML);
+        assert_eq!(examples.len(), 1);
+        let c = parse(&format!("{PRODUCTION_TOML}\n{}", examples[0])).unwrap();
+        let core = c.port_index("core").unwrap();
+        assert_eq!(c.bindings.len(), 1);
+        assert_eq!(c.bindings[0].vrf, 7);
+        assert_eq!(c.bindings[0].port, core);
+        assert_eq!(c.bindings[0].local, "192.0.2.1".parse::<IpAddr>().unwrap());
+        let c = parse(PRODUCTION_TOML).unwrap();
+        assert!(c.bindings.is_empty());
+        assert_eq!(c.tunnel.fib_capacity, 1 << 22);
+        assert_eq!(c.tunnel.mtu, None);
+        assert_eq!(c.tunnel.path_mtu(&c.ports[core]), 1600);
     }
 
     #[test]
@@ -135,10 +186,7 @@ mod tests {
         assert_eq!(c.workers(), 4);
         assert_eq!(c.eal.control_cpus, "0");
         assert_eq!(c.dataplane.idle_backoff_us, 0);
-        assert!(c
-            .ports
-            .iter()
-            .all(|p| matches!(p.device, PortDevice::Pci(_))));
+        assert!(c.ports.iter().all(|p| matches!(p.device, PortDevice::Pci(_))));
         assert!(!c.eal.args.iter().any(|a| a == "--no-huge"));
         let args = c.eal_args("anchord");
         assert_eq!(args.iter().filter(|a| *a == "-a").count(), 2);
@@ -158,6 +206,8 @@ mod tests {
         assert_eq!(c.dataplane, DataplaneConfig::default());
         assert_eq!(c.neighbor, NeighborConfig::default());
         assert!(c.routes.is_empty());
+        assert_eq!(c.tunnel, TunnelConfig::default());
+        assert!(c.bindings.is_empty());
         assert_eq!(c.ports[0].mtu, 1500);
         assert!(c.ports[0].ipv4.is_empty());
         // The documented defaults, spelled out once.
@@ -173,6 +223,11 @@ mod tests {
         assert_eq!(c.neighbor.reachable_s, 300);
         assert_eq!(c.cli.socket, PathBuf::from("/run/anchor/anchord.sock"));
         assert_eq!(c.log.level, "info");
+        assert_eq!(c.tunnel.ttl, 64);
+        assert_eq!(c.tunnel.ecn, EcnMode::Normal);
+        assert_eq!(c.tunnel.mtu, None);
+        assert_eq!(c.tunnel.ipv6_over_ipv4_mtu, 1280);
+        assert_eq!(c.tunnel.fib_capacity, 1_048_576);
         assert_eq!(c.workers(), 1);
     }
 
@@ -205,8 +260,7 @@ mod tests {
 
     impl TempFile {
         fn new(name: &str, text: &str) -> Self {
-            let path = std::env::temp_dir()
-                .join(format!("anchor-config-{}-{name}.toml", std::process::id()));
+            let path = std::env::temp_dir().join(format!("anchor-config-{}-{name}.toml", std::process::id()));
             std::fs::write(&path, text).unwrap();
             TempFile(path)
         }
@@ -233,28 +287,19 @@ mod tests {
 
         let file = TempFile::new("invalid", "[eal]\nworker_cpus = []\n");
         let err = load(&file.0).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            format!("{}: eal.worker_cpus: must not be empty", file.0.display())
-        );
+        assert_eq!(err.to_string(), format!("{}: eal.worker_cpus: must not be empty", file.0.display()));
         assert_eq!(err.key(), Some("eal.worker_cpus"));
 
         let missing = std::env::temp_dir().join("anchor-config-no-such-file.toml");
         let msg = load(&missing).unwrap_err().to_string();
-        assert!(
-            msg.starts_with(&format!("{}: cannot read config file: ", missing.display())),
-            "{msg}"
-        );
+        assert!(msg.starts_with(&format!("{}: cannot read config file: ", missing.display())), "{msg}");
     }
 
     /// Every key path the schema knows (`eal`, `eal.args`, `port.name`, ...),
     /// read from the serde derive itself so a new field cannot be missed.
     fn schema_keys() -> BTreeSet<String> {
         let keys = RefCell::new(BTreeSet::new());
-        let collector = schema::Collector {
-            path: String::new(),
-            keys: &keys,
-        };
+        let collector = schema::Collector { path: String::new(), keys: &keys };
         raw::RawConfig::deserialize(collector).unwrap();
         keys.into_inner()
     }
@@ -263,11 +308,7 @@ mod tests {
     /// contribute their keys without an index.
     fn document_keys(table: &toml::Table, prefix: &str, keys: &mut BTreeSet<String>) {
         for (name, value) in table {
-            let path = if prefix.is_empty() {
-                name.clone()
-            } else {
-                format!("{prefix}.{name}")
-            };
+            let path = if prefix.is_empty() { name.clone() } else { format!("{prefix}.{name}") };
             match value {
                 toml::Value::Table(t) => document_keys(t, &path, keys),
                 toml::Value::Array(items) => {
@@ -283,13 +324,63 @@ mod tests {
         }
     }
 
+    /// The commented-out examples of a file, uncommented. A comment is
+    /// `# text`; a commented-out setting is `#key = value` (no space). An
+    /// example starts at a `#[[table]]` line and runs over the settings
+    /// right after it; a setting anywhere else fails the test, so every
+    /// commented-out setting is an example that other tests parse.
+    fn commented_examples(text: &str) -> Vec<String> {
+        let mut examples: Vec<String> = Vec::new();
+        let mut open = false;
+        for (n, line) in text.lines().enumerate() {
+            let setting =
+                line.trim().strip_prefix('#').filter(|rest| !rest.is_empty() && !rest.starts_with([' ', '#']));
+            match setting {
+                Some(rest) if rest.starts_with("[[") => {
+                    examples.push(format!("{rest}\n"));
+                    open = true;
+                }
+                Some(rest) => match examples.last_mut().filter(|_| open) {
+                    Some(example) => {
+                        example.push_str(rest);
+                        example.push('\n');
+                    }
+                    None => panic!("line {}: {line:?} is outside a #[[table]] example", n + 1),
+                },
+                None => open = false,
+            }
+        }
+        examples
+    }
+
+    #[test]
+    fn commented_examples_are_found_and_uncommented() {
+        let text = "# a comment\n#[[binding]]\n#tunnel = \"ipip\"\n#\n\
+                    #[[binding]]\n#vrf = 1\n# prose = not a setting\nx = 1\n";
+        assert_eq!(commented_examples(text), ["[[binding]]\ntunnel = \"ipip\"\n", "[[binding]]\nvrf = 1\n"]);
+    }
+
     #[test]
     fn demo_config_sets_every_key_the_schema_knows() {
         let schema = schema_keys();
         assert!(schema.contains("dataplane.idle_backoff_us"), "{schema:?}");
         assert!(schema.contains("route.via"), "{schema:?}");
+        assert!(schema.contains("binding.udp_port"), "{schema:?}");
+        assert!(schema.contains("tunnel.fib_capacity"), "{schema:?}");
         let mut demo = BTreeSet::new();
         document_keys(&DEMO_TOML.parse().unwrap(), "", &mut demo);
+        // Keys that cannot go together with the live binding (other tunnel
+        // kinds) are set in the commented-out examples, which
+        // demo_commented_binding_examples_are_valid_... parses.
+        let live = demo.clone();
+        for example in commented_examples(DEMO_TOML) {
+            document_keys(&example.parse().unwrap(), "", &mut demo);
+        }
+        let only_in_examples: Vec<_> = demo.difference(&live).collect();
+        assert!(
+            only_in_examples.iter().all(|k| k.starts_with("binding.")),
+            "only binding keys may be left to the examples: {only_in_examples:?}"
+        );
         let missing: Vec<_> = schema.difference(&demo).collect();
         assert!(missing.is_empty(), "demo.toml lacks {missing:?}");
         assert_eq!(schema, demo);
@@ -300,15 +391,9 @@ mod tests {
         let mut previous = "";
         for (n, line) in DEMO_TOML.lines().enumerate() {
             let line = line.trim();
-            let is_key = line
-                .split_once('=')
-                .is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(['#', '"']));
+            let is_key = line.split_once('=').is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains(['#', '"']));
             if line.starts_with('[') || is_key {
-                assert!(
-                    previous.starts_with('#'),
-                    "demo.toml line {}: {line:?} has no comment above it",
-                    n + 1
-                );
+                assert!(previous.starts_with('#'), "demo.toml line {}: {line:?} has no comment above it", n + 1);
             }
             if !line.is_empty() {
                 previous = line;
@@ -370,10 +455,7 @@ mod tests {
                 visitor.visit_unit()
             }
 
-            fn deserialize_ignored_any<V: Visitor<'de>>(
-                self,
-                visitor: V,
-            ) -> Result<V::Value, Error> {
+            fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
                 visitor.visit_unit()
             }
 
@@ -381,11 +463,7 @@ mod tests {
                 visitor.visit_some(self)
             }
 
-            fn deserialize_unit_struct<V: Visitor<'de>>(
-                self,
-                _: &'static str,
-                visitor: V,
-            ) -> Result<V::Value, Error> {
+            fn deserialize_unit_struct<V: Visitor<'de>>(self, _: &'static str, visitor: V) -> Result<V::Value, Error> {
                 visitor.visit_unit()
             }
 
@@ -401,11 +479,7 @@ mod tests {
                 visitor.visit_seq(One(Some(self)))
             }
 
-            fn deserialize_tuple<V: Visitor<'de>>(
-                self,
-                _: usize,
-                visitor: V,
-            ) -> Result<V::Value, Error> {
+            fn deserialize_tuple<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, Error> {
                 visitor.visit_seq(One(Some(self)))
             }
 
@@ -428,12 +502,7 @@ mod tests {
                 fields: &'static [&'static str],
                 visitor: V,
             ) -> Result<V::Value, Error> {
-                visitor.visit_map(Fields {
-                    fields,
-                    next: 0,
-                    path: self.path,
-                    keys: self.keys,
-                })
+                visitor.visit_map(Fields { fields, next: 0, path: self.path, keys: self.keys })
             }
 
             fn deserialize_enum<V: Visitor<'de>>(
@@ -452,10 +521,7 @@ mod tests {
         impl<'de> de::SeqAccess<'de> for One<'_> {
             type Error = Error;
 
-            fn next_element_seed<T: de::DeserializeSeed<'de>>(
-                &mut self,
-                seed: T,
-            ) -> Result<Option<T::Value>, Error> {
+            fn next_element_seed<T: de::DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
                 self.0.take().map(|c| seed.deserialize(c)).transpose()
             }
         }
@@ -470,32 +536,19 @@ mod tests {
         impl<'de> de::MapAccess<'de> for Fields<'_> {
             type Error = Error;
 
-            fn next_key_seed<K: de::DeserializeSeed<'de>>(
-                &mut self,
-                seed: K,
-            ) -> Result<Option<K::Value>, Error> {
+            fn next_key_seed<K: de::DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
                 match self.fields.get(self.next) {
                     Some(field) => seed.deserialize(field.into_deserializer()).map(Some),
                     None => Ok(None),
                 }
             }
 
-            fn next_value_seed<V: de::DeserializeSeed<'de>>(
-                &mut self,
-                seed: V,
-            ) -> Result<V::Value, Error> {
+            fn next_value_seed<V: de::DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
                 let field = self.fields.get(self.next).copied().unwrap_or_default();
                 self.next += 1;
-                let path = if self.path.is_empty() {
-                    field.to_owned()
-                } else {
-                    format!("{}.{field}", self.path)
-                };
+                let path = if self.path.is_empty() { field.to_owned() } else { format!("{}.{field}", self.path) };
                 self.keys.borrow_mut().insert(path.clone());
-                seed.deserialize(Collector {
-                    path,
-                    keys: self.keys,
-                })
+                seed.deserialize(Collector { path, keys: self.keys })
             }
         }
     }

@@ -4,7 +4,7 @@
 //! (or `Default` for the optional sections), so every rule in `validate.rs`
 //! holds for them.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use crate::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
@@ -27,6 +27,10 @@ pub struct Config {
     pub ports: Vec<PortConfig>,
     /// Static routes, in file order.
     pub routes: Vec<RouteConfig>,
+    /// Data-plane tunnel settings.
+    pub tunnel: TunnelConfig,
+    /// Static bindings (fixed tunnels), in file order.
+    pub bindings: Vec<StaticBinding>,
 }
 
 impl Config {
@@ -39,11 +43,7 @@ impl Config {
     /// <device>` or `-a <pci address>`, then `eal.args` verbatim.
     pub fn eal_args(&self, program: &str) -> Vec<String> {
         let control = &self.eal.control_cpus;
-        let mut lcores = if control.contains([',', '-']) {
-            format!("0@({control})")
-        } else {
-            format!("0@{control}")
-        };
+        let mut lcores = if control.contains([',', '-']) { format!("0@({control})") } else { format!("0@{control}") };
         for (i, cpu) in self.eal.worker_cpus.iter().enumerate() {
             lcores.push_str(&format!(",{}@{}", i + 1, cpu));
         }
@@ -113,9 +113,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig {
-            level: "info".to_owned(),
-        }
+        LogConfig { level: "info".to_owned() }
     }
 }
 
@@ -128,9 +126,7 @@ pub struct CliConfig {
 
 impl Default for CliConfig {
     fn default() -> Self {
-        CliConfig {
-            socket: PathBuf::from("/run/anchor/anchord.sock"),
-        }
+        CliConfig { socket: PathBuf::from("/run/anchor/anchord.sock") }
     }
 }
 
@@ -184,11 +180,7 @@ pub struct NeighborConfig {
 
 impl Default for NeighborConfig {
     fn default() -> Self {
-        NeighborConfig {
-            retry_interval_ms: 1000,
-            max_retries: 3,
-            reachable_s: 300,
-        }
+        NeighborConfig { retry_interval_ms: 1000, max_retries: 3, reachable_s: 300 }
     }
 }
 
@@ -254,6 +246,179 @@ pub struct RouteConfig {
     pub port: usize,
 }
 
+/// How the ECN field is written into the outer header on encapsulation
+/// (RFC 6040 section 4.1; decapsulation always follows the normal-mode
+/// table, PROTOCOLS.md section 12.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum EcnMode {
+    /// Normal mode: copy the inner ECN field (CE included) to the outer header.
+    #[default]
+    Normal,
+    /// Compatibility mode: the outer header is Not-ECT, for peers whose
+    /// decapsulator predates ECN.
+    Compat,
+}
+
+impl EcnMode {
+    /// The name used in the config file: `normal` or `compat`.
+    pub fn name(self) -> &'static str {
+        match self {
+            EcnMode::Normal => "normal",
+            EcnMode::Compat => "compat",
+        }
+    }
+}
+
+/// Data-plane tunnel settings (`[tunnel]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TunnelConfig {
+    /// Outer IPv4 TTL / IPv6 Hop Limit, 1..=255 (PROTOCOLS.md section 12.3:
+    /// the outer value is independent of the inner one).
+    pub ttl: u8,
+    /// ECN on encapsulation.
+    pub ecn: EcnMode,
+    /// Path MTU towards peers, 1280..=9000 and at most every core port's MTU;
+    /// `None` = the egress port's MTU. The tunnel MTU is this minus the
+    /// encapsulation overhead (PROTOCOLS.md section 12.5); see
+    /// [`TunnelConfig::path_mtu`].
+    pub mtu: Option<u16>,
+    /// Static tunnel MTU for IPv6 payload in an IPv4 outer header (RFC 4213
+    /// section 3.2), 1280..=1480.
+    pub ipv6_over_ipv4_mtu: u16,
+    /// Entries of the forwarding table (one per IPv4 HoA, HNP or IPv6 HoA of
+    /// every binding, static or signalled), 1024..=16777216.
+    pub fib_capacity: u32,
+}
+
+impl TunnelConfig {
+    /// Default outer TTL / Hop Limit.
+    pub const DEFAULT_TTL: u8 = 64;
+    /// Default IPv6-over-IPv4 tunnel MTU (RFC 4213: SHOULD be 1280).
+    pub const DEFAULT_IPV6_OVER_IPV4_MTU: u16 = 1280;
+    /// Default forwarding-table capacity.
+    pub const DEFAULT_FIB_CAPACITY: u32 = 1 << 20;
+
+    /// Path MTU for tunnels leaving by `port`: [`TunnelConfig::mtu`] when
+    /// set, never more than the port's own MTU.
+    pub fn path_mtu(&self, port: &PortConfig) -> u16 {
+        self.mtu.map_or(port.mtu, |mtu| mtu.min(port.mtu))
+    }
+}
+
+impl Default for TunnelConfig {
+    fn default() -> Self {
+        TunnelConfig {
+            ttl: Self::DEFAULT_TTL,
+            ecn: EcnMode::Normal,
+            mtu: None,
+            ipv6_over_ipv4_mtu: Self::DEFAULT_IPV6_OVER_IPV4_MTU,
+            fib_capacity: Self::DEFAULT_FIB_CAPACITY,
+        }
+    }
+}
+
+/// Encapsulation of a static binding's tunnel (PROTOCOLS.md section 12.1).
+///
+/// "In" is peer to us (uplink), "out" is us to the peer (downlink). UDP
+/// kinds run over IPv4 only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TunnelMode {
+    /// IP in IP: IPv4 protocol 4/41 or IPv6 next header 4/41, no extra header.
+    IpIp,
+    /// GRE (RFC 2784/2890, PROTOCOLS.md section 5.2); keys both present or
+    /// both absent.
+    Gre {
+        /// Key the peer sends (the uplink key; it identifies the session).
+        key_in: Option<u32>,
+        /// Key we send (the downlink key).
+        key_out: Option<u32>,
+    },
+    /// RFC 5844 IPv4-UDP: `IPv4 | UDP | payload`.
+    Udp {
+        /// The peer's UDP port.
+        peer_port: u16,
+        /// Our UDP port.
+        local_port: u16,
+    },
+    /// RFC 5845 IPv4-UDP-TLV: `IPv4 | UDP | TLV | GRE | payload`
+    /// (PROTOCOLS.md section 5.3).
+    UdpTlv {
+        /// The peer's UDP port.
+        peer_port: u16,
+        /// Our UDP port.
+        local_port: u16,
+        /// Key the peer sends (uplink).
+        key_in: u32,
+        /// Key we send (downlink).
+        key_out: u32,
+    },
+    /// RFC 3519 MIPv4 UDP tunnel: `IPv4 | UDP | MIP Tunnel Data | payload`;
+    /// our side is always port [`TunnelMode::MIP_UDP_PORT`]
+    /// (PROTOCOLS.md section 8.12).
+    MipUdp {
+        /// The mobile node's or FA's UDP port.
+        peer_port: u16,
+    },
+}
+
+impl TunnelMode {
+    /// RFC 5844 data port, the default of both UDP ports for `udp` and
+    /// `udp-tlv`.
+    pub const DEFAULT_UDP_PORT: u16 = 5437;
+    /// Our port of RFC 3519 UDP tunnels (the MIPv4 registration port).
+    pub const MIP_UDP_PORT: u16 = 434;
+
+    /// The name used in the config file and by `anchorctl`: `ipip`, `gre`,
+    /// `udp`, `udp-tlv` or `mip-udp`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            TunnelMode::IpIp => "ipip",
+            TunnelMode::Gre { .. } => "gre",
+            TunnelMode::Udp { .. } => "udp",
+            TunnelMode::UdpTlv { .. } => "udp-tlv",
+            TunnelMode::MipUdp { .. } => "mip-udp",
+        }
+    }
+
+    /// The uplink GRE key, if the mode has one.
+    pub fn key_in(&self) -> Option<u32> {
+        match *self {
+            TunnelMode::Gre { key_in, .. } => key_in,
+            TunnelMode::UdpTlv { key_in, .. } => Some(key_in),
+            _ => None,
+        }
+    }
+}
+
+/// A binding an operator pins in the config (`[[binding]]`): a fixed tunnel
+/// that exists without signaling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StaticBinding {
+    /// Mobile node identifier (NAI), not empty; `binding-<index>` when the
+    /// file gives none.
+    pub mn_id: String,
+    /// Routing realm of the addresses below; 0 is the default realm.
+    pub vrf: u16,
+    /// IPv4 home address.
+    pub ipv4_hoa: Option<Ipv4Addr>,
+    /// IPv6 home network prefixes, each exactly a /64 with host bits zero.
+    pub hnps: Vec<Ipv6Cidr>,
+    /// IPv6 home address.
+    pub ipv6_hoa: Option<Ipv6Addr>,
+    /// The peer's tunnel address (MAG, FA or the mobile node's care-of
+    /// address); not one of ours.
+    pub endpoint: IpAddr,
+    /// Our tunnel address, same family as `endpoint`, an address of a port.
+    pub local: IpAddr,
+    /// Encapsulation.
+    pub tunnel: TunnelMode,
+    /// Fixed outer DSCP, 0..=63; `None` copies the inner DSCP (PROTOCOLS.md
+    /// section 12.4).
+    pub dscp: Option<u8>,
+    /// Index into [`Config::ports`] of the egress port.
+    pub port: usize,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,19 +448,14 @@ mod tests {
                 })
                 .collect(),
             routes: Vec::new(),
+            tunnel: TunnelConfig::default(),
+            bindings: Vec::new(),
         }
     }
 
     #[test]
     fn eal_args_put_generated_arguments_first_and_user_arguments_last() {
-        let c = config(
-            "0-1",
-            &[2, 3],
-            &[
-                PortDevice::Pci("0000:3b:02.1".into()),
-                PortDevice::Vdev("net_ring0".into()),
-            ],
-        );
+        let c = config("0-1", &[2, 3], &[PortDevice::Pci("0000:3b:02.1".into()), PortDevice::Vdev("net_ring0".into())]);
         assert_eq!(
             c.eal_args("anchord"),
             [
@@ -327,32 +487,41 @@ mod tests {
 
     #[test]
     fn dpdk_name_is_the_pci_address_or_the_vdev_name_before_the_first_comma() {
-        assert_eq!(
-            PortDevice::Pci("0000:3b:02.1".into()).dpdk_name(),
-            "0000:3b:02.1"
-        );
-        assert_eq!(
-            PortDevice::Vdev("net_af_packet0,iface=lma-core,qpairs=2".into()).dpdk_name(),
-            "net_af_packet0"
-        );
-        assert_eq!(
-            PortDevice::Vdev("net_null0".into()).dpdk_name(),
-            "net_null0"
-        );
+        assert_eq!(PortDevice::Pci("0000:3b:02.1".into()).dpdk_name(), "0000:3b:02.1");
+        assert_eq!(PortDevice::Vdev("net_af_packet0,iface=lma-core,qpairs=2".into()).dpdk_name(), "net_af_packet0");
+        assert_eq!(PortDevice::Vdev("net_null0".into()).dpdk_name(), "net_null0");
     }
 
     #[test]
     fn port_index_finds_ports_by_name_and_workers_counts_worker_cpus() {
-        let c = config(
-            "0",
-            &[1, 2, 3],
-            &[
-                PortDevice::Vdev("net_null0".into()),
-                PortDevice::Vdev("net_null1".into()),
-            ],
-        );
+        let c = config("0", &[1, 2, 3], &[PortDevice::Vdev("net_null0".into()), PortDevice::Vdev("net_null1".into())]);
         assert_eq!(c.port_index("p1"), Some(1));
         assert_eq!(c.port_index("p2"), None);
         assert_eq!(c.workers(), 3);
+    }
+
+    #[test]
+    fn tunnel_path_mtu_is_the_configured_mtu_capped_by_the_port() {
+        let c = config("0", &[1], &[PortDevice::Vdev("net_null0".into())]);
+        let mut t = TunnelConfig::default();
+        assert_eq!(t.path_mtu(&c.ports[0]), 1500);
+        t.mtu = Some(1400);
+        assert_eq!(t.path_mtu(&c.ports[0]), 1400);
+        t.mtu = Some(9000);
+        assert_eq!(t.path_mtu(&c.ports[0]), 1500);
+    }
+
+    #[test]
+    fn tunnel_mode_names_match_the_config_file_and_key_in_is_the_uplink_key() {
+        let gre = TunnelMode::Gre { key_in: Some(100), key_out: Some(200) };
+        let tlv = TunnelMode::UdpTlv { peer_port: 5437, local_port: 5437, key_in: 7, key_out: 8 };
+        assert_eq!(gre.name(), "gre");
+        assert_eq!(tlv.name(), "udp-tlv");
+        assert_eq!(TunnelMode::IpIp.name(), "ipip");
+        assert_eq!(TunnelMode::MipUdp { peer_port: 1 }.name(), "mip-udp");
+        assert_eq!(gre.key_in(), Some(100));
+        assert_eq!(tlv.key_in(), Some(7));
+        assert_eq!(TunnelMode::IpIp.key_in(), None);
+        assert_eq!(EcnMode::default().name(), "normal");
     }
 }

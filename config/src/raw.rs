@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::model::{CliConfig, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig};
+use crate::model::{CliConfig, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig, TunnelConfig};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -37,6 +37,12 @@ pub(crate) struct RawConfig {
     /// `[[route]]`: static routes.
     #[serde(default)]
     pub route: Vec<RawRoute>,
+    /// `[tunnel]`: outer TTL, ECN mode, tunnel MTUs, forwarding-table size.
+    #[serde(default)]
+    pub tunnel: RawTunnel,
+    /// `[[binding]]`: static bindings (fixed tunnels).
+    #[serde(default)]
+    pub binding: Vec<RawBinding>,
 }
 
 /// `[eal]`.
@@ -56,12 +62,7 @@ pub(crate) struct RawEal {
 impl Default for RawEal {
     fn default() -> Self {
         let d = EalConfig::default();
-        RawEal {
-            args: d.args,
-            file_prefix: d.file_prefix,
-            control_cpus: d.control_cpus,
-            worker_cpus: d.worker_cpus,
-        }
+        RawEal { args: d.args, file_prefix: d.file_prefix, control_cpus: d.control_cpus, worker_cpus: d.worker_cpus }
     }
 }
 
@@ -75,9 +76,7 @@ pub(crate) struct RawLog {
 
 impl Default for RawLog {
     fn default() -> Self {
-        RawLog {
-            level: LogConfig::default().level,
-        }
+        RawLog { level: LogConfig::default().level }
     }
 }
 
@@ -91,9 +90,7 @@ pub(crate) struct RawCli {
 
 impl Default for RawCli {
     fn default() -> Self {
-        RawCli {
-            socket: CliConfig::default().socket,
-        }
+        RawCli { socket: CliConfig::default().socket }
     }
 }
 
@@ -147,11 +144,7 @@ pub(crate) struct RawNeighbor {
 impl Default for RawNeighbor {
     fn default() -> Self {
         let d = NeighborConfig::default();
-        RawNeighbor {
-            retry_interval_ms: d.retry_interval_ms,
-            max_retries: d.max_retries,
-            reachable_s: d.reachable_s,
-        }
+        RawNeighbor { retry_interval_ms: d.retry_interval_ms, max_retries: d.max_retries, reachable_s: d.reachable_s }
     }
 }
 
@@ -192,6 +185,73 @@ pub(crate) struct RawRoute {
     pub port: String,
 }
 
+/// `[tunnel]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawTunnel {
+    /// Outer IPv4 TTL / IPv6 Hop Limit. Wider than the typed `u8` so that 0
+    /// and 256 get the same range message.
+    pub ttl: u32,
+    /// `"normal"` or `"compat"` (RFC 6040).
+    pub ecn: String,
+    /// Path MTU towards peers; `None` = the egress port's MTU.
+    pub mtu: Option<u16>,
+    /// RFC 4213 static MTU of IPv6-over-IPv4 tunnels.
+    pub ipv6_over_ipv4_mtu: u16,
+    /// Forwarding-table entries.
+    pub fib_capacity: u32,
+}
+
+impl Default for RawTunnel {
+    fn default() -> Self {
+        let d = TunnelConfig::default();
+        RawTunnel {
+            ttl: u32::from(d.ttl),
+            ecn: d.ecn.name().to_owned(),
+            mtu: d.mtu,
+            ipv6_over_ipv4_mtu: d.ipv6_over_ipv4_mtu,
+            fib_capacity: d.fib_capacity,
+        }
+    }
+}
+
+/// One `[[binding]]` table. Which keys go together depends on `tunnel`;
+/// validation checks that.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBinding {
+    /// Mobile node identifier (NAI); default `binding-<index>`.
+    pub mn_id: Option<String>,
+    /// Routing realm of the addresses.
+    #[serde(default)]
+    pub vrf: u16,
+    /// IPv4 home address.
+    pub ipv4_hoa: Option<String>,
+    /// IPv6 home network prefixes, each a /64.
+    #[serde(default)]
+    pub hnps: Vec<String>,
+    /// IPv6 home address.
+    pub ipv6_hoa: Option<String>,
+    /// The peer's tunnel address.
+    pub endpoint: String,
+    /// Our tunnel address; default: the first of its family on a core port.
+    pub local: Option<String>,
+    /// `"ipip"`, `"gre"`, `"udp"`, `"udp-tlv"` or `"mip-udp"`.
+    pub tunnel: String,
+    /// GRE key the peer puts in packets to us (uplink).
+    pub gre_key_in: Option<u32>,
+    /// GRE key we put in packets to the peer (downlink).
+    pub gre_key_out: Option<u32>,
+    /// The peer's UDP port.
+    pub udp_port: Option<u16>,
+    /// Our UDP port (`udp`, `udp-tlv`).
+    pub local_udp_port: Option<u16>,
+    /// Fixed outer DSCP; absent = copy the inner one.
+    pub dscp: Option<u8>,
+    /// Name of the egress port; default from the endpoint.
+    pub port: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +265,10 @@ mod tests {
         assert_eq!(raw.neighbor.max_retries, 3);
         assert!(raw.port.is_empty());
         assert!(raw.route.is_empty());
+        assert!(raw.binding.is_empty());
+        assert_eq!(raw.tunnel.ttl, 64);
+        assert_eq!(raw.tunnel.ecn, "normal");
+        assert_eq!(raw.tunnel.mtu, None);
     }
 
     #[test]
@@ -225,8 +289,15 @@ mod tests {
 
     #[test]
     fn port_without_device_is_a_toml_error_naming_the_key() {
-        let err =
-            toml::from_str::<RawConfig>("[[port]]\nname = \"a\"\nrole = \"core\"\n").unwrap_err();
+        let err = toml::from_str::<RawConfig>("[[port]]\nname = \"a\"\nrole = \"core\"\n").unwrap_err();
         assert!(err.to_string().contains("missing field `device`"), "{err}");
+    }
+
+    #[test]
+    fn binding_without_endpoint_or_tunnel_is_a_toml_error_naming_the_key() {
+        let err = toml::from_str::<RawConfig>("[[binding]]\ntunnel = \"ipip\"\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `endpoint`"), "{err}");
+        let err = toml::from_str::<RawConfig>("[[binding]]\nendpoint = \"192.0.2.2\"\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `tunnel`"), "{err}");
     }
 }

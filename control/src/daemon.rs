@@ -16,10 +16,13 @@ use dataplane::counters::{CounterSnapshot, WorkerCounters};
 use dataplane::pipeline::Worker;
 use dataplane::port::dpdk::{device_socket, Eal, EthPort, Mempool, PortSetup, Ring};
 use dataplane::port::{LcoreId, Port, QueueId};
+use dataplane::route::{ForwardingState, StatePublisher};
+use dataplane::tunnel::TunnelKind;
 use serde_json::{json, Value};
 
 use crate::cli::server::{CliCall, CliServer};
 use crate::cli::Reply;
+use crate::forwarding::Forwarding;
 use crate::neigh::{NeighState, NeighborConfig, Neighbors};
 use crate::punt::ControlPlane;
 
@@ -41,20 +44,8 @@ struct Shared {
 pub fn port_addrs(cfg: &PortConfig, mac: dataplane::wire::MacAddr) -> PortAddrs {
     PortAddrs::new(
         mac,
-        cfg.ipv4
-            .iter()
-            .map(|c| Ipv4Cidr {
-                addr: c.addr,
-                prefix_len: c.prefix_len,
-            })
-            .collect(),
-        cfg.ipv6
-            .iter()
-            .map(|c| Ipv6Cidr {
-                addr: c.addr,
-                prefix_len: c.prefix_len,
-            })
-            .collect(),
+        cfg.ipv4.iter().map(|c| Ipv4Cidr { addr: c.addr, prefix_len: c.prefix_len }).collect(),
+        cfg.ipv6.iter().map(|c| Ipv6Cidr { addr: c.addr, prefix_len: c.prefix_len }).collect(),
     )
 }
 
@@ -69,19 +60,11 @@ pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
     result
 }
 
-fn run_with_eal(
-    eal: &Eal,
-    config: &Config,
-    stop: &Arc<AtomicBool>,
-    started: Instant,
-) -> anyhow::Result<()> {
+fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Instant) -> anyhow::Result<()> {
     let lcores = eal.worker_lcores();
     let workers = config.workers();
     if lcores.len() != workers {
-        bail!(
-            "EAL started {} worker lcores but eal.worker_cpus lists {workers}",
-            lcores.len()
-        );
+        bail!("EAL started {} worker lcores but eal.worker_cpus lists {workers}", lcores.len());
     }
     let dp = &config.dataplane;
 
@@ -111,34 +94,22 @@ fn run_with_eal(
                 p
             }
         };
-        let port = EthPort::open(
-            eal,
-            &pc.name,
-            pc.device.dpdk_name(),
-            &PortSetup {
-                mtu: pc.mtu,
-                ..setup.clone()
-            },
-            pool,
-        )?;
+        let port =
+            EthPort::open(eal, &pc.name, pc.device.dpdk_name(), &PortSetup { mtu: pc.mtu, ..setup.clone() }, pool)?;
         tracing::info!(port = %pc.name, id = port.id().0, driver = port.driver(), mac = %port.mac(), rss = port.rss(), "port started");
         ports.push(port);
     }
-    let addrs: Vec<PortAddrs> = config
-        .ports
-        .iter()
-        .zip(&ports)
-        .map(|(pc, p)| port_addrs(pc, p.mac()))
-        .collect();
+    let addrs: Vec<PortAddrs> = config.ports.iter().zip(&ports).map(|(pc, p)| port_addrs(pc, p.mac())).collect();
     let mut rings = Vec::with_capacity(workers);
     for (i, l) in lcores.iter().enumerate() {
-        rings.push(Ring::new(
-            eal,
-            &format!("punt-w{i}"),
-            dp.punt_ring_size,
-            eal.lcore_socket(*l),
-        )?);
+        rings.push(Ring::new(eal, &format!("punt-w{i}"), dp.punt_ring_size, eal.lcore_socket(*l))?);
     }
+    let port_macs = ports.iter().map(EthPort::mac).collect();
+    let capacity = usize::try_from(config.tunnel.fib_capacity)?;
+    let (fib_writer, fib_reader) = dataplane::fib::new(capacity, workers);
+    let publisher = StatePublisher::new(ForwardingState::default());
+    let forwarding = Forwarding::new(config, port_macs, fib_writer, publisher.clone())?;
+    tracing::info!(bindings = config.bindings.len(), fib_capacity = capacity, "forwarding state published");
     let shared = Arc::new(Shared {
         ports,
         addrs,
@@ -151,18 +122,12 @@ fn run_with_eal(
     let mut launch_error = None;
     for (i, &lcore) in lcores.iter().enumerate() {
         let (sh, st) = (shared.clone(), stop.clone());
+        let (fib, state) = (fib_reader.clone(), publisher.reader());
         let burst = usize::from(dp.burst_size);
         let backoff = Duration::from_micros(u64::from(dp.idle_backoff_us));
         let job = move || {
-            let mut w = Worker::new(
-                &sh.ports,
-                &sh.addrs,
-                i,
-                sh.workers.len(),
-                &sh.rings[i],
-                &sh.workers[i],
-                burst,
-            );
+            let mut w =
+                Worker::new(&sh.ports, &sh.addrs, i, sh.workers.len(), &sh.rings[i], &sh.workers[i], fib, state, burst);
             w.run(&st, backoff);
             0
         };
@@ -178,7 +143,7 @@ fn run_with_eal(
         Some(e) => Err(anyhow::Error::from(e)),
         None => {
             tracing::info!(workers = launched.len(), "workers polling");
-            control_loop(config, &shared, &lcores, stop, started)
+            control_loop(config, &shared, forwarding, &lcores, stop, started)
         }
     };
     stop.store(true, Ordering::SeqCst);
@@ -201,6 +166,7 @@ fn run_with_eal(
 fn control_loop(
     config: &Config,
     shared: &Shared,
+    mut forwarding: Forwarding,
     lcores: &[LcoreId],
     stop: &AtomicBool,
     started: Instant,
@@ -216,15 +182,17 @@ fn control_loop(
             reachable: Duration::from_secs(u64::from(n.reachable_s)),
         },
     );
-    let next_hops: Vec<(usize, IpAddr)> = config.routes.iter().map(|r| (r.port, r.via)).collect();
+    let next_hops: Vec<(usize, IpAddr)> = forwarding.wanted_neighbors();
     let queue = QueueId(u16::try_from(lcores.len())?);
     let mut cp = ControlPlane::new(
         &shared.ports,
+        &shared.addrs,
         &shared.rings,
         queue,
         neigh,
         &shared.control,
         next_hops,
+        forwarding.publisher().clone(),
     );
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
@@ -232,9 +200,10 @@ fn control_loop(
         let mut busy = cp.service_punts(now) > 0;
         if now >= next_tick {
             cp.run_timers(now);
+            forwarding.refresh(cp.neighbors());
             next_tick = now + TIMER_TICK;
         }
-        busy |= serve_cli(&calls, config, shared, &cp, lcores, started);
+        busy |= serve_cli(&calls, config, shared, &cp, &forwarding, lcores, started);
         if !busy {
             std::thread::sleep(CONTROL_IDLE);
         }
@@ -251,6 +220,7 @@ fn serve_cli(
     config: &Config,
     shared: &Shared,
     cp: &Cp<'_>,
+    forwarding: &Forwarding,
     lcores: &[LcoreId],
     started: Instant,
 ) -> bool {
@@ -259,7 +229,7 @@ fn serve_cli(
         match calls.try_recv() {
             Ok(call) => {
                 any = true;
-                let reply = answer(&call.request.command, config, shared, cp, lcores, started);
+                let reply = answer(&call.request.command, config, shared, cp, forwarding, lcores, started);
                 let _ = call.reply.send(reply);
             }
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => return any,
@@ -272,6 +242,7 @@ fn answer(
     config: &Config,
     shared: &Shared,
     cp: &Cp<'_>,
+    forwarding: &Forwarding,
     lcores: &[LcoreId],
     started: Instant,
 ) -> Reply {
@@ -285,6 +256,7 @@ fn answer(
         "show ports" => Reply::data(show_ports(config, shared)),
         "show stats" => Reply::data(show_stats(config, shared, lcores)),
         "show neighbors" => Reply::data(show_neighbors(config, cp)),
+        "show bindings" => Reply::data(forwarding.bindings_json(Instant::now())),
         other => Reply::error(format!("unknown command {other:?}")),
     }
 }
@@ -304,16 +276,8 @@ fn show_ports(config: &Config, shared: &Shared) -> Value {
         .map(|(pc, p)| {
             let link = p.link();
             let hw = p.stats();
-            let mut addresses: Vec<String> = pc
-                .ipv4
-                .iter()
-                .map(|c| format!("{}/{}", c.addr, c.prefix_len))
-                .collect();
-            addresses.extend(
-                pc.ipv6
-                    .iter()
-                    .map(|c| format!("{}/{}", c.addr, c.prefix_len)),
-            );
+            let mut addresses: Vec<String> = pc.ipv4.iter().map(|c| format!("{}/{}", c.addr, c.prefix_len)).collect();
+            addresses.extend(pc.ipv6.iter().map(|c| format!("{}/{}", c.addr, c.prefix_len)));
             json!({
                 "name": pc.name,
                 "role": role_name(&pc.role),
@@ -378,6 +342,8 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
                 "polls": snap.polls,
                 "ports": port_rows(config, &snap),
                 "drops": snap.drops.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+                "encap": per_kind(&snap.encap),
+                "decap": per_kind(&snap.decap),
             })
         })
         .collect();
@@ -404,6 +370,13 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
         "control": { "ports": port_rows(config, &control) },
         "drops": drops,
     })
+}
+
+const KINDS: [TunnelKind; 5] =
+    [TunnelKind::IpIp, TunnelKind::Gre, TunnelKind::Udp, TunnelKind::UdpTlv, TunnelKind::MipUdp];
+
+fn per_kind(counts: &[u64; 5]) -> Value {
+    Value::Object(KINDS.iter().zip(counts).map(|(k, n)| (k.name().to_string(), json!(n))).collect())
 }
 
 fn show_neighbors(config: &Config, cp: &Cp<'_>) -> Value {

@@ -3,5 +3,7 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod forwarding;
+pub mod icmp_error;
 pub mod neigh;
 pub mod punt;

@@ -5,16 +5,29 @@
 use std::net::IpAddr;
 use std::time::Instant;
 
+use dataplane::addrs::PortAddrs;
 use dataplane::counters::{add, WorkerCounters};
+use dataplane::pipeline::worker::punt_reason;
+use dataplane::pipeline::{classify, Verdict};
 use dataplane::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
+use dataplane::route::{RouteMiss, StatePublisher};
 
+use crate::icmp_error::{self, IcmpError};
 use crate::neigh::{Neighbors, Punted};
+
+/// ICMP errors the control thread may send per second (and in a burst):
+/// RFC 1812 §4.3.2.8 / RFC 4443 §2.4 (f) rate limiting.
+const ICMP_ERRORS_PER_S: f64 = 100.0;
 
 /// Packet-handling state of the control thread, generic over the port so
 /// that it runs on DPDK ports in the daemon and on in-memory ports in tests.
 pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
     ports: &'a [P],
+    addrs: &'a [PortAddrs],
     rings: &'a [R],
+    state: StatePublisher,
+    icmp_tokens: f64,
+    icmp_refilled: Option<Instant>,
     queue: QueueId,
     neigh: Neighbors,
     counters: &'a WorkerCounters,
@@ -26,17 +39,24 @@ pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
 impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
     /// `queue` is the control thread's TX queue on every port; `next_hops`
     /// are (port index, address) pairs to resolve and keep fresh.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ports: &'a [P],
+        addrs: &'a [PortAddrs],
         rings: &'a [R],
         queue: QueueId,
         neigh: Neighbors,
         counters: &'a WorkerCounters,
         next_hops: Vec<(usize, IpAddr)>,
+        state: StatePublisher,
     ) -> Self {
         ControlPlane {
             ports,
+            addrs,
             rings,
+            state,
+            icmp_tokens: ICMP_ERRORS_PER_S,
+            icmp_refilled: None,
             queue,
             neigh,
             counters,
@@ -48,6 +68,57 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
 
     pub fn neighbors(&self) -> &Neighbors {
         &self.neigh
+    }
+
+    /// Replaces the addresses to keep resolved (bindings changed).
+    pub fn set_next_hops(&mut self, next_hops: Vec<(usize, IpAddr)>) {
+        self.next_hops = next_hops;
+    }
+
+    fn icmp_allowed(&mut self, now: Instant) -> bool {
+        let last = self.icmp_refilled.unwrap_or(now);
+        let refill = now.saturating_duration_since(last).as_secs_f64() * ICMP_ERRORS_PER_S;
+        self.icmp_tokens = (self.icmp_tokens + refill).min(ICMP_ERRORS_PER_S);
+        self.icmp_refilled = Some(now);
+        if self.icmp_tokens >= 1.0 {
+            self.icmp_tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// What to send back for a frame punted on port `index` with `meta`.
+    fn answer(&mut self, index: usize, frame: &[u8], meta: u32, now: Instant) -> Punted {
+        let addrs = match self.addrs.get(index) {
+            Some(a) => a,
+            None => return Punted::Ignored("unknown port"),
+        };
+        let err = match meta & punt_reason::KIND_MASK {
+            punt_reason::LOCAL => return self.neigh.handle_frame(index, frame, now),
+            punt_reason::TTL_EXPIRED => IcmpError::TimeExceeded,
+            punt_reason::TOO_BIG => IcmpError::TooBig { mtu: (meta & 0xffff) as u16 },
+            punt_reason::RESOLVE => {
+                // The decapsulated packet's next hop has no MAC: resolve it
+                // (the packet itself is dropped, as a router does).
+                if let Verdict::Uplink(up) = classify(frame, addrs) {
+                    if let Some(dst) = dataplane::pipeline::worker::inner_dst(frame, &up) {
+                        if let Err(RouteMiss::Unresolved { port, ip }) = self.state.current().egress(dst) {
+                            self.neigh.resolve(port, ip, now);
+                        }
+                    }
+                }
+                return Punted::Ignored("next hop being resolved");
+            }
+            _ => return Punted::Ignored("unknown punt reason"),
+        };
+        if !self.icmp_allowed(now) {
+            return Punted::Ignored("icmp error rate limit");
+        }
+        match icmp_error::build(frame, addrs, err) {
+            Some(f) => Punted::Reply(f),
+            None => Punted::Ignored("no icmp error for this packet"),
+        }
     }
 
     fn port_index(&self, buf: &P::Buf) -> Option<usize> {
@@ -75,7 +146,8 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                         continue;
                     };
                     add(&self.counters.port(index).rx, 1);
-                    match self.neigh.handle_frame(index, buf.data(), now) {
+                    let meta = buf.meta();
+                    match self.answer(index, buf.data(), meta, now) {
                         Punted::Reply(frame) => match buf.reset(frame.len()) {
                             Some(out) => {
                                 out.copy_from_slice(&frame);
@@ -155,6 +227,7 @@ mod tests {
     use dataplane::pipeline::Worker;
     use dataplane::port::mem::{MemBuf, MemPort, MemRing};
     use dataplane::port::{PortId, QueueId};
+    use dataplane::route::StatePublisher;
     use dataplane::wire::{arp, ethernet, icmpv4, icmpv6, ipv4, ipv6};
 
     use super::ControlPlane;
@@ -186,15 +259,20 @@ mod tests {
             for f in frames {
                 self.ports[index].inject(QueueId(0), f);
             }
-            let mut w = Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, 32);
+            let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
+            let publisher = StatePublisher::new(Default::default());
+            let mut w =
+                Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, fib, publisher.reader(), 32);
             w.poll();
             let mut cp = ControlPlane::new(
                 &self.ports,
+                &addrs,
                 &self.ring,
                 CONTROL_Q,
                 neighbors(),
                 &self.control,
                 vec![],
+                publisher,
             );
             cp.service_punts(Instant::now());
             self.ports.iter().map(MemPort::take_tx).collect()
@@ -203,10 +281,7 @@ mod tests {
 
     fn only(sent: &[(QueueId, Vec<u8>)]) -> &[u8] {
         assert_eq!(sent.len(), 1, "expected exactly one frame, got {sent:?}");
-        assert_eq!(
-            sent[0].0, CONTROL_Q,
-            "replies go out on the control thread's queue"
-        );
+        assert_eq!(sent[0].0, CONTROL_Q, "replies go out on the control thread's queue");
         &sent[0].1
     }
 
@@ -223,43 +298,23 @@ mod tests {
         assert_eq!((a.target_hw(), a.target_ip()), (MAG_MAC, MAG_V4));
         assert!(tx[1].is_empty());
         let w = rig.worker.snapshot(2);
-        assert_eq!(
-            (w.ports[0].rx, w.ports[0].punted, w.ports[0].dropped),
-            (1, 1, 0)
-        );
+        assert_eq!((w.ports[0].rx, w.ports[0].punted, w.ports[0].dropped), (1, 1, 0));
         assert_eq!(rig.control.snapshot(2).ports[0].tx, 1);
     }
 
     #[test]
     fn neighbor_solicitation_to_the_solicited_node_group_gets_an_advert() {
         let rig = Rig::new(64);
-        let tx = rig.exchange(
-            0,
-            &[ns(
-                MAG_MAC,
-                MAG_V6,
-                solicited(CORE_V6),
-                CORE_V6,
-                Some(MAG_MAC),
-            )],
-        );
+        let tx = rig.exchange(0, &[ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC))]);
         let frame = only(&tx[0]);
         let eth = ethernet::Frame::new_checked(frame).unwrap();
         assert_eq!(eth.dst_addr(), MAG_MAC);
         let ip = ipv6::Packet::new_checked(eth.payload()).unwrap();
-        assert_eq!(
-            (ip.src_addr(), ip.dst_addr(), ip.hop_limit()),
-            (CORE_V6, MAG_V6, 255)
-        );
+        assert_eq!((ip.src_addr(), ip.dst_addr(), ip.hop_limit()), (CORE_V6, MAG_V6, 255));
         let icmp = icmpv6::Packet::new_checked(ip.payload()).unwrap();
         assert!(icmp.verify_checksum(ip.src_addr(), ip.dst_addr()));
         match icmpv6::NdRepr::parse(&icmp).unwrap() {
-            icmpv6::NdRepr::NeighborAdvert {
-                solicited,
-                target,
-                target_lladdr,
-                ..
-            } => {
+            icmpv6::NdRepr::NeighborAdvert { solicited, target, target_lladdr, .. } => {
                 assert!(solicited);
                 assert_eq!((target, target_lladdr), (CORE_V6, Some(CORE_MAC)));
             }
@@ -298,49 +353,40 @@ mod tests {
     }
 
     #[test]
-    fn echo_to_another_host_is_not_punted_and_counted_as_no_route() {
+    fn echo_to_another_host_is_not_punted_and_counted_as_no_binding() {
         let rig = Rig::new(64);
-        let tx = rig.exchange(
-            0,
-            &[echo4(MAG_MAC, MAG_V4, "203.0.113.9".parse().unwrap(), b"x")],
-        );
+        let tx = rig.exchange(0, &[echo4(MAG_MAC, MAG_V4, "203.0.113.9".parse().unwrap(), b"x")]);
         assert!(tx.iter().all(Vec::is_empty));
         let w = rig.worker.snapshot(2);
         assert_eq!((w.ports[0].punted, w.ports[0].dropped), (0, 1));
-        assert!(w.drops.contains(&("no-route", 1)));
+        assert!(w.drops.contains(&("no-binding", 1)));
     }
 
     #[test]
     fn a_full_punt_ring_drops_and_counts_the_rest_and_answers_what_fit() {
         let rig = Rig::new(2);
-        let frames: Vec<Vec<u8>> = (0..5)
-            .map(|_| echo4(MAG_MAC, MAG_V4, CORE_V4, b"x"))
-            .collect();
+        let frames: Vec<Vec<u8>> = (0..5).map(|_| echo4(MAG_MAC, MAG_V4, CORE_V4, b"x")).collect();
         let tx = rig.exchange(0, &frames);
         assert_eq!(tx[0].len(), 2);
         let w = rig.worker.snapshot(2);
-        assert_eq!(
-            (
-                w.ports[0].rx,
-                w.ports[0].punted,
-                w.ports[0].punt_ring_full,
-                w.ports[0].dropped
-            ),
-            (5, 2, 3, 3)
-        );
+        assert_eq!((w.ports[0].rx, w.ports[0].punted, w.ports[0].punt_ring_full, w.ports[0].dropped), (5, 2, 3, 3));
     }
 
     #[test]
     fn wanted_next_hop_is_resolved_with_an_arp_request_from_the_pool() {
         let rig = Rig::new(64);
         let next_hop = (1, "198.51.100.2".parse().unwrap());
+        let addrs = ports();
+        let publisher = StatePublisher::new(Default::default());
         let mut cp = ControlPlane::new(
             &rig.ports,
+            &addrs,
             &rig.ring,
             CONTROL_Q,
             neighbors(),
             &rig.control,
             vec![next_hop],
+            publisher,
         );
         cp.run_timers(Instant::now());
         let tx = rig.ports[1].take_tx();
@@ -349,10 +395,7 @@ mod tests {
         assert!(eth.dst_addr().is_broadcast());
         let a = arp::Packet::new_checked(eth.payload()).unwrap();
         assert_eq!(a.operation(), arp::OP_REQUEST);
-        assert_eq!(
-            a.target_ip(),
-            "198.51.100.2".parse::<std::net::Ipv4Addr>().unwrap()
-        );
+        assert_eq!(a.target_ip(), "198.51.100.2".parse::<std::net::Ipv4Addr>().unwrap());
         assert_eq!(a.sender_ip(), HOME_V4);
     }
 }

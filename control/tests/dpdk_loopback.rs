@@ -21,12 +21,7 @@ use dataplane::wire::{ethernet, icmpv4, ipv4, MacAddr};
 
 fn echo_request(dst_mac: MacAddr) -> Vec<u8> {
     let mut f = vec![0u8; 14 + 20 + 8 + 4];
-    ethernet::emit_header(
-        &mut f,
-        dst_mac,
-        MacAddr([2, 0, 0, 0, 0, 2]),
-        ethernet::ethertype::IPV4,
-    );
+    ethernet::emit_header(&mut f, dst_mac, MacAddr([2, 0, 0, 0, 0, 2]), ethernet::ethertype::IPV4);
     let repr = ipv4::Ipv4Repr {
         src: [192, 0, 2, 2].into(),
         dst: [192, 0, 2, 1].into(),
@@ -69,31 +64,16 @@ fn echo_request_on_a_dpdk_ring_port_is_answered_and_no_mbuf_leaks() {
     .map(|s| s.to_string())
     .collect();
     let eal = Eal::init(&args).expect("EAL init");
-    assert!(matches!(
-        Eal::init(&args),
-        Err(dataplane::port::PortError::EalTwice)
-    ));
+    assert!(matches!(Eal::init(&args), Err(dataplane::port::PortError::EalTwice)));
     {
         let pool = Arc::new(Mempool::new(&eal, "test-pool", 1023, 0, 0).expect("pool"));
-        let setup = PortSetup {
-            rx_queues: 1,
-            tx_queues: 2,
-            rx_desc: 256,
-            tx_desc: 256,
-            mtu: 1500,
-        };
+        let setup = PortSetup { rx_queues: 1, tx_queues: 2, rx_desc: 256, tx_desc: 256, mtu: 1500 };
         let port = EthPort::open(&eal, "loop", "net_ring0", &setup, pool.clone()).expect("port");
         let ring = Ring::new(&eal, "test-punt", 64, 0).expect("ring");
         let ports = [port];
         let rings = [ring];
-        let addrs = [PortAddrs::new(
-            ports[0].mac(),
-            vec![Ipv4Cidr {
-                addr: [192, 0, 2, 1].into(),
-                prefix_len: 24,
-            }],
-            vec![],
-        )];
+        let addrs =
+            [PortAddrs::new(ports[0].mac(), vec![Ipv4Cidr { addr: [192, 0, 2, 1].into(), prefix_len: 24 }], vec![])];
         let (wc, cc) = (WorkerCounters::default(), WorkerCounters::default());
 
         // Loop the request into RX queue 0.
@@ -106,13 +86,15 @@ fn echo_request_on_a_dpdk_ring_port_is_answered_and_no_mbuf_leaks() {
         let mut none: [Option<dataplane::port::dpdk::Mbuf>; 4] = Default::default();
         assert_eq!(ports[0].rx_burst(QueueId(7), &mut none), 0);
 
-        let mut worker = Worker::new(&ports, &addrs, 0, 1, &rings[0], &wc, 32);
+        let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
+        let publisher = dataplane::route::StatePublisher::new(Default::default());
+        let mut worker = Worker::new(&ports, &addrs, 0, 1, &rings[0], &wc, fib, publisher.reader(), 32);
         assert_eq!(worker.poll(), 1);
         assert_eq!(wc.snapshot(1).ports[0].punted, 1);
 
         let neigh = Neighbors::new(addrs.to_vec(), NeighborConfig::default());
         let mut cp =
-            control::punt::ControlPlane::new(&ports, &rings, QueueId(0), neigh, &cc, vec![]);
+            control::punt::ControlPlane::new(&ports, &addrs, &rings, QueueId(0), neigh, &cc, vec![], publisher);
         assert_eq!(cp.service_punts(Instant::now()), 1);
         assert_eq!(cc.snapshot(1).ports[0].tx, 1);
 

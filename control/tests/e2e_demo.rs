@@ -19,18 +19,11 @@ fn repo() -> PathBuf {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout.starts_with(b"0\n"))
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
 }
 
 fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0])
-        .args(&cmd[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
+    Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
 }
 
 /// The demo network plus a running anchord; everything is torn down on drop.
@@ -49,51 +42,28 @@ impl Demo {
         let text = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
         let mut cfg: toml::Table = text.parse().unwrap();
         cfg["cli"]["socket"] = toml::Value::String(socket.display().to_string());
-        cfg["eal"]["file_prefix"] =
-            toml::Value::String(format!("anchor-e2e-{}", std::process::id()));
+        cfg["eal"]["file_prefix"] = toml::Value::String(format!("anchor-e2e-{}", std::process::id()));
         cfg["log"]["level"] = toml::Value::String("debug".into());
         let config = dir.join("anchor.toml");
         std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
 
-        let up = run(&[
-            "bash",
-            repo().join("scripts/netns.sh").to_str().unwrap(),
-            "up",
-        ]);
-        assert!(
-            up.status.success(),
-            "netns up: {}",
-            String::from_utf8_lossy(&up.stderr)
-        );
+        let up = run(&["bash", repo().join("scripts/netns.sh").to_str().unwrap(), "up"]);
+        assert!(up.status.success(), "netns up: {}", String::from_utf8_lossy(&up.stderr));
         let log = std::fs::File::create(dir.join("anchord.log")).unwrap();
         let daemon = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                "anc-lma",
-                env!("CARGO_BIN_EXE_anchord"),
-                "--config",
-            ])
+            .args(["netns", "exec", "anc-lma", env!("CARGO_BIN_EXE_anchord"), "--config"])
             .arg(&config)
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
             .spawn()
             .expect("spawn anchord");
-        let mut demo = Demo {
-            daemon: Some(daemon),
-            socket,
-            dir,
-        };
+        let mut demo = Demo { daemon: Some(daemon), socket, dir };
         let deadline = Instant::now() + Duration::from_secs(30);
         while demo.ctl(&["show", "version"]).is_err() {
             if let Some(Ok(Some(status))) = demo.daemon.as_mut().map(Child::try_wait) {
                 panic!("anchord exited at start with {status}:\n{}", demo.log());
             }
-            assert!(
-                Instant::now() < deadline,
-                "anchord did not open its socket:\n{}",
-                demo.log()
-            );
+            assert!(Instant::now() < deadline, "anchord did not open its socket:\n{}", demo.log());
             std::thread::sleep(Duration::from_millis(200));
         }
         demo
@@ -127,10 +97,7 @@ impl Demo {
         args.extend(["-c", "3", "-i", "0.2", "-W", "2", addr]);
         let out = Command::new("ip").args(&args).output().unwrap();
         if !out.status.success() {
-            eprintln!(
-                "ping {addr} from {ns} failed:\n{}",
-                String::from_utf8_lossy(&out.stdout)
-            );
+            eprintln!("ping {addr} from {ns} failed:\n{}", String::from_utf8_lossy(&out.stdout));
         }
         out.status.success()
     }
@@ -138,9 +105,7 @@ impl Demo {
     /// SIGTERM by pid; returns the exit code.
     fn stop(&mut self) -> Option<i32> {
         let mut child = self.daemon.take()?;
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(Some(st)) = child.try_wait() {
@@ -161,42 +126,22 @@ impl Demo {
         let script = format!(
             "from scapy.all import *\nconf.verb=0\nmac='{mac}'\nsrc=get_if_hwaddr('mag-core')\nsendp({frames}\n, iface='mag-core')\n"
         );
-        let out = Command::new("ip")
-            .args([
-                "netns",
-                "exec",
-                "anc-mag",
-                "/usr/bin/python3",
-                "-c",
-                &script,
-            ])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "scapy: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out =
+            Command::new("ip").args(["netns", "exec", "anc-mag", "/usr/bin/python3", "-c", &script]).output().unwrap();
+        assert!(out.status.success(), "scapy: {}", String::from_utf8_lossy(&out.stderr));
     }
 }
 
 impl Drop for Demo {
     fn drop(&mut self) {
         self.stop();
-        let _ = run(&[
-            "bash",
-            repo().join("scripts/netns.sh").to_str().unwrap(),
-            "down",
-        ]);
+        let _ = run(&["bash", repo().join("scripts/netns.sh").to_str().unwrap(), "down"]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
 fn port<'a>(stats: &'a Value, name: &str) -> &'a Value {
-    stats
-        .as_array()
-        .and_then(|a| a.iter().find(|p| p["port"] == name || p["name"] == name))
-        .unwrap_or(&Value::Null)
+    stats.as_array().and_then(|a| a.iter().find(|p| p["port"] == name || p["name"] == name)).unwrap_or(&Value::Null)
 }
 
 fn guard() -> Option<std::sync::MutexGuard<'static, ()>> {
@@ -228,10 +173,7 @@ fn anchord_answers_ping_on_both_sides_counts_it_and_stops_on_sigterm() {
         let c = port(&stats["control"]["ports"], name);
         assert!(c["tx"].as_u64().unwrap() >= 6, "control {name}: {c}");
         let total = port(&stats["ports"], name);
-        assert!(
-            total["hw"]["ipackets"].as_u64().unwrap() >= 6,
-            "{name}: {total}"
-        );
+        assert!(total["hw"]["ipackets"].as_u64().unwrap() >= 6, "{name}: {total}");
     }
 
     let ports = demo.ctl(&["show", "ports"]).unwrap();
@@ -242,12 +184,7 @@ fn anchord_answers_ping_on_both_sides_counts_it_and_stops_on_sigterm() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let n = demo.ctl(&["show", "neighbors"]).unwrap();
-        let reachable = |ip: &str| {
-            n.as_array()
-                .unwrap()
-                .iter()
-                .any(|e| e["ip"] == ip && e["state"] == "reachable")
-        };
+        let reachable = |ip: &str| n.as_array().unwrap().iter().any(|e| e["ip"] == ip && e["state"] == "reachable");
         if reachable("198.51.100.2") && reachable("2001:db8:2::2") {
             break;
         }
@@ -255,12 +192,7 @@ fn anchord_answers_ping_on_both_sides_counts_it_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    assert_eq!(
-        demo.stop(),
-        Some(0),
-        "anchord did not exit 0 on SIGTERM:\n{}",
-        demo.log()
-    );
+    assert_eq!(demo.stop(), Some(0), "anchord did not exit 0 on SIGTERM:\n{}", demo.log());
 }
 
 #[test]
@@ -290,18 +222,9 @@ fn malformed_frames_are_dropped_and_counted_and_the_daemon_keeps_answering() {
     assert!(drops["ipv4-checksum"].as_u64().unwrap() >= 1, "{drops}");
     assert!(drops["ipv6-malformed"].as_u64().unwrap() >= 1, "{drops}");
     assert!(drops["arp-malformed"].as_u64().unwrap() >= 1, "{drops}");
-    assert!(
-        port(&stats["workers"][0]["ports"], "core")["dropped"]
-            .as_u64()
-            .unwrap()
-            >= 6
-    );
+    assert!(port(&stats["workers"][0]["ports"], "core")["dropped"].as_u64().unwrap() >= 6);
 
-    assert!(
-        demo.ping("anc-mag", "192.0.2.1"),
-        "no answer after malformed frames:\n{}",
-        demo.log()
-    );
+    assert!(demo.ping("anc-mag", "192.0.2.1"), "no answer after malformed frames:\n{}", demo.log());
     assert!(demo.ping("anc-mag", "2001:db8:1::1"));
 }
 
@@ -314,8 +237,5 @@ fn anchorctl_without_a_daemon_says_so_in_one_line() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
-    assert!(
-        err.contains("/nonexistent/anchord.sock") && err.contains("anchord running"),
-        "{err}"
-    );
+    assert!(err.contains("/nonexistent/anchord.sock") && err.contains("anchord running"), "{err}");
 }

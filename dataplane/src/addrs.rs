@@ -22,11 +22,7 @@ pub struct Ipv6Cidr {
 impl Ipv4Cidr {
     /// True when `other` lies in this address's subnet.
     pub fn contains(&self, other: Ipv4Addr) -> bool {
-        let mask = if self.prefix_len == 0 {
-            0
-        } else {
-            u32::MAX << (32 - u32::from(self.prefix_len.min(32)))
-        };
+        let mask = if self.prefix_len == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix_len.min(32))) };
         u32::from(self.addr) & mask == u32::from(other) & mask
     }
 }
@@ -34,11 +30,7 @@ impl Ipv4Cidr {
 impl Ipv6Cidr {
     /// True when `other` lies in this address's subnet.
     pub fn contains(&self, other: Ipv6Addr) -> bool {
-        let mask = if self.prefix_len == 0 {
-            0
-        } else {
-            u128::MAX << (128 - u32::from(self.prefix_len.min(128)))
-        };
+        let mask = if self.prefix_len == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix_len.min(128))) };
         u128::from(self.addr) & mask == u128::from(other) & mask
     }
 }
@@ -56,30 +48,9 @@ pub struct PortAddrs {
 impl PortAddrs {
     pub fn new(mac: MacAddr, ipv4: Vec<Ipv4Cidr>, ipv6: Vec<Ipv6Cidr>) -> Self {
         let m = mac.0;
-        let link_local = Ipv6Addr::from([
-            0xfe,
-            0x80,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            m[0] ^ 0x02,
-            m[1],
-            m[2],
-            0xff,
-            0xfe,
-            m[3],
-            m[4],
-            m[5],
-        ]);
-        PortAddrs {
-            mac,
-            ipv4,
-            ipv6,
-            link_local,
-        }
+        let link_local =
+            Ipv6Addr::from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]);
+        PortAddrs { mac, ipv4, ipv6, link_local }
     }
 
     pub fn is_local_v4(&self, a: Ipv4Addr) -> bool {
@@ -107,11 +78,7 @@ impl PortAddrs {
 
     /// Our IPv4 address on the subnet of `peer`, else the first one.
     pub fn source_v4_for(&self, peer: Ipv4Addr) -> Option<Ipv4Addr> {
-        self.ipv4
-            .iter()
-            .find(|c| c.contains(peer))
-            .or(self.ipv4.first())
-            .map(|c| c.addr)
+        self.ipv4.iter().find(|c| c.contains(peer)).or(self.ipv4.first()).map(|c| c.addr)
     }
 
     /// Our IPv6 address on the subnet of `peer` (link-local for fe80::/10).
@@ -119,11 +86,7 @@ impl PortAddrs {
         if peer.segments()[0] & 0xffc0 == 0xfe80 {
             return self.link_local;
         }
-        self.ipv6
-            .iter()
-            .find(|c| c.contains(peer))
-            .or(self.ipv6.first())
-            .map_or(self.link_local, |c| c.addr)
+        self.ipv6.iter().find(|c| c.contains(peer)).or(self.ipv6.first()).map_or(self.link_local, |c| c.addr)
     }
 }
 
@@ -133,15 +96,8 @@ mod tests {
 
     #[test]
     fn link_local_is_modified_eui64_of_the_mac() {
-        let a = PortAddrs::new(
-            MacAddr([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]),
-            vec![],
-            vec![],
-        );
-        assert_eq!(
-            a.link_local,
-            "fe80::11:22ff:fe33:4455".parse::<Ipv6Addr>().unwrap()
-        );
+        let a = PortAddrs::new(MacAddr([0x02, 0x11, 0x22, 0x33, 0x44, 0x55]), vec![], vec![]);
+        assert_eq!(a.link_local, "fe80::11:22ff:fe33:4455".parse::<Ipv6Addr>().unwrap());
     }
 
     #[test]
@@ -149,10 +105,7 @@ mod tests {
         let a = PortAddrs::new(
             MacAddr([2, 0, 0, 0, 0, 1]),
             vec![],
-            vec![Ipv6Cidr {
-                addr: "2001:db8:1::1".parse().unwrap(),
-                prefix_len: 64,
-            }],
+            vec![Ipv6Cidr { addr: "2001:db8:1::1".parse().unwrap(), prefix_len: 64 }],
         );
         assert!(a.is_our_multicast_v6("ff02::1:ff00:1".parse().unwrap()));
         assert!(!a.is_our_multicast_v6("ff02::1:ff00:2".parse().unwrap()));

@@ -40,8 +40,20 @@ drop_reasons! {
     Ipv6Malformed => "ipv6-malformed", "IPv6 header truncated, bad version or length";
     LocalUnhandled => "local-unhandled", "addressed to us with a protocol we do not serve";
     MulticastNotOurs => "multicast-not-ours", "multicast or broadcast we do not listen to";
-    NoRoute => "no-route", "transit packet with no binding or route";
+    NoBinding => "no-binding", "transit packet with no binding (forwarding-table miss) or route";
+    InnerMalformed => "tunnel-malformed", "tunnel header or inner packet truncated or invalid";
+    Spoofed => "spoofed", "uplink whose outer source, port, key or encapsulation is not its session's";
+    TtlExpired => "ttl-expired", "inner TTL/hop limit would reach 0 (ICMP time exceeded sent by the control thread)";
+    TooBig => "too-big", "larger than the tunnel MTU and not fragmentable (ICMP error sent by the control thread)";
+    NeedsFragmentation => "needs-fragmentation", "larger than the tunnel MTU, fragmentable (not done yet)";
+    NoNeighbor => "no-neighbor", "next hop or tunnel endpoint not resolved yet";
+    EcnDrop => "ecn-drop", "outer CE on an inner Not-ECT packet (RFC 6040)";
+    NoHeadroom => "no-headroom", "no room in the buffer for the tunnel header";
+    OuterFragment => "outer-fragment", "fragmented tunnel packet (reassembly not done yet)";
 }
+
+/// Tunnel kinds counted separately (order of `tunnel::TunnelKind`).
+pub const TUNNEL_KINDS: usize = 5;
 
 /// Counters of one port as seen by one worker (or the control thread).
 #[derive(Debug, Default)]
@@ -65,6 +77,9 @@ pub struct WorkerCounters {
     pub drops: [AtomicU64; DropReason::COUNT],
     /// Poll iterations; also the worker's quiescent-state counter.
     pub polls: AtomicU64,
+    /// Packets encapsulated / decapsulated, per tunnel kind.
+    pub encap: [AtomicU64; TUNNEL_KINDS],
+    pub decap: [AtomicU64; TUNNEL_KINDS],
 }
 
 impl Default for WorkerCounters {
@@ -73,6 +88,8 @@ impl Default for WorkerCounters {
             ports: Default::default(),
             drops: std::array::from_fn(|_| AtomicU64::new(0)),
             polls: AtomicU64::new(0),
+            encap: std::array::from_fn(|_| AtomicU64::new(0)),
+            decap: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -110,11 +127,10 @@ impl WorkerCounters {
                     tx_full: get(&p.tx_full),
                 })
                 .collect(),
-            drops: DropReason::ALL
-                .iter()
-                .map(|r| (r.name(), get(&self.drops[*r as usize])))
-                .collect(),
+            drops: DropReason::ALL.iter().map(|r| (r.name(), get(&self.drops[*r as usize]))).collect(),
             polls: get(&self.polls),
+            encap: std::array::from_fn(|i| get(&self.encap[i])),
+            decap: std::array::from_fn(|i| get(&self.decap[i])),
         }
     }
 }
@@ -136,6 +152,8 @@ pub struct CounterSnapshot {
     pub ports: Vec<PortCounts>,
     pub drops: Vec<(&'static str, u64)>,
     pub polls: u64,
+    pub encap: [u64; TUNNEL_KINDS],
+    pub decap: [u64; TUNNEL_KINDS],
 }
 
 #[cfg(test)]

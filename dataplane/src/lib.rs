@@ -4,6 +4,9 @@
 
 pub mod addrs;
 pub mod counters;
+pub mod fib;
 pub mod pipeline;
 pub mod port;
+pub mod route;
+pub mod tunnel;
 pub mod wire;

@@ -3,12 +3,7 @@
 //!
 //! Nothing here is safe to call without reading DPDK's documentation; the
 //! safe layer is `dataplane::port`.
-#![allow(
-    non_upper_case_globals,
-    non_camel_case_types,
-    non_snake_case,
-    dead_code
-)]
+#![allow(non_upper_case_globals, non_camel_case_types, non_snake_case, dead_code)]
 #![allow(clippy::all, clippy::undocumented_unsafe_blocks)]
 #![allow(unsafe_code)]
 

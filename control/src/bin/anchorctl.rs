@@ -19,8 +19,7 @@ fn help() -> String {
 }
 
 fn main() -> ExitCode {
-    let mut socket =
-        PathBuf::from(std::env::var("ANCHOR_SOCKET").unwrap_or_else(|_| DEFAULT_SOCKET.into()));
+    let mut socket = PathBuf::from(std::env::var("ANCHOR_SOCKET").unwrap_or_else(|_| DEFAULT_SOCKET.into()));
     let mut json = false;
     let mut words = Vec::new();
     let mut args = std::env::args().skip(1);
@@ -56,22 +55,14 @@ fn main() -> ExitCode {
         Ok(reply) if reply.ok => {
             let data = reply.data.unwrap_or(serde_json::Value::Null);
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&data).unwrap_or_default()
-                );
+                println!("{}", serde_json::to_string_pretty(&data).unwrap_or_default());
             } else {
                 print!("{}", render::render(&command, &data));
             }
             ExitCode::SUCCESS
         }
         Ok(reply) => {
-            eprintln!(
-                "anchorctl: {}",
-                reply
-                    .error
-                    .unwrap_or_else(|| "the daemon refused the request".into())
-            );
+            eprintln!("anchorctl: {}", reply.error.unwrap_or_else(|| "the daemon refused the request".into()));
             ExitCode::from(1)
         }
         Err(e) => {

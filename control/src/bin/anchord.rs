@@ -64,8 +64,7 @@ fn main() -> ExitCode {
         println!("anchord: {} is valid", path.display());
         return ExitCode::SUCCESS;
     }
-    let filter =
-        EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log.level));
+    let filter = EnvFilter::try_from_default_env().or_else(|_| EnvFilter::try_new(&config.log.level));
     let filter = match filter {
         Ok(f) => f,
         Err(e) => {

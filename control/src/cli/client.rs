@@ -22,10 +22,7 @@ pub enum ClientError {
 /// Sends one request and returns the daemon's reply.
 pub fn call(socket: &Path, command: &str) -> Result<Reply, ClientError> {
     let path = socket.display().to_string();
-    let io = |e: std::io::Error| ClientError::Io {
-        path: path.clone(),
-        reason: e.to_string(),
-    };
+    let io = |e: std::io::Error| ClientError::Io { path: path.clone(), reason: e.to_string() };
     let stream = UnixStream::connect(socket).map_err(|e| ClientError::Connect {
         path: path.clone(),
         reason: match e.kind() {
@@ -34,13 +31,9 @@ pub fn call(socket: &Path, command: &str) -> Result<Reply, ClientError> {
             _ => e.to_string(),
         },
     })?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .map_err(io)?;
-    let mut line = serde_json::to_string(&Request {
-        command: command.to_string(),
-    })
-    .map_err(|e| ClientError::Garbled(e.to_string()))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(io)?;
+    let mut line = serde_json::to_string(&Request { command: command.to_string() })
+        .map_err(|e| ClientError::Garbled(e.to_string()))?;
     line.push('\n');
     (&stream).write_all(line.as_bytes()).map_err(io)?;
     let mut answer = String::new();

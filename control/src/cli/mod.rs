@@ -12,18 +12,9 @@ use serde::{Deserialize, Serialize};
 /// a command against this list before connecting.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("show version", "daemon and DPDK versions, uptime, workers"),
-    (
-        "show ports",
-        "ports: driver, MAC, link, queues, addresses, hardware counters",
-    ),
-    (
-        "show stats",
-        "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons",
-    ),
-    (
-        "show neighbors",
-        "ARP/ND neighbour table of the control thread",
-    ),
+    ("show ports", "ports: driver, MAC, link, queues, addresses, hardware counters"),
+    ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons"),
+    ("show neighbors", "ARP/ND neighbour table of the control thread"),
 ];
 
 /// One request line.
@@ -45,18 +36,10 @@ pub struct Reply {
 
 impl Reply {
     pub fn data(v: serde_json::Value) -> Reply {
-        Reply {
-            ok: true,
-            data: Some(v),
-            error: None,
-        }
+        Reply { ok: true, data: Some(v), error: None }
     }
     pub fn error(msg: impl Into<String>) -> Reply {
-        Reply {
-            ok: false,
-            data: None,
-            error: Some(msg.into()),
-        }
+        Reply { ok: false, data: None, error: Some(msg.into()) }
     }
 }
 
@@ -68,6 +51,7 @@ pub fn parse_command(words: &[String]) -> Result<String, String> {
         .map(|w| match w.as_str() {
             "neighbours" | "neighbour" | "neighbor" | "neigh" => "neighbors",
             "port" => "ports",
+            "binding" => "bindings",
             "stat" | "statistics" => "stats",
             other => other,
         })
@@ -90,10 +74,7 @@ mod tests {
 
     #[test]
     fn british_spelling_of_neighbours_is_accepted() {
-        assert_eq!(
-            parse_command(&words("show neighbours")).as_deref(),
-            Ok("show neighbors")
-        );
+        assert_eq!(parse_command(&words("show neighbours")).as_deref(), Ok("show neighbors"));
     }
 
     #[test]

@@ -61,11 +61,7 @@ pub fn render(command: &str, data: &Value) -> String {
                         s(&p["port_id"]),
                         s(&p["driver"]),
                         s(&p["mac"]),
-                        if p["link_up"].as_bool() == Some(true) {
-                            "up".into()
-                        } else {
-                            "down".into()
-                        },
+                        if p["link_up"].as_bool() == Some(true) { "up".into() } else { "down".into() },
                         format!("{}/{}", s(&p["rx_queues"]), s(&p["tx_queues"])),
                         s(&p["addresses"]),
                         s(&p["hw"]["ipackets"]),
@@ -75,19 +71,7 @@ pub fn render(command: &str, data: &Value) -> String {
                 })
                 .collect();
             table(
-                &[
-                    "PORT",
-                    "ROLE",
-                    "ID",
-                    "DRIVER",
-                    "MAC",
-                    "LINK",
-                    "RXQ/TXQ",
-                    "ADDRESSES",
-                    "HW-RX",
-                    "HW-TX",
-                    "HW-MISSED",
-                ],
+                &["PORT", "ROLE", "ID", "DRIVER", "MAC", "LINK", "RXQ/TXQ", "ADDRESSES", "HW-RX", "HW-TX", "HW-MISSED"],
                 &rows,
             )
         }
@@ -117,26 +101,10 @@ pub fn render(command: &str, data: &Value) -> String {
                     "-".into(),
                 ]);
             }
-            let mut out = table(
-                &[
-                    "WORKER",
-                    "PORT",
-                    "RX",
-                    "TX",
-                    "DROPPED",
-                    "PUNTED",
-                    "PUNT-RING-FULL",
-                ],
-                &rows,
-            );
+            let mut out = table(&["WORKER", "PORT", "RX", "TX", "DROPPED", "PUNTED", "PUNT-RING-FULL"], &rows);
             let drops: Vec<Vec<String>> = data["drops"]
                 .as_object()
-                .map(|m| {
-                    m.iter()
-                        .filter(|(_, v)| v.as_u64() != Some(0))
-                        .map(|(k, v)| vec![k.clone(), s(v)])
-                        .collect()
-                })
+                .map(|m| m.iter().filter(|(_, v)| v.as_u64() != Some(0)).map(|(k, v)| vec![k.clone(), s(v)]).collect())
                 .unwrap_or_default();
             if !drops.is_empty() {
                 out.push('\n');
@@ -148,20 +116,44 @@ pub fn render(command: &str, data: &Value) -> String {
             let rows: Vec<Vec<String>> = arr(data)
                 .iter()
                 .map(|n| {
+                    vec![s(&n["port"]), s(&n["ip"]), s(&n["mac"]), s(&n["state"]), s(&n["age_s"]), s(&n["probes"])]
+                })
+                .collect();
+            table(&["PORT", "ADDRESS", "MAC", "STATE", "AGE-S", "PROBES"], &rows)
+        }
+        "show bindings" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|b| {
+                    let mut addrs: Vec<String> = Vec::new();
+                    for k in ["ipv4_hoa", "ipv6_hoa"] {
+                        if let Some(a) = b[k].as_str() {
+                            addrs.push(a.to_string());
+                        }
+                    }
+                    addrs.extend(arr(&b["hnps"]).iter().map(s));
+                    let keys = match (b["gre_key_in"].as_u64(), b["gre_key_out"].as_u64()) {
+                        (None, None) => "-".to_string(),
+                        (i, o) => format!(
+                            "{}/{}",
+                            i.map_or("-".into(), |k| k.to_string()),
+                            o.map_or("-".into(), |k| k.to_string())
+                        ),
+                    };
                     vec![
-                        s(&n["port"]),
-                        s(&n["ip"]),
-                        s(&n["mac"]),
-                        s(&n["state"]),
-                        s(&n["age_s"]),
-                        s(&n["probes"]),
+                        s(&b["id"]),
+                        s(&b["mn_id"]),
+                        s(&b["role"]),
+                        s(&b["state"]),
+                        addrs.join(","),
+                        s(&b["coa"]),
+                        s(&b["tunnel"]),
+                        keys,
+                        if b["lifetime_left_s"].is_null() { "static".into() } else { s(&b["lifetime_left_s"]) },
                     ]
                 })
                 .collect();
-            table(
-                &["PORT", "ADDRESS", "MAC", "STATE", "AGE-S", "PROBES"],
-                &rows,
-            )
+            table(&["ID", "MN-ID", "ROLE", "STATE", "ADDRESSES", "COA", "TUNNEL", "KEYS IN/OUT", "LIFETIME"], &rows)
         }
         _ => serde_json::to_string_pretty(data).unwrap_or_default() + "\n",
     }

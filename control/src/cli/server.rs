@@ -27,10 +27,7 @@ const MAX_LINE: usize = 64 * 1024;
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cli socket {path}: {source}")]
-    Bind {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Bind { path: PathBuf, source: std::io::Error },
     #[error("cli socket {path}: another anchord is listening there")]
     InUse { path: PathBuf },
 }
@@ -46,18 +43,13 @@ impl CliServer {
     /// Binds `path` (creating its directory) and starts the CLI thread. The
     /// control thread receives calls on the returned receiver.
     pub fn start(path: &Path) -> Result<(CliServer, Receiver<CliCall>), ServerError> {
-        let bind_err = |source| ServerError::Bind {
-            path: path.to_path_buf(),
-            source,
-        };
+        let bind_err = |source| ServerError::Bind { path: path.to_path_buf(), source };
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(bind_err)?;
         }
         if path.exists() {
             if UnixStream::connect(path).is_ok() {
-                return Err(ServerError::InUse {
-                    path: path.to_path_buf(),
-                });
+                return Err(ServerError::InUse { path: path.to_path_buf() });
             }
             std::fs::remove_file(path).map_err(bind_err)?;
         }
@@ -71,14 +63,7 @@ impl CliServer {
             .name("anchor-cli".into())
             .spawn(move || serve(listener, tx, thread_stop))
             .map_err(bind_err)?;
-        Ok((
-            CliServer {
-                path: path.to_path_buf(),
-                stop,
-                thread: Some(thread),
-            },
-            rx,
-        ))
+        Ok((CliServer { path: path.to_path_buf(), stop, thread: Some(thread) }, rx))
     }
 }
 
@@ -100,9 +85,7 @@ fn serve(listener: UnixListener, control: Sender<CliCall>, stop: Arc<AtomicBool>
                     tracing::debug!("cli connection ended: {e}");
                 }
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(20))
-            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(Duration::from_millis(20)),
             Err(e) => {
                 tracing::warn!("cli accept failed: {e}");
                 std::thread::sleep(Duration::from_millis(100));
@@ -127,8 +110,7 @@ fn handle(stream: UnixStream, control: &Sender<CliCall>, stop: &AtomicBool) -> s
             Ok(request) => call(control, request),
             Err(e) => Reply::error(format!("bad request: {e}")),
         };
-        let mut out = serde_json::to_string(&reply)
-            .unwrap_or_else(|_| r#"{"ok":false,"error":"encode"}"#.into());
+        let mut out = serde_json::to_string(&reply).unwrap_or_else(|_| r#"{"ok":false,"error":"encode"}"#.into());
         out.push('\n');
         writer.write_all(out.as_bytes())?;
     }
@@ -140,6 +122,5 @@ fn call(control: &Sender<CliCall>, request: Request) -> Reply {
     if control.send(CliCall { request, reply: tx }).is_err() {
         return Reply::error("the control thread has stopped");
     }
-    rx.recv_timeout(CONTROL_TIMEOUT)
-        .unwrap_or_else(|_| Reply::error("the control thread did not answer in time"))
+    rx.recv_timeout(CONTROL_TIMEOUT).unwrap_or_else(|_| Reply::error("the control thread did not answer in time"))
 }

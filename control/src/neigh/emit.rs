@@ -74,13 +74,8 @@ pub(super) fn icmpv6(l2: L2, ip: &Ipv6Repr, fill: impl FnOnce(&mut [u8])) -> Vec
 
 /// An NS or NA from `src` to `dst` with hop limit 255.
 pub(super) fn nd(l2: L2, src: Ipv6Addr, dst: Ipv6Addr, repr: &NdRepr) -> Vec<u8> {
-    let ip = Ipv6Repr {
-        src,
-        dst,
-        next_header: protocol::ICMPV6,
-        hop_limit: ND_HOP_LIMIT,
-        payload_len: repr.buffer_len(),
-    };
+    let ip =
+        Ipv6Repr { src, dst, next_header: protocol::ICMPV6, hop_limit: ND_HOP_LIMIT, payload_len: repr.buffer_len() };
     icmpv6(l2, &ip, |body| repr.emit(body))
 }
 
@@ -92,11 +87,7 @@ pub(super) fn nd(l2: L2, src: Ipv6Addr, dst: Ipv6Addr, repr: &NdRepr) -> Vec<u8>
 pub(super) fn probe(addrs: &PortAddrs, ip: IpAddr, unicast: Option<MacAddr>) -> Vec<u8> {
     match ip {
         IpAddr::V4(ip) => {
-            let l2 = L2 {
-                dst: unicast.unwrap_or(MacAddr::BROADCAST),
-                src: addrs.mac,
-                vlan_tci: None,
-            };
+            let l2 = L2 { dst: unicast.unwrap_or(MacAddr::BROADCAST), src: addrs.mac, vlan_tci: None };
             let repr = ArpRepr {
                 op: arp::OP_REQUEST,
                 sender_hw: addrs.mac,
@@ -107,20 +98,10 @@ pub(super) fn probe(addrs: &PortAddrs, ip: IpAddr, unicast: Option<MacAddr>) -> 
             self::arp(l2, &repr)
         }
         IpAddr::V6(ip) => {
-            let dst = if unicast.is_some() {
-                ip
-            } else {
-                ipv6::solicited_node(ip)
-            };
-            let l2 = L2 {
-                dst: unicast.unwrap_or_else(|| MacAddr::ipv6_multicast(&dst)),
-                src: addrs.mac,
-                vlan_tci: None,
-            };
-            let repr = NdRepr::NeighborSolicit {
-                target: ip,
-                source_lladdr: Some(addrs.mac),
-            };
+            let dst = if unicast.is_some() { ip } else { ipv6::solicited_node(ip) };
+            let l2 =
+                L2 { dst: unicast.unwrap_or_else(|| MacAddr::ipv6_multicast(&dst)), src: addrs.mac, vlan_tci: None };
+            let repr = NdRepr::NeighborSolicit { target: ip, source_lladdr: Some(addrs.mac) };
             nd(l2, addrs.source_v6_for(ip), dst, &repr)
         }
     }

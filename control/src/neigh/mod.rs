@@ -41,11 +41,7 @@ impl Default for NeighborConfig {
     /// RFC 4861 §10: RETRANS_TIMER 1 s, MAX_MULTICAST_SOLICIT 3,
     /// REACHABLE_TIME 30 s.
     fn default() -> Self {
-        NeighborConfig {
-            retry_interval: Duration::from_secs(1),
-            max_retries: 3,
-            reachable: Duration::from_secs(30),
-        }
+        NeighborConfig { retry_interval: Duration::from_secs(1), max_retries: 3, reachable: Duration::from_secs(30) }
     }
 }
 
@@ -166,10 +162,7 @@ pub struct Neighbors {
 
 impl Neighbors {
     pub fn new(ports: Vec<PortAddrs>, cfg: NeighborConfig) -> Self {
-        Neighbors {
-            ports,
-            table: NeighTable::new(cfg),
-        }
+        Neighbors { ports, table: NeighTable::new(cfg) }
     }
 
     /// A frame the worker punted from `port` (full Ethernet frame).
@@ -322,10 +315,7 @@ mod tests {
     fn a_frame_from_an_unknown_port_is_ignored() {
         let mut n = neighbors();
         let f = arp_request(MAG_MAC, MAG_V4, CORE_V4);
-        assert_eq!(
-            n.handle_frame(7, &f, Instant::now()),
-            Punted::Ignored(reason::UNKNOWN_PORT)
-        );
+        assert_eq!(n.handle_frame(7, &f, Instant::now()), Punted::Ignored(reason::UNKNOWN_PORT));
     }
 
     #[test]

@@ -35,11 +35,7 @@ impl Rx<'_> {
     }
 
     fn l2_to(&self, dst: MacAddr) -> L2 {
-        L2 {
-            dst,
-            src: self.addrs.mac,
-            vlan_tci: self.vlan_tci,
-        }
+        L2 { dst, src: self.addrs.mac, vlan_tci: self.vlan_tci }
     }
 }
 
@@ -52,13 +48,7 @@ fn is_unicast_v4(a: Ipv4Addr) -> bool {
     !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback())
 }
 
-pub(super) fn handle(
-    addrs: &PortAddrs,
-    port: PortIndex,
-    table: &mut NeighTable,
-    frame: &[u8],
-    now: Instant,
-) -> Punted {
+pub(super) fn handle(addrs: &PortAddrs, port: PortIndex, table: &mut NeighTable, frame: &[u8], now: Instant) -> Punted {
     let eth = match ethernet::Frame::new_checked(frame) {
         Ok(eth) => eth,
         Err(WireError::Unsupported) => return Punted::Ignored(reason::STACKED_VLAN),
@@ -71,13 +61,7 @@ pub(super) fn handle(
     if !dst_mac.is_multicast() && dst_mac != addrs.mac {
         return Punted::Ignored(reason::NOT_OUR_MAC);
     }
-    let rx = Rx {
-        addrs,
-        port,
-        now,
-        eth_src: src_mac,
-        vlan_tci: eth.vlan_tci(),
-    };
+    let rx = Rx { addrs, port, now, eth_src: src_mac, vlan_tci: eth.vlan_tci() };
     match eth.ethertype() {
         ethertype::ARP => arp(&rx, table, eth.payload()),
         ethertype::IPV4 => ipv4(&rx, eth.payload()),
@@ -101,13 +85,7 @@ fn arp(rx: &Rx<'_>, table: &mut NeighTable, payload: &[u8]) -> Punted {
     let for_us = rx.addrs.is_local_v4(request.target_ip);
     // An ARP probe (RFC 5227, sender 0.0.0.0) teaches nothing.
     let learned = is_unicast_v4(request.sender_ip)
-        && table.arp_from(
-            rx.port,
-            IpAddr::V4(request.sender_ip),
-            request.sender_hw,
-            for_us,
-            rx.now,
-        );
+        && table.arp_from(rx.port, IpAddr::V4(request.sender_ip), request.sender_hw, for_us, rx.now);
     if for_us && request.op == arp::OP_REQUEST {
         let answer = ArpRepr {
             op: arp::OP_REPLY,
@@ -235,11 +213,7 @@ fn solicit(
     if hop_limit != emit::ND_HOP_LIMIT {
         return Punted::Ignored(reason::ND_HOP_LIMIT);
     }
-    let Ok(NdRepr::NeighborSolicit {
-        target,
-        source_lladdr,
-    }) = NdRepr::parse(icmp)
-    else {
+    let Ok(NdRepr::NeighborSolicit { target, source_lladdr }) = NdRepr::parse(icmp) else {
         return Punted::Ignored(reason::BAD_ND);
     };
     if target.is_multicast() || source_lladdr.is_some_and(|m| !is_unicast_mac(m)) {
@@ -279,43 +253,20 @@ fn solicit(
 
 /// Neighbor Advertisement: validate (RFC 4861 §7.1.2), update the entry we
 /// hold for the target (§7.2.5).
-fn advert(
-    rx: &Rx<'_>,
-    table: &mut NeighTable,
-    dst: Ipv6Addr,
-    hop_limit: u8,
-    icmp: &icmpv6::Packet<&[u8]>,
-) -> Punted {
+fn advert(rx: &Rx<'_>, table: &mut NeighTable, dst: Ipv6Addr, hop_limit: u8, icmp: &icmpv6::Packet<&[u8]>) -> Punted {
     if hop_limit != emit::ND_HOP_LIMIT {
         return Punted::Ignored(reason::ND_HOP_LIMIT);
     }
-    let Ok(NdRepr::NeighborAdvert {
-        solicited,
-        override_,
-        target,
-        target_lladdr,
-        ..
-    }) = NdRepr::parse(icmp)
-    else {
+    let Ok(NdRepr::NeighborAdvert { solicited, override_, target, target_lladdr, .. }) = NdRepr::parse(icmp) else {
         return Punted::Ignored(reason::BAD_ND);
     };
-    if target.is_multicast()
-        || (dst.is_multicast() && solicited)
-        || target_lladdr.is_some_and(|m| !is_unicast_mac(m))
-    {
+    if target.is_multicast() || (dst.is_multicast() && solicited) || target_lladdr.is_some_and(|m| !is_unicast_mac(m)) {
         return Punted::Ignored(reason::BAD_ND);
     }
     if rx.addrs.is_local_v6(target) {
         return Punted::Ignored(reason::ADDRESS_CONFLICT);
     }
-    match table.advertised(
-        rx.port,
-        IpAddr::V6(target),
-        solicited,
-        override_,
-        target_lladdr,
-        rx.now,
-    ) {
+    match table.advertised(rx.port, IpAddr::V6(target), solicited, override_, target_lladdr, rx.now) {
         Ok(()) => Punted::Learned,
         Err(why) => Punted::Ignored(why),
     }
@@ -341,9 +292,7 @@ mod tests {
     }
 
     fn state(n: &Neighbors, ip: IpAddr) -> Option<(NeighState, Option<MacAddr>)> {
-        n.entries()
-            .find(|e| e.port == 0 && e.ip == ip)
-            .map(|e| (e.state, e.mac))
+        n.entries().find(|e| e.port == 0 && e.ip == ip).map(|e| (e.state, e.mac))
     }
 
     /// Checks an NA frame from our core port and returns its NdRepr.
@@ -353,11 +302,7 @@ mod tests {
         assert_eq!(eth.src_addr(), CORE_MAC);
         assert_eq!(eth.ethertype(), ethertype::IPV6);
         let ip = ipv6::Packet::new_checked(eth.payload()).unwrap();
-        assert_eq!(
-            ip.payload().len(),
-            eth.payload().len() - 40,
-            "no trailing bytes"
-        );
+        assert_eq!(ip.payload().len(), eth.payload().len() - 40, "no trailing bytes");
         assert_eq!(ip.src_addr(), ip_src);
         assert_eq!(ip.dst_addr(), ip_dst);
         assert_eq!(ip.hop_limit(), 255);
@@ -395,10 +340,7 @@ mod tests {
     fn arp_request_for_our_address_learns_the_sender_as_reachable() {
         let mut n = neighbors();
         n.handle_frame(0, &arp_request(MAG_MAC, MAG_V4, CORE_V4), now());
-        assert_eq!(
-            state(&n, MAG_V4.into()),
-            Some((NeighState::Reachable, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V4.into()), Some((NeighState::Reachable, Some(MAG_MAC))));
         assert_eq!(n.lookup(0, MAG_V4.into()), Some(MAG_MAC));
     }
 
@@ -474,10 +416,7 @@ mod tests {
         // The Ethernet source stays unicast: only the ARP field is bad.
         let mut f = f;
         f[6..12].copy_from_slice(&MAG_MAC.0);
-        assert_eq!(
-            n.handle_frame(0, &f, now()),
-            Punted::Ignored(reason::ARP_BAD_SENDER)
-        );
+        assert_eq!(n.handle_frame(0, &f, now()), Punted::Ignored(reason::ARP_BAD_SENDER));
     }
 
     #[test]
@@ -498,10 +437,7 @@ mod tests {
     fn two_vlan_tags_are_ignored() {
         let mut n = neighbors();
         let req = tagged(&tagged(&arp_request(MAG_MAC, MAG_V4, CORE_V4), 5), 6);
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::STACKED_VLAN)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::STACKED_VLAN));
     }
 
     #[test]
@@ -509,10 +445,7 @@ mod tests {
         let mut n = neighbors();
         let mut f = arp_request(MAG_MAC, MAG_V4, CORE_V4);
         f[..6].copy_from_slice(&OTHER_MAC.0);
-        assert_eq!(
-            n.handle_frame(0, &f, now()),
-            Punted::Ignored(reason::NOT_OUR_MAC)
-        );
+        assert_eq!(n.handle_frame(0, &f, now()), Punted::Ignored(reason::NOT_OUR_MAC));
     }
 
     #[test]
@@ -520,10 +453,7 @@ mod tests {
         let mut n = neighbors();
         let mut f = arp_request(MAG_MAC, MAG_V4, CORE_V4);
         f[6] |= 1;
-        assert_eq!(
-            n.handle_frame(0, &f, now()),
-            Punted::Ignored(reason::MULTICAST_SOURCE_MAC)
-        );
+        assert_eq!(n.handle_frame(0, &f, now()), Punted::Ignored(reason::MULTICAST_SOURCE_MAC));
     }
 
     // ---- Neighbor Solicitation (RFC 4861 §7.1.1, §7.2.3, §7.2.4) ----
@@ -554,9 +484,7 @@ mod tests {
         let req = ns(MAG_MAC, mag_ll, solicited(ll), ll, Some(MAG_MAC));
         let f = reply(n.handle_frame(0, &req, now()));
         let na = parse_na(&f, MAG_MAC, ll, mag_ll);
-        assert!(
-            matches!(na, NdRepr::NeighborAdvert { target, solicited: true, .. } if target == ll)
-        );
+        assert!(matches!(na, NdRepr::NeighborAdvert { target, solicited: true, .. } if target == ll));
     }
 
     #[test]
@@ -591,22 +519,10 @@ mod tests {
     #[test]
     fn dad_ns_with_a_source_lladdr_or_to_a_unicast_address_is_ignored() {
         let mut n = neighbors();
-        let with_slla = ns(
-            MAG_MAC,
-            UNSPEC_V6,
-            solicited(CORE_V6),
-            CORE_V6,
-            Some(MAG_MAC),
-        );
-        assert_eq!(
-            n.handle_frame(0, &with_slla, now()),
-            Punted::Ignored(reason::BAD_ND)
-        );
+        let with_slla = ns(MAG_MAC, UNSPEC_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
+        assert_eq!(n.handle_frame(0, &with_slla, now()), Punted::Ignored(reason::BAD_ND));
         let unicast = ns(MAG_MAC, UNSPEC_V6, CORE_V6, CORE_V6, None);
-        assert_eq!(
-            n.handle_frame(0, &unicast, now()),
-            Punted::Ignored(reason::BAD_ND)
-        );
+        assert_eq!(n.handle_frame(0, &unicast, now()), Punted::Ignored(reason::BAD_ND));
     }
 
     #[test]
@@ -614,10 +530,7 @@ mod tests {
         let mut n = neighbors();
         let mut req = ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
         set_hop_limit(&mut req, 254);
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::ND_HOP_LIMIT)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::ND_HOP_LIMIT));
         assert_eq!(n.entries().count(), 0);
     }
 
@@ -626,10 +539,7 @@ mod tests {
         let mut n = neighbors();
         let mut req = ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
         req[14 + 40 + 2] ^= 0x01;
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_ICMPV6_CHECKSUM)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_ICMPV6_CHECKSUM));
     }
 
     #[test]
@@ -638,10 +548,7 @@ mod tests {
         let mut req = ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
         req[14 + 40 + 24 + 1] = 0;
         refill_icmpv6(&mut req);
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_ND)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_ND));
     }
 
     #[test]
@@ -650,22 +557,13 @@ mod tests {
         // Same solicited-node group as 2001:db8:1::1, different address.
         let other: Ipv6Addr = "2001:db8:9::1".parse().unwrap();
         let req = ns(MAG_MAC, MAG_V6, solicited(other), other, Some(MAG_MAC));
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::ND_TARGET_NOT_OURS)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::ND_TARGET_NOT_OURS));
         // The home address is not ours on the core port.
         let req = ns(MAG_MAC, MAG_V6, solicited(HOME_V6), HOME_V6, Some(MAG_MAC));
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::ND_TARGET_NOT_OURS)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::ND_TARGET_NOT_OURS));
         // A group we have not joined.
         let req = ns(MAG_MAC, MAG_V6, solicited(MAG2_V6), MAG2_V6, Some(MAG_MAC));
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::NOT_FOR_US)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::NOT_FOR_US));
     }
 
     #[test]
@@ -673,10 +571,7 @@ mod tests {
         let mut n = neighbors();
         let req = ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
         reply(n.handle_frame(0, &req, now()));
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Stale, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Stale, Some(MAG_MAC))));
     }
 
     #[test]
@@ -688,10 +583,7 @@ mod tests {
         assert_eq!(n.handle_frame(0, &adv, t), Punted::Learned);
         let req = ns(MAG_MAC, MAG_V6, solicited(CORE_V6), CORE_V6, Some(MAG_MAC));
         reply(n.handle_frame(0, &req, t));
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Reachable, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Reachable, Some(MAG_MAC))));
     }
 
     // ---- Neighbor Advertisement (RFC 4861 §7.1.2, §7.2.5) ----
@@ -703,10 +595,7 @@ mod tests {
         assert_eq!(n.resolve(0, MAG_V6.into(), t), None);
         let adv = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
         assert_eq!(n.handle_frame(0, &adv, t), Punted::Learned);
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Reachable, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Reachable, Some(MAG_MAC))));
         assert_eq!(n.resolve(0, MAG_V6.into(), t), Some(MAG_MAC));
     }
 
@@ -715,20 +604,9 @@ mod tests {
         let mut n = neighbors();
         let t = now();
         n.resolve(0, MAG_V6.into(), t);
-        let adv = na(
-            MAG_MAC,
-            MAG_V6,
-            ipv6::ALL_NODES,
-            MAG_V6,
-            false,
-            true,
-            Some(MAG_MAC),
-        );
+        let adv = na(MAG_MAC, MAG_V6, ipv6::ALL_NODES, MAG_V6, false, true, Some(MAG_MAC));
         assert_eq!(n.handle_frame(0, &adv, t), Punted::Learned);
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Stale, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Stale, Some(MAG_MAC))));
     }
 
     #[test]
@@ -737,24 +615,15 @@ mod tests {
         let t = now();
         n.resolve(0, MAG_V6.into(), t);
         let adv = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, None);
-        assert_eq!(
-            n.handle_frame(0, &adv, t),
-            Punted::Ignored(reason::ND_NO_LLADDR)
-        );
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Incomplete, None))
-        );
+        assert_eq!(n.handle_frame(0, &adv, t), Punted::Ignored(reason::ND_NO_LLADDR));
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Incomplete, None)));
     }
 
     #[test]
     fn na_for_an_untracked_neighbour_is_ignored() {
         let mut n = neighbors();
         let adv = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
-        assert_eq!(
-            n.handle_frame(0, &adv, now()),
-            Punted::Ignored(reason::ND_UNKNOWN_TARGET)
-        );
+        assert_eq!(n.handle_frame(0, &adv, now()), Punted::Ignored(reason::ND_UNKNOWN_TARGET));
         assert_eq!(n.entries().count(), 0);
     }
 
@@ -765,23 +634,9 @@ mod tests {
         n.resolve(0, MAG_V6.into(), t);
         let first = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
         n.handle_frame(0, &first, t);
-        let other = na(
-            OTHER_MAC,
-            MAG_V6,
-            CORE_V6,
-            MAG_V6,
-            true,
-            false,
-            Some(OTHER_MAC),
-        );
-        assert_eq!(
-            n.handle_frame(0, &other, t),
-            Punted::Ignored(reason::ND_NO_OVERRIDE)
-        );
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Stale, Some(MAG_MAC)))
-        );
+        let other = na(OTHER_MAC, MAG_V6, CORE_V6, MAG_V6, true, false, Some(OTHER_MAC));
+        assert_eq!(n.handle_frame(0, &other, t), Punted::Ignored(reason::ND_NO_OVERRIDE));
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Stale, Some(MAG_MAC))));
     }
 
     #[test]
@@ -791,39 +646,17 @@ mod tests {
         n.resolve(0, MAG_V6.into(), t);
         let first = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
         n.handle_frame(0, &first, t);
-        let moved = na(
-            OTHER_MAC,
-            MAG_V6,
-            ipv6::ALL_NODES,
-            MAG_V6,
-            false,
-            true,
-            Some(OTHER_MAC),
-        );
+        let moved = na(OTHER_MAC, MAG_V6, ipv6::ALL_NODES, MAG_V6, false, true, Some(OTHER_MAC));
         assert_eq!(n.handle_frame(0, &moved, t), Punted::Learned);
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Stale, Some(OTHER_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Stale, Some(OTHER_MAC))));
     }
 
     #[test]
     fn na_to_a_group_with_the_solicited_flag_is_ignored() {
         let mut n = neighbors();
         n.resolve(0, MAG_V6.into(), now());
-        let adv = na(
-            MAG_MAC,
-            MAG_V6,
-            ipv6::ALL_NODES,
-            MAG_V6,
-            true,
-            true,
-            Some(MAG_MAC),
-        );
-        assert_eq!(
-            n.handle_frame(0, &adv, now()),
-            Punted::Ignored(reason::BAD_ND)
-        );
+        let adv = na(MAG_MAC, MAG_V6, ipv6::ALL_NODES, MAG_V6, true, true, Some(MAG_MAC));
+        assert_eq!(n.handle_frame(0, &adv, now()), Punted::Ignored(reason::BAD_ND));
     }
 
     #[test]
@@ -832,28 +665,14 @@ mod tests {
         n.resolve(0, MAG_V6.into(), now());
         let mut adv = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
         set_hop_limit(&mut adv, 64);
-        assert_eq!(
-            n.handle_frame(0, &adv, now()),
-            Punted::Ignored(reason::ND_HOP_LIMIT)
-        );
+        assert_eq!(n.handle_frame(0, &adv, now()), Punted::Ignored(reason::ND_HOP_LIMIT));
     }
 
     #[test]
     fn na_for_our_own_address_is_a_conflict() {
         let mut n = neighbors();
-        let adv = na(
-            OTHER_MAC,
-            MAG_V6,
-            ipv6::ALL_NODES,
-            CORE_V6,
-            false,
-            true,
-            Some(OTHER_MAC),
-        );
-        assert_eq!(
-            n.handle_frame(0, &adv, now()),
-            Punted::Ignored(reason::ADDRESS_CONFLICT)
-        );
+        let adv = na(OTHER_MAC, MAG_V6, ipv6::ALL_NODES, CORE_V6, false, true, Some(OTHER_MAC));
+        assert_eq!(n.handle_frame(0, &adv, now()), Punted::Ignored(reason::ADDRESS_CONFLICT));
     }
 
     // ---- ICMP echo (RFC 792) ----
@@ -897,10 +716,7 @@ mod tests {
         let mut n = neighbors();
         let mut req = echo4(MAG_MAC, MAG_V4, CORE_V4, b"hello");
         *req.last_mut().unwrap() ^= 0x20;
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_ICMP_CHECKSUM)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_ICMP_CHECKSUM));
     }
 
     #[test]
@@ -908,10 +724,7 @@ mod tests {
         let mut n = neighbors();
         let mut req = echo4(MAG_MAC, MAG_V4, CORE_V4, b"hello");
         req[14 + 8] ^= 0x01; // TTL
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_IPV4_CHECKSUM)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_IPV4_CHECKSUM));
     }
 
     #[test]
@@ -935,20 +748,14 @@ mod tests {
         let mut ip = ipv4::Packet::new_checked(&mut req[14..]).unwrap();
         ip.set_more_frags(true);
         ip.fill_checksum();
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::IPV4_FRAGMENT)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::IPV4_FRAGMENT));
     }
 
     #[test]
     fn echo_request_from_a_broadcast_source_is_ignored() {
         let mut n = neighbors();
         let req = echo4(MAG_MAC, Ipv4Addr::BROADCAST, CORE_V4, b"x");
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_SOURCE)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_SOURCE));
     }
 
     #[test]
@@ -958,10 +765,7 @@ mod tests {
         let mut icmp = icmpv4::Packet::new_checked(&mut req[34..]).unwrap();
         icmp.set_msg_type(icmpv4::TYPE_ECHO_REPLY);
         icmp.fill_checksum();
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::UNHANDLED_ICMP)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::UNHANDLED_ICMP));
     }
 
     #[test]
@@ -971,10 +775,7 @@ mod tests {
         let mut ip = ipv4::Packet::new_checked(&mut req[14..]).unwrap();
         ip.set_protocol(protocol::UDP);
         ip.fill_checksum();
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::UNHANDLED_PROTOCOL)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::UNHANDLED_PROTOCOL));
     }
 
     // ---- ICMPv6 echo (RFC 4443 §4.2) ----
@@ -1012,10 +813,7 @@ mod tests {
     fn icmpv6_echo_request_to_all_nodes_is_ignored() {
         let mut n = neighbors();
         let req = echo6(MAG_MAC, MAG_V6, ipv6::ALL_NODES, b"x");
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::NOT_FOR_US)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::NOT_FOR_US));
     }
 
     #[test]
@@ -1023,19 +821,13 @@ mod tests {
         let mut n = neighbors();
         let mut req = echo6(MAG_MAC, MAG_V6, CORE_V6, b"hello");
         *req.last_mut().unwrap() ^= 0x01;
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::BAD_ICMPV6_CHECKSUM)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::BAD_ICMPV6_CHECKSUM));
     }
 
     #[test]
     fn icmpv6_echo_request_to_another_address_is_ignored() {
         let mut n = neighbors();
         let req = echo6(MAG_MAC, MAG_V6, MAG2_V6, b"x");
-        assert_eq!(
-            n.handle_frame(0, &req, now()),
-            Punted::Ignored(reason::NOT_FOR_US)
-        );
+        assert_eq!(n.handle_frame(0, &req, now()), Punted::Ignored(reason::NOT_FOR_US));
     }
 }

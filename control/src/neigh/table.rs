@@ -42,13 +42,7 @@ impl Slot {
     /// `Incomplete` and `Failed`; the probe count restarts; the next probe
     /// is due at once for `Incomplete`/`Stale`, after ten retry intervals for
     /// `Failed`. `updated` is left alone: it moves only in [`learn`](Self::learn).
-    fn set_state(
-        &mut self,
-        cfg: &NeighborConfig,
-        state: NeighState,
-        mac: Option<MacAddr>,
-        now: Instant,
-    ) {
+    fn set_state(&mut self, cfg: &NeighborConfig, state: NeighState, mac: Option<MacAddr>, now: Instant) {
         self.entry.state = state;
         self.entry.mac = match state {
             NeighState::Reachable | NeighState::Stale => mac,
@@ -57,9 +51,7 @@ impl Slot {
         self.entry.probes = 0;
         self.next_probe = match state {
             NeighState::Incomplete | NeighState::Stale => Some(now),
-            NeighState::Failed => {
-                now.checked_add(cfg.retry_interval.saturating_mul(FAILED_RETRY_FACTOR))
-            }
+            NeighState::Failed => now.checked_add(cfg.retry_interval.saturating_mul(FAILED_RETRY_FACTOR)),
             NeighState::Reachable => None,
         };
     }
@@ -73,14 +65,7 @@ impl Slot {
 
     fn new(port: PortIndex, ip: IpAddr, wanted: bool, now: Instant) -> Slot {
         Slot {
-            entry: NeighEntry {
-                port,
-                ip,
-                mac: None,
-                state: NeighState::Incomplete,
-                updated: now,
-                probes: 0,
-            },
+            entry: NeighEntry { port, ip, mac: None, state: NeighState::Incomplete, updated: now, probes: 0 },
             wanted,
             next_probe: Some(now),
         }
@@ -102,10 +87,7 @@ pub(super) struct NeighTable {
 
 impl NeighTable {
     pub fn new(cfg: NeighborConfig) -> NeighTable {
-        NeighTable {
-            cfg,
-            slots: BTreeMap::new(),
-        }
+        NeighTable { cfg, slots: BTreeMap::new() }
     }
 
     pub fn entries(&self) -> impl Iterator<Item = &NeighEntry> {
@@ -142,13 +124,7 @@ impl NeighTable {
 
     /// The slot for (port, ip), created (not wanted) when `create` and the
     /// table has room.
-    fn slot_for(
-        &mut self,
-        port: PortIndex,
-        ip: IpAddr,
-        create: bool,
-        now: Instant,
-    ) -> Option<&mut Slot> {
+    fn slot_for(&mut self, port: PortIndex, ip: IpAddr, create: bool, now: Instant) -> Option<&mut Slot> {
         let room = self.slots.len() < MAX_ENTRIES;
         match self.slots.entry((port, ip)) {
             Entry::Occupied(o) => Some(o.into_mut()),
@@ -160,14 +136,7 @@ impl NeighTable {
     /// An ARP packet from `ip` at `mac` (RFC 826 "merge"): an existing entry
     /// is updated and becomes `Reachable`; a missing one is created only
     /// when `create` (we were the target). Returns whether an entry took it.
-    pub fn arp_from(
-        &mut self,
-        port: PortIndex,
-        ip: IpAddr,
-        mac: MacAddr,
-        create: bool,
-        now: Instant,
-    ) -> bool {
+    pub fn arp_from(&mut self, port: PortIndex, ip: IpAddr, mac: MacAddr, create: bool, now: Instant) -> bool {
         let cfg = self.cfg;
         match self.slot_for(port, ip, create, now) {
             Some(slot) => {
@@ -212,11 +181,7 @@ impl NeighTable {
             let Some(mac) = lladdr else {
                 return Err(reason::ND_NO_LLADDR);
             };
-            let state = if solicited {
-                NeighState::Reachable
-            } else {
-                NeighState::Stale
-            };
+            let state = if solicited { NeighState::Reachable } else { NeighState::Stale };
             slot.learn(&cfg, state, mac, now);
             return Ok(());
         };
@@ -252,31 +217,20 @@ impl NeighTable {
                 NeighState::Reachable => true,
                 _ if !slot.wanted => slot.entry.state == NeighState::Stale && heard < age_out,
                 _ if !due => true,
-                NeighState::Incomplete | NeighState::Stale
-                    if slot.entry.probes >= cfg.max_retries =>
-                {
+                NeighState::Incomplete | NeighState::Stale if slot.entry.probes >= cfg.max_retries => {
                     slot.set_state(&cfg, NeighState::Failed, None, now);
                     true
                 }
                 NeighState::Incomplete | NeighState::Stale => {
-                    probes.push(Probe {
-                        port,
-                        ip,
-                        unicast: slot.entry.mac,
-                    });
+                    probes.push(Probe { port, ip, unicast: slot.entry.mac });
                     slot.entry.probes += 1;
                     slot.next_probe = now.checked_add(cfg.retry_interval);
                     true
                 }
                 NeighState::Failed => {
-                    probes.push(Probe {
-                        port,
-                        ip,
-                        unicast: None,
-                    });
+                    probes.push(Probe { port, ip, unicast: None });
                     slot.entry.probes = slot.entry.probes.saturating_add(1);
-                    slot.next_probe =
-                        now.checked_add(cfg.retry_interval.saturating_mul(FAILED_RETRY_FACTOR));
+                    slot.next_probe = now.checked_add(cfg.retry_interval.saturating_mul(FAILED_RETRY_FACTOR));
                     true
                 }
             }
@@ -321,10 +275,7 @@ mod tests {
 
     /// Where each probe goes: (port, Ethernet destination).
     fn probe_dsts(frames: &[(usize, Vec<u8>)]) -> Vec<(usize, MacAddr)> {
-        frames
-            .iter()
-            .map(|(p, f)| (*p, ethernet::Frame::new_checked(&f[..]).unwrap().dst_addr()))
-            .collect()
+        frames.iter().map(|(p, f)| (*p, ethernet::Frame::new_checked(&f[..]).unwrap().dst_addr())).collect()
     }
 
     /// Drives an IPv4 next hop to `Reachable` at `t`.
@@ -463,17 +414,10 @@ mod tests {
         assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Failed, None)));
         assert!(n.poll(t + secs(12)).is_empty());
         let retry = n.poll(t + secs(13));
-        assert_eq!(
-            probe_dsts(&retry),
-            vec![(0, MacAddr::ipv6_multicast(&solicited(MAG_V6)))]
-        );
+        assert_eq!(probe_dsts(&retry), vec![(0, MacAddr::ipv6_multicast(&solicited(MAG_V6)))]);
         assert!(n.poll(t + secs(22)).is_empty());
         assert_eq!(n.poll(t + secs(23)).len(), 1);
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Failed, None)),
-            "kept while wanted"
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Failed, None)), "kept while wanted");
         let answer = na(MAG_MAC, MAG_V6, CORE_V6, MAG_V6, true, true, Some(MAG_MAC));
         assert_eq!(n.handle_frame(0, &answer, t + secs(24)), Punted::Learned);
         assert_eq!(n.lookup(0, MAG_V6.into()), Some(MAG_MAC));
@@ -490,15 +434,8 @@ mod tests {
         let req = arp::Packet::new_checked(&frames[0].1[14..]).unwrap();
         assert_eq!(req.operation(), arp::OP_REQUEST);
         assert_eq!(req.target_ip(), MAG_V4);
-        assert_eq!(
-            state(&n, MAG_V4.into()),
-            Some((NeighState::Stale, Some(MAG_MAC)))
-        );
-        assert_eq!(
-            n.lookup(0, MAG_V4.into()),
-            Some(MAG_MAC),
-            "stale is still used"
-        );
+        assert_eq!(state(&n, MAG_V4.into()), Some((NeighState::Stale, Some(MAG_MAC))));
+        assert_eq!(n.lookup(0, MAG_V4.into()), Some(MAG_MAC), "stale is still used");
     }
 
     #[test]
@@ -511,21 +448,14 @@ mod tests {
         n.handle_frame(0, &answer, t);
         let frames = n.poll(t + secs(30));
         let ip = ipv6::Packet::new_checked(&frames[0].1[14..]).unwrap();
-        assert_eq!(
-            ip.dst_addr(),
-            MAG_V6,
-            "unicast NS goes to the neighbour itself"
-        );
+        assert_eq!(ip.dst_addr(), MAG_V6, "unicast NS goes to the neighbour itself");
         let icmp = icmpv6::Packet::new_checked(ip.payload()).unwrap();
         assert!(matches!(
             NdRepr::parse(&icmp),
             Ok(NdRepr::NeighborSolicit { target, source_lladdr: Some(CORE_MAC) }) if target == MAG_V6
         ));
         n.handle_frame(0, &answer, t + secs(31));
-        assert_eq!(
-            state(&n, MAG_V6.into()),
-            Some((NeighState::Reachable, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V6.into()), Some((NeighState::Reachable, Some(MAG_MAC))));
         assert!(n.poll(t + secs(60)).is_empty());
         assert_eq!(n.poll(t + secs(61)).len(), 1);
     }
@@ -540,10 +470,7 @@ mod tests {
         }
         assert!(n.poll(t + secs(33)).is_empty());
         assert_eq!(state(&n, MAG_V4.into()), Some((NeighState::Failed, None)));
-        assert_eq!(
-            probe_dsts(&n.poll(t + secs(43))),
-            vec![(0, MacAddr::BROADCAST)]
-        );
+        assert_eq!(probe_dsts(&n.poll(t + secs(43))), vec![(0, MacAddr::BROADCAST)]);
     }
 
     #[test]
@@ -552,10 +479,7 @@ mod tests {
         let t = Instant::now();
         n.handle_frame(0, &arp_request(MAG_MAC, MAG_V4, CORE_V4), t);
         assert!(n.poll(t + secs(30)).is_empty(), "not wanted: never probed");
-        assert_eq!(
-            state(&n, MAG_V4.into()),
-            Some((NeighState::Stale, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V4.into()), Some((NeighState::Stale, Some(MAG_MAC))));
         n.poll(t + secs(59));
         assert_eq!(n.entries().count(), 1);
         n.poll(t + secs(60));
@@ -569,10 +493,7 @@ mod tests {
         n.handle_frame(0, &arp_request(MAG_MAC, MAG_V4, CORE_V4), t);
         n.handle_frame(0, &arp_request(MAG_MAC, MAG_V4, CORE_V4), t + secs(50));
         n.poll(t + secs(60));
-        assert_eq!(
-            state(&n, MAG_V4.into()),
-            Some((NeighState::Reachable, Some(MAG_MAC)))
-        );
+        assert_eq!(state(&n, MAG_V4.into()), Some((NeighState::Reachable, Some(MAG_MAC))));
     }
 
     #[test]
@@ -626,10 +547,6 @@ mod tests {
         n.handle_frame(0, &arp_request(MAG_MAC, MAG_V4, CORE_V4), t);
         assert_eq!(n.lookup(0, MAG_V4.into()), None);
         n.resolve(0, MAG_V4.into(), t);
-        assert_eq!(
-            n.entries().count(),
-            MAX_ENTRIES + 1,
-            "wanted next hops still get in"
-        );
+        assert_eq!(n.entries().count(), MAX_ENTRIES + 1, "wanted next hops still get in");
     }
 }

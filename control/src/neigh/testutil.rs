@@ -29,36 +29,21 @@ pub const MAG2_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 3);
 pub const HOME_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 1);
 pub const UNSPEC_V6: Ipv6Addr = Ipv6Addr::UNSPECIFIED;
 
-pub const CFG: NeighborConfig = NeighborConfig {
-    retry_interval: Duration::from_secs(1),
-    max_retries: 3,
-    reachable: Duration::from_secs(30),
-};
+pub const CFG: NeighborConfig =
+    NeighborConfig { retry_interval: Duration::from_secs(1), max_retries: 3, reachable: Duration::from_secs(30) };
 
 /// Port 0: the core port; port 1: the home port (DESIGN.md demo network).
 pub fn ports() -> Vec<PortAddrs> {
     vec![
         PortAddrs::new(
             CORE_MAC,
-            vec![Ipv4Cidr {
-                addr: CORE_V4,
-                prefix_len: 24,
-            }],
-            vec![Ipv6Cidr {
-                addr: CORE_V6,
-                prefix_len: 64,
-            }],
+            vec![Ipv4Cidr { addr: CORE_V4, prefix_len: 24 }],
+            vec![Ipv6Cidr { addr: CORE_V6, prefix_len: 64 }],
         ),
         PortAddrs::new(
             HOME_MAC,
-            vec![Ipv4Cidr {
-                addr: HOME_V4,
-                prefix_len: 24,
-            }],
-            vec![Ipv6Cidr {
-                addr: HOME_V6,
-                prefix_len: 64,
-            }],
+            vec![Ipv4Cidr { addr: HOME_V4, prefix_len: 24 }],
+            vec![Ipv6Cidr { addr: HOME_V6, prefix_len: 64 }],
         ),
     ]
 }
@@ -76,11 +61,7 @@ pub fn solicited(addr: Ipv6Addr) -> Ipv6Addr {
 }
 
 fn to(dst: MacAddr, src: MacAddr) -> L2 {
-    L2 {
-        dst,
-        src,
-        vlan_tci: None,
-    }
+    L2 { dst, src, vlan_tci: None }
 }
 
 /// Where a frame to `dst` goes on Ethernet: its group MAC or our port MAC.
@@ -96,46 +77,17 @@ fn l2_for_v6(eth_src: MacAddr, dst: Ipv6Addr) -> L2 {
 pub fn arp_request(sender_hw: MacAddr, sender_ip: Ipv4Addr, target: Ipv4Addr) -> Vec<u8> {
     emit::arp(
         to(MacAddr::BROADCAST, sender_hw),
-        &ArpRepr {
-            op: arp::OP_REQUEST,
-            sender_hw,
-            sender_ip,
-            target_hw: MacAddr::ZERO,
-            target_ip: target,
-        },
+        &ArpRepr { op: arp::OP_REQUEST, sender_hw, sender_ip, target_hw: MacAddr::ZERO, target_ip: target },
     )
 }
 
 /// Unicast `sender` is-at `sender_hw`, to `target_hw`/`target_ip`.
-pub fn arp_reply(
-    sender_hw: MacAddr,
-    sender_ip: Ipv4Addr,
-    target_hw: MacAddr,
-    target_ip: Ipv4Addr,
-) -> Vec<u8> {
-    emit::arp(
-        to(target_hw, sender_hw),
-        &ArpRepr {
-            op: arp::OP_REPLY,
-            sender_hw,
-            sender_ip,
-            target_hw,
-            target_ip,
-        },
-    )
+pub fn arp_reply(sender_hw: MacAddr, sender_ip: Ipv4Addr, target_hw: MacAddr, target_ip: Ipv4Addr) -> Vec<u8> {
+    emit::arp(to(target_hw, sender_hw), &ArpRepr { op: arp::OP_REPLY, sender_hw, sender_ip, target_hw, target_ip })
 }
 
-pub fn ns(
-    eth_src: MacAddr,
-    src: Ipv6Addr,
-    dst: Ipv6Addr,
-    target: Ipv6Addr,
-    source_lladdr: Option<MacAddr>,
-) -> Vec<u8> {
-    let repr = NdRepr::NeighborSolicit {
-        target,
-        source_lladdr,
-    };
+pub fn ns(eth_src: MacAddr, src: Ipv6Addr, dst: Ipv6Addr, target: Ipv6Addr, source_lladdr: Option<MacAddr>) -> Vec<u8> {
+    let repr = NdRepr::NeighborSolicit { target, source_lladdr };
     emit::nd(l2_for_v6(eth_src, dst), src, dst, &repr)
 }
 
@@ -148,26 +100,14 @@ pub fn na(
     override_: bool,
     target_lladdr: Option<MacAddr>,
 ) -> Vec<u8> {
-    let repr = NdRepr::NeighborAdvert {
-        router: false,
-        solicited,
-        override_,
-        target,
-        target_lladdr,
-    };
+    let repr = NdRepr::NeighborAdvert { router: false, solicited, override_, target, target_lladdr };
     emit::nd(l2_for_v6(eth_src, dst), src, dst, &repr)
 }
 
 /// Echo request ident 0x4242 seq 7 to our core MAC.
 pub fn echo4(eth_src: MacAddr, src: Ipv4Addr, dst: Ipv4Addr, data: &[u8]) -> Vec<u8> {
-    let ip = Ipv4Repr {
-        src,
-        dst,
-        protocol: protocol::ICMP,
-        ttl: 64,
-        tos: 0,
-        payload_len: icmpv4::HEADER_LEN + data.len(),
-    };
+    let ip =
+        Ipv4Repr { src, dst, protocol: protocol::ICMP, ttl: 64, tos: 0, payload_len: icmpv4::HEADER_LEN + data.len() };
     emit::icmpv4(to(CORE_MAC, eth_src), &ip, |body| {
         let mut p = icmpv4::Packet::new_unchecked(body);
         p.set_msg_type(icmpv4::TYPE_ECHO_REQUEST);
@@ -223,7 +163,5 @@ pub fn refill_icmpv6(frame: &mut [u8]) {
 
 /// Sets the hop limit of an untagged IPv6 frame (not covered by any checksum).
 pub fn set_hop_limit(frame: &mut [u8], hop_limit: u8) {
-    ipv6::Packet::new_checked(&mut frame[14..])
-        .unwrap()
-        .set_hop_limit(hop_limit);
+    ipv6::Packet::new_checked(&mut frame[14..]).unwrap().set_hop_limit(hop_limit);
 }

@@ -1,9 +1,13 @@
 //! Classify node: decides for each received frame whether it is for the
-//! anchor itself (punt to the control thread), transit, or to be dropped.
-//! Validation happens here once, so later nodes trust the headers.
+//! anchor itself (punt to the control thread), a tunnelled uplink packet to
+//! decapsulate, a transit packet to look up for encapsulation, or a drop.
+//! Validation happens here once, so later nodes trust the outer headers.
+
+use core::net::IpAddr;
 
 use crate::addrs::PortAddrs;
 use crate::counters::DropReason;
+use crate::tunnel::decap::{self, Outer, Uplink};
 use crate::wire::{arp, ethernet, icmpv6, ipv4, ipv6};
 
 /// What to do with a frame.
@@ -13,6 +17,11 @@ pub enum Verdict {
     Punt,
     /// Dropped, with the counter to bump.
     Drop(DropReason),
+    /// Transit: encapsulate if `dst` has a binding. `l3_off` is where the
+    /// IP header starts (after Ethernet and an optional VLAN tag).
+    Downlink { l3_off: usize, dst: IpAddr },
+    /// A tunnelled packet to one of our addresses.
+    Uplink(Uplink),
 }
 
 /// Classifies one frame received on a port with addresses `addrs`.
@@ -26,11 +35,11 @@ pub fn classify(frame: &[u8], addrs: &PortAddrs) -> Verdict {
     if !dst_mac.is_multicast() && dst_mac != addrs.mac {
         return Verdict::Drop(DropReason::L2NotOurs);
     }
-    let payload = eth.payload();
+    let l3_off = eth.header_len();
     match eth.ethertype() {
-        ethernet::ethertype::IPV4 => classify_ipv4(payload, addrs),
-        ethernet::ethertype::IPV6 => classify_ipv6(payload, addrs),
-        ethernet::ethertype::ARP => classify_arp(payload, addrs),
+        ethernet::ethertype::IPV4 => classify_ipv4(frame, l3_off, addrs),
+        ethernet::ethertype::IPV6 => classify_ipv6(frame, l3_off, addrs),
+        ethernet::ethertype::ARP => classify_arp(eth.payload(), addrs),
         _ => Verdict::Drop(DropReason::EthertypeUnknown),
     }
 }
@@ -43,8 +52,16 @@ fn classify_arp(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     }
 }
 
-fn classify_ipv4(payload: &[u8], addrs: &PortAddrs) -> Verdict {
-    let ip = match ipv4::Packet::new_checked(payload) {
+fn uplink(r: Result<Outer, DropReason>) -> Verdict {
+    match r {
+        Ok(Outer::Tunnel(up)) => Verdict::Uplink(up),
+        Ok(Outer::NotTunnel) => Verdict::Drop(DropReason::LocalUnhandled),
+        Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
+    let ip = match ipv4::Packet::new_checked(&frame[l3_off..]) {
         Ok(p) => p,
         Err(_) => return Verdict::Drop(DropReason::Ipv4Malformed),
     };
@@ -53,19 +70,27 @@ fn classify_ipv4(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     }
     let dst = ip.dst_addr();
     if addrs.is_local_v4(dst) {
+        if ip.is_fragment() {
+            return Verdict::Drop(DropReason::OuterFragment);
+        }
         return match ip.protocol() {
             ipv4::protocol::ICMP => Verdict::Punt,
+            proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE | ipv4::protocol::UDP) => {
+                let off = l3_off + ip.header_len();
+                let len = usize::from(ip.total_len()) - ip.header_len();
+                uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()))
+            }
             _ => Verdict::Drop(DropReason::LocalUnhandled),
         };
     }
     if dst.is_multicast() || dst.is_broadcast() {
         return Verdict::Drop(DropReason::MulticastNotOurs);
     }
-    Verdict::Drop(DropReason::NoRoute)
+    Verdict::Downlink { l3_off, dst: IpAddr::V4(dst) }
 }
 
-fn classify_ipv6(payload: &[u8], addrs: &PortAddrs) -> Verdict {
-    let ip = match ipv6::Packet::new_checked(payload) {
+fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
+    let ip = match ipv6::Packet::new_checked(&frame[l3_off..]) {
         Ok(p) => p,
         Err(_) => return Verdict::Drop(DropReason::Ipv6Malformed),
     };
@@ -74,6 +99,10 @@ fn classify_ipv6(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     if local || addrs.is_our_multicast_v6(dst) {
         return match ip.next_header() {
             ipv4::protocol::ICMPV6 => classify_icmpv6(ip.payload(), local),
+            proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
+                let len = usize::from(ip.payload_len());
+                uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()))
+            }
             _ if local => Verdict::Drop(DropReason::LocalUnhandled),
             _ => Verdict::Drop(DropReason::MulticastNotOurs),
         };
@@ -81,7 +110,11 @@ fn classify_ipv6(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     if dst.is_multicast() {
         return Verdict::Drop(DropReason::MulticastNotOurs);
     }
-    Verdict::Drop(DropReason::NoRoute)
+    // §12.6: link-local destinations are not forwarded through the anchor.
+    if dst.segments()[0] & 0xffc0 == 0xfe80 {
+        return Verdict::Drop(DropReason::MulticastNotOurs);
+    }
+    Verdict::Downlink { l3_off, dst: IpAddr::V6(dst) }
 }
 
 /// Multicast ICMPv6 is punted only for neighbour discovery; echo to a
@@ -116,49 +149,22 @@ mod tests {
     const PEER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
 
     fn addrs() -> PortAddrs {
-        PortAddrs::new(
-            OURS,
-            vec![Ipv4Cidr {
-                addr: US4,
-                prefix_len: 24,
-            }],
-            vec![Ipv6Cidr {
-                addr: US6,
-                prefix_len: 64,
-            }],
-        )
+        PortAddrs::new(OURS, vec![Ipv4Cidr { addr: US4, prefix_len: 24 }], vec![Ipv6Cidr { addr: US6, prefix_len: 64 }])
     }
 
     fn v4(dst: Ipv4Addr, proto: u8) -> Vec<u8> {
         let mut f = vec![0u8; 14 + 20 + 8];
         emit_header(&mut f, OURS, PEER, ethertype::IPV4);
-        let repr = Ipv4Repr {
-            src: PEER4,
-            dst,
-            protocol: proto,
-            ttl: 64,
-            tos: 0,
-            payload_len: 8,
-        };
+        let repr = Ipv4Repr { src: PEER4, dst, protocol: proto, ttl: 64, tos: 0, payload_len: 8 };
         repr.emit(&mut f[14..]);
         f
     }
 
     fn v6(dst: Ipv6Addr, next_header: u8, first: u8) -> Vec<u8> {
         let mut f = vec![0u8; 14 + 40 + 8];
-        let dst_mac = if dst.is_multicast() {
-            MacAddr::ipv6_multicast(&dst)
-        } else {
-            OURS
-        };
+        let dst_mac = if dst.is_multicast() { MacAddr::ipv6_multicast(&dst) } else { OURS };
         emit_header(&mut f, dst_mac, PEER, ethertype::IPV6);
-        let repr = Ipv6Repr {
-            src: PEER6,
-            dst,
-            next_header,
-            hop_limit: 64,
-            payload_len: 8,
-        };
+        let repr = Ipv6Repr { src: PEER6, dst, next_header, hop_limit: 64, payload_len: 8 };
         repr.emit(&mut f[14..]);
         f[54] = first;
         f
@@ -184,32 +190,24 @@ mod tests {
     }
 
     #[test]
-    fn udp_to_our_address_is_dropped_as_unhandled_for_now() {
-        assert_eq!(
-            classify(&v4(US4, protocol::UDP), &addrs()),
-            drop(DropReason::LocalUnhandled)
-        );
+    fn udp_to_our_address_that_is_no_tunnel_is_dropped() {
+        // The 8 payload bytes are a UDP header with length 8: no tunnel payload.
+        let mut f = v4(US4, protocol::UDP);
+        f[34 + 4..34 + 6].copy_from_slice(&8u16.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::LocalUnhandled));
     }
 
     #[test]
-    fn transit_ipv4_without_a_binding_is_dropped_as_no_route() {
-        assert_eq!(
-            classify(&v4(Ipv4Addr::new(203, 0, 113, 5), 17), &addrs()),
-            drop(DropReason::NoRoute)
-        );
+    fn transit_ipv4_is_looked_up_for_a_binding() {
+        let dst = Ipv4Addr::new(203, 0, 113, 5);
+        assert_eq!(classify(&v4(dst, 17), &addrs()), Verdict::Downlink { l3_off: 14, dst: IpAddr::V4(dst) });
     }
 
     #[test]
     fn arp_for_our_address_is_punted_and_for_others_dropped() {
         assert_eq!(classify(&arp(US4), &addrs()), Verdict::Punt);
-        assert_eq!(
-            classify(&arp(PEER4), &addrs()),
-            drop(DropReason::ArpNotOurs)
-        );
-        assert_eq!(
-            classify(&arp(US4)[..30], &addrs()),
-            drop(DropReason::ArpMalformed)
-        );
+        assert_eq!(classify(&arp(PEER4), &addrs()), drop(DropReason::ArpNotOurs));
+        assert_eq!(classify(&arp(US4)[..30], &addrs()), drop(DropReason::ArpMalformed));
     }
 
     #[test]
@@ -223,11 +221,7 @@ mod tests {
     fn truncated_ethernet_header_is_dropped_as_malformed() {
         let f = v4(US4, protocol::ICMP);
         for len in 0..14 {
-            assert_eq!(
-                classify(&f[..len], &addrs()),
-                drop(DropReason::EthMalformed),
-                "len {len}"
-            );
+            assert_eq!(classify(&f[..len], &addrs()), drop(DropReason::EthMalformed), "len {len}");
         }
     }
 
@@ -257,18 +251,8 @@ mod tests {
         too_long[16..18].copy_from_slice(&1500u16.to_be_bytes());
         let mut too_short = good.clone();
         too_short[16..18].copy_from_slice(&10u16.to_be_bytes());
-        for f in [
-            &ihl3,
-            &version6,
-            &too_long,
-            &too_short,
-            &good[..14 + 19].to_vec(),
-        ] {
-            assert_eq!(
-                classify(f, &addrs()),
-                drop(DropReason::Ipv4Malformed),
-                "{f:02x?}"
-            );
+        for f in [&ihl3, &version6, &too_long, &too_short, &good[..14 + 19].to_vec()] {
+            assert_eq!(classify(f, &addrs()), drop(DropReason::Ipv4Malformed), "{f:02x?}");
         }
     }
 
@@ -288,24 +272,12 @@ mod tests {
 
     #[test]
     fn icmpv6_to_us_is_punted_and_nd_to_our_solicited_node_group_too() {
-        assert_eq!(
-            classify(&v6(US6, protocol::ICMPV6, 128), &addrs()),
-            Verdict::Punt
-        );
+        assert_eq!(classify(&v6(US6, protocol::ICMPV6, 128), &addrs()), Verdict::Punt);
         let group: Ipv6Addr = "ff02::1:ff00:1".parse().unwrap();
-        assert_eq!(
-            classify(&v6(group, protocol::ICMPV6, 135), &addrs()),
-            Verdict::Punt
-        );
-        assert_eq!(
-            classify(&v6(group, protocol::ICMPV6, 128), &addrs()),
-            drop(DropReason::MulticastNotOurs)
-        );
+        assert_eq!(classify(&v6(group, protocol::ICMPV6, 135), &addrs()), Verdict::Punt);
+        assert_eq!(classify(&v6(group, protocol::ICMPV6, 128), &addrs()), drop(DropReason::MulticastNotOurs));
         let other: Ipv6Addr = "ff02::1:ff00:99".parse().unwrap();
-        assert_eq!(
-            classify(&v6(other, protocol::ICMPV6, 135), &addrs()),
-            drop(DropReason::MulticastNotOurs)
-        );
+        assert_eq!(classify(&v6(other, protocol::ICMPV6, 135), &addrs()), drop(DropReason::MulticastNotOurs));
     }
 
     #[test]
@@ -313,18 +285,14 @@ mod tests {
         let mut f = v6(US6, protocol::ICMPV6, 128);
         f[18..20].copy_from_slice(&1500u16.to_be_bytes());
         assert_eq!(classify(&f, &addrs()), drop(DropReason::Ipv6Malformed));
-        assert_eq!(
-            classify(&f[..14 + 39], &addrs()),
-            drop(DropReason::Ipv6Malformed)
-        );
+        assert_eq!(classify(&f[..14 + 39], &addrs()), drop(DropReason::Ipv6Malformed));
     }
 
     #[test]
-    fn transit_ipv6_is_no_route() {
+    fn transit_ipv6_is_looked_up_and_link_local_is_not_forwarded() {
         let dst: Ipv6Addr = "2001:db8:100::5".parse().unwrap();
-        assert_eq!(
-            classify(&v6(dst, 17, 0), &addrs()),
-            drop(DropReason::NoRoute)
-        );
+        assert_eq!(classify(&v6(dst, 17, 0), &addrs()), Verdict::Downlink { l3_off: 14, dst: IpAddr::V6(dst) });
+        let ll: Ipv6Addr = "fe80::5".parse().unwrap();
+        assert_eq!(classify(&v6(ll, 17, 0), &addrs()), drop(DropReason::MulticastNotOurs));
     }
 }

@@ -1,35 +1,104 @@
-//! The worker loop: for every port, receive a burst on this worker's queue,
-//! classify each packet, hand punts to the control thread in one ring
-//! operation per burst, free and count drops. No allocation, lock, atomic
+//! The worker loop: for every port, receive a burst on this worker's
+//! queues, classify each packet, look the whole burst up in the forwarding
+//! table at once, encapsulate (downlink) or check and decapsulate (uplink),
+//! and send per egress port in one burst; punts go to the control thread in
+//! one ring operation per burst. No allocation, lock, atomic
 //! read-modify-write or logging in here.
 
+use core::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::time::Duration;
 
 use crate::addrs::PortAddrs;
-use crate::counters::{add, WorkerCounters};
+use crate::counters::{add, DropReason, WorkerCounters};
+use crate::fib::{FibEntry, FibKey, FibReader};
 use crate::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
+use crate::route::{ForwardingState, RouteMiss, StateReader};
+use crate::tunnel::decap::{self, DecapError, Uplink};
+use crate::tunnel::encap::{self, EncapError};
+use crate::tunnel::{Tunnel, TunnelKind};
 
 use super::classify::{classify, Verdict};
 
+/// Why a packet was punted, left in the buffer's meta word for the control
+/// thread. The low 16 bits carry an argument (an MTU).
+pub mod punt_reason {
+    /// Addressed to us (ARP, ND, ICMP...).
+    pub const LOCAL: u32 = 0;
+    /// Inner TTL expired on the downlink: send ICMP Time Exceeded.
+    pub const TTL_EXPIRED: u32 = 1 << 24;
+    /// Too big for the tunnel: send fragmentation needed / Packet Too Big
+    /// with the MTU in the low 16 bits.
+    pub const TOO_BIG: u32 = 2 << 24;
+    /// The next hop of a decapsulated packet is unresolved: resolve it.
+    pub const RESOLVE: u32 = 3 << 24;
+    pub const KIND_MASK: u32 = 0xff << 24;
+}
+
+fn kind_index(k: TunnelKind) -> usize {
+    match k {
+        TunnelKind::IpIp => 0,
+        TunnelKind::Gre => 1,
+        TunnelKind::Udp => 2,
+        TunnelKind::UdpTlv => 3,
+        TunnelKind::MipUdp => 4,
+    }
+}
+
+/// The lookup key of an address: IPv4 HoA, or IPv6 /64 prefix first (HNP)
+/// and the /128 home address as the fallback.
+#[inline]
+fn key_of(a: IpAddr) -> FibKey {
+    match a {
+        IpAddr::V4(addr) => FibKey::V4 { vrf: 0, addr },
+        IpAddr::V6(addr) => FibKey::v6_prefix(0, addr),
+    }
+}
+
+#[inline]
+fn lookup_host(fib: &FibReader, a: IpAddr) -> Option<FibEntry> {
+    match a {
+        IpAddr::V6(addr) => fib.lookup(&FibKey::V6Host { vrf: 0, addr }),
+        IpAddr::V4(_) => None,
+    }
+}
+
+/// One port's pending transmissions within a burst.
+struct TxBatch<B> {
+    bufs: [Option<B>; BURST_MAX],
+    len: usize,
+}
+
 /// One worker's view of the ports: its RX queues and its own TX queue on
-/// each, its punt ring and its counters.
+/// each, its punt ring, the forwarding table and state, and its counters.
 pub struct Worker<'a, P: Port, R: PuntRing<P::Buf>> {
     ports: &'a [P],
     addrs: &'a [PortAddrs],
+    index: usize,
+    tx_queue: QueueId,
     /// Per port, the RX queues this worker polls.
     rx_queues: Vec<Vec<QueueId>>,
     punt: &'a R,
     counters: &'a WorkerCounters,
+    fib: FibReader,
+    state: StateReader,
     burst: usize,
+    ip_id: u16,
     rx: [Option<P::Buf>; BURST_MAX],
+    verdicts: [Verdict; BURST_MAX],
+    /// Packets of the burst that need a lookup, their keys and results.
+    lookups: [u8; BURST_MAX],
+    keys: [FibKey; BURST_MAX],
+    entries: [Option<FibEntry>; BURST_MAX],
     punts: [Option<P::Buf>; BURST_MAX],
+    tx: Vec<TxBatch<P::Buf>>,
 }
 
 impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
     /// Worker `index` of `workers`: `addrs[i]` are the addresses of
     /// `ports[i]`; it polls RX queues index, index + workers, ... of each
     /// port and transmits on TX queue `index`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ports: &'a [P],
         addrs: &'a [PortAddrs],
@@ -37,6 +106,8 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
         workers: usize,
         punt: &'a R,
         counters: &'a WorkerCounters,
+        fib: FibReader,
+        state: StateReader,
         burst: usize,
     ) -> Self {
         let rx_queues = ports
@@ -49,15 +120,26 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                     .collect()
             })
             .collect();
+        let unspecified = FibKey::V4 { vrf: 0, addr: core::net::Ipv4Addr::UNSPECIFIED };
         Worker {
             ports,
             addrs,
+            index,
+            tx_queue: QueueId(u16::try_from(index).unwrap_or(u16::MAX)),
             rx_queues,
             punt,
             counters,
+            fib,
+            state,
             burst: burst.clamp(1, BURST_MAX),
+            ip_id: 0,
             rx: [const { None }; BURST_MAX],
+            verdicts: [Verdict::Punt; BURST_MAX],
+            lookups: [0; BURST_MAX],
+            keys: [unspecified; BURST_MAX],
+            entries: [None; BURST_MAX],
             punts: [const { None }; BURST_MAX],
+            tx: ports.iter().map(|_| TxBatch { bufs: [const { None }; BURST_MAX], len: 0 }).collect(),
         }
     }
 
@@ -72,6 +154,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             }
         }
         add(&self.counters.polls, 1);
+        self.fib.quiescent(self.index);
         total
     }
 
@@ -80,46 +163,232 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
         if n == 0 {
             return 0;
         }
-        let pc = self.counters.port(index);
-        add(&pc.rx, n as u64);
+        add(&self.counters.port(index).rx, n as u64);
+
+        // Pass 1: classify, collect lookup keys.
+        let mut nkeys = 0;
+        for i in 0..n {
+            let Some(buf) = self.rx[i].as_ref() else {
+                continue;
+            };
+            let v = classify(buf.data(), addrs);
+            let key = match v {
+                Verdict::Downlink { dst, .. } => Some(key_of(dst)),
+                Verdict::Uplink(up) => Some(key_of(up.inner_src)),
+                _ => None,
+            };
+            if let Some(k) = key {
+                self.lookups[nkeys] = i as u8;
+                self.keys[nkeys] = k;
+                nkeys += 1;
+            }
+            self.verdicts[i] = v;
+        }
+        // Pass 2: the whole burst's lookups at once (bucket prefetch inside).
+        self.fib.lookup_burst(&self.keys[..nkeys], &mut self.entries[..nkeys]);
+
+        // Pass 3: act on each packet.
+        let state: &ForwardingState = self.state.load();
         let mut npunt = 0;
-        for slot in &mut self.rx[..n] {
-            let Some(buf) = slot.take() else { continue };
-            match classify(buf.data(), addrs) {
-                Verdict::Punt => {
-                    let mut buf = buf;
+        let mut k = 0;
+        for i in 0..n {
+            let Some(mut buf) = self.rx[i].take() else {
+                continue;
+            };
+            let mut entry = None;
+            if k < nkeys && usize::from(self.lookups[k]) == i {
+                entry = self.entries[k];
+                k += 1;
+            }
+            let outcome = match self.verdicts[i] {
+                Verdict::Punt => Err(Some(punt_reason::LOCAL)),
+                Verdict::Drop(reason) => {
+                    self.counters.drop(index, reason);
+                    Err(None)
+                }
+                Verdict::Downlink { l3_off, dst } => {
+                    let entry = entry.or_else(|| lookup_host(&self.fib, dst));
+                    downlink(&mut buf, l3_off, entry, state, &mut self.ip_id, self.counters, index)
+                }
+                Verdict::Uplink(up) => {
+                    let entry = entry.or_else(|| lookup_host(&self.fib, up.inner_src));
+                    uplink(&mut buf, &up, entry, state, self.counters, index)
+                }
+            };
+            match outcome {
+                Ok(egress) => {
+                    let Some(batch) = self.tx.get_mut(egress) else {
+                        self.counters.drop(index, DropReason::NoBinding);
+                        continue;
+                    };
+                    batch.bufs[batch.len] = Some(buf);
+                    batch.len += 1;
+                }
+                Err(Some(reason)) => {
                     buf.set_rx_port(port.id());
+                    buf.set_meta(reason);
                     self.punts[npunt] = Some(buf);
                     npunt += 1;
                 }
-                Verdict::Drop(reason) => {
-                    self.counters.drop(index, reason);
-                    drop(buf);
-                }
+                Err(None) => drop(buf),
             }
         }
+
+        self.flush_tx();
         if npunt > 0 {
+            let pc = self.counters.port(index);
             let sent = self.punt.enqueue_burst(&mut self.punts[..npunt]);
             add(&pc.punted, sent as u64);
             let full = (npunt - sent) as u64;
             if full > 0 {
                 add(&pc.punt_ring_full, full);
                 add(&pc.dropped, full);
-                self.punts[sent..npunt]
-                    .iter_mut()
-                    .for_each(|b| drop(b.take()));
+                self.punts[sent..npunt].iter_mut().for_each(|b| drop(b.take()));
             }
         }
         n
     }
 
+    fn flush_tx(&mut self) {
+        for (index, batch) in self.tx.iter_mut().enumerate() {
+            if batch.len == 0 {
+                continue;
+            }
+            let Some(port) = self.ports.get(index) else {
+                continue;
+            };
+            let sent = port.tx_burst(self.tx_queue, &mut batch.bufs[..batch.len]);
+            let pc = self.counters.port(index);
+            add(&pc.tx, sent as u64);
+            let unsent = batch.len - sent;
+            if unsent > 0 {
+                add(&pc.tx_full, unsent as u64);
+                add(&pc.dropped, unsent as u64);
+                batch.bufs[sent..batch.len].iter_mut().for_each(|b| drop(b.take()));
+            }
+            batch.len = 0;
+        }
+    }
+
     /// Polls until `stop` is set. With a non-zero `idle_backoff` the worker
     /// sleeps that long after a round that received nothing (VMs, CI).
+    /// The worker is offline for reclamation once it returns.
     pub fn run(&mut self, stop: &AtomicBool, idle_backoff: Duration) {
+        self.fib.online(self.index);
         while !stop.load(Relaxed) {
             if self.poll() == 0 && !idle_backoff.is_zero() {
+                self.fib.offline(self.index);
                 std::thread::sleep(idle_backoff);
+                self.fib.online(self.index);
             }
+        }
+        self.fib.offline(self.index);
+    }
+}
+
+/// Outcome of one packet: Ok(egress port), Err(Some(punt reason)), or
+/// Err(None) when dropped (already counted).
+type Outcome = Result<usize, Option<u32>>;
+
+#[inline]
+fn tunnel_of(state: &ForwardingState, entry: Option<FibEntry>) -> Option<&Tunnel> {
+    entry.and_then(|e| state.tunnel(e.tunnel))
+}
+
+#[inline]
+fn downlink<B: PacketBuf>(
+    buf: &mut B,
+    l3_off: usize,
+    entry: Option<FibEntry>,
+    state: &ForwardingState,
+    ip_id: &mut u16,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
+    let Some(t) = tunnel_of(state, entry) else {
+        c.drop(port, DropReason::NoBinding);
+        return Err(None);
+    };
+    match encap::encapsulate(buf, l3_off, t, ip_id) {
+        Ok(()) => {
+            add(&c.encap[kind_index(t.spec.kind)], 1);
+            Ok(t.spec.port)
+        }
+        Err(e) => {
+            let (reason, punt) = match e {
+                EncapError::TtlExceeded => (DropReason::TtlExpired, Some(punt_reason::TTL_EXPIRED)),
+                EncapError::TooBig { mtu } => (DropReason::TooBig, Some(punt_reason::TOO_BIG | u32::from(mtu))),
+                EncapError::NeedsFragmentation => (DropReason::NeedsFragmentation, None),
+                EncapError::NoNeighbor => (DropReason::NoNeighbor, None),
+                EncapError::NoHeadroom => (DropReason::NoHeadroom, None),
+                EncapError::Malformed => (DropReason::InnerMalformed, None),
+            };
+            c.drop(port, reason);
+            Err(punt)
+        }
+    }
+}
+
+/// The inner destination of an uplink packet.
+#[inline]
+pub fn inner_dst(frame: &[u8], up: &Uplink) -> Option<IpAddr> {
+    let inner = frame.get(up.inner_off..)?;
+    if up.inner_v4 {
+        let b: [u8; 4] = inner.get(16..20)?.try_into().ok()?;
+        Some(IpAddr::from(b))
+    } else {
+        let b: [u8; 16] = inner.get(24..40)?.try_into().ok()?;
+        Some(IpAddr::from(b))
+    }
+}
+
+#[inline]
+fn uplink<B: PacketBuf>(
+    buf: &mut B,
+    up: &Uplink,
+    entry: Option<FibEntry>,
+    state: &ForwardingState,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
+    let Some(t) = tunnel_of(state, entry) else {
+        c.drop(port, DropReason::NoBinding);
+        return Err(None);
+    };
+    if !decap::matches(t, up) {
+        c.drop(port, DropReason::Spoofed);
+        return Err(None);
+    }
+    let Some(dst) = inner_dst(buf.data(), up) else {
+        c.drop(port, DropReason::InnerMalformed);
+        return Err(None);
+    };
+    let egress = match state.egress(dst) {
+        Ok(e) => e,
+        Err(RouteMiss::NoRoute) => {
+            c.drop(port, DropReason::NoBinding);
+            return Err(None);
+        }
+        Err(RouteMiss::Unresolved { .. }) => {
+            c.drop(port, DropReason::NoNeighbor);
+            return Err(Some(punt_reason::RESOLVE));
+        }
+    };
+    match decap::decapsulate(buf, up, egress.src, egress.dst) {
+        Ok(()) => {
+            add(&c.decap[kind_index(up.kind)], 1);
+            Ok(egress.port)
+        }
+        Err(e) => {
+            c.drop(
+                port,
+                match e {
+                    DecapError::EcnDrop => DropReason::EcnDrop,
+                    DecapError::TtlExceeded => DropReason::TtlExpired,
+                    DecapError::Malformed => DropReason::InnerMalformed,
+                },
+            );
+            Err(None)
         }
     }
 }

@@ -43,22 +43,14 @@ impl Eal {
         if EAL_STARTED.swap(true, Ordering::SeqCst) {
             return Err(PortError::EalTwice);
         }
-        let owned: Vec<CString> = args
-            .iter()
-            .map(|a| c_name(a).map_err(PortError::EalInit))
-            .collect::<Result<_, _>>()?;
+        let owned: Vec<CString> =
+            args.iter().map(|a| c_name(a).map_err(PortError::EalInit)).collect::<Result<_, _>>()?;
         // EAL may permute argv; it keeps pointers into the strings for the
         // life of the process, so both are leaked on purpose.
         let owned: &'static [CString] = Box::leak(owned.into_boxed_slice());
-        let argv: &'static mut [*mut c_char] = Box::leak(
-            owned
-                .iter()
-                .map(|c| c.as_ptr().cast_mut())
-                .collect::<Vec<_>>()
-                .into_boxed_slice(),
-        );
-        let argc = c_int::try_from(argv.len())
-            .map_err(|_| PortError::EalInit("too many arguments".into()))?;
+        let argv: &'static mut [*mut c_char] =
+            Box::leak(owned.iter().map(|c| c.as_ptr().cast_mut()).collect::<Vec<_>>().into_boxed_slice());
+        let argc = c_int::try_from(argv.len()).map_err(|_| PortError::EalInit("too many arguments".into()))?;
         // SAFETY: argv holds argc valid NUL-terminated strings that live for
         // the rest of the process.
         let rc = unsafe { sys::rte_eal_init(argc, argv.as_mut_ptr()) };
@@ -120,10 +112,7 @@ impl Eal {
         if rc != 0 {
             // SAFETY: the launch failed, so the job was not handed over.
             drop(unsafe { Box::from_raw(arg.cast::<Job>()) });
-            return Err(PortError::Lcore {
-                lcore: lcore.0,
-                what: errno_text(rc),
-            });
+            return Err(PortError::Lcore { lcore: lcore.0, what: errno_text(rc) });
         }
         Ok(())
     }
@@ -140,10 +129,7 @@ impl Eal {
         // SAFETY: registers the calling thread with EAL; no pointers.
         let rc = unsafe { sys::rte_thread_register() };
         if rc < 0 {
-            return Err(PortError::Lcore {
-                lcore: u32::MAX,
-                what: rte_errno_text(),
-            });
+            return Err(PortError::Lcore { lcore: u32::MAX, what: rte_errno_text() });
         }
         Ok(())
     }
@@ -183,28 +169,15 @@ unsafe impl Sync for Mempool {}
 impl Mempool {
     /// Creates a pool of `n` mbufs with the default data room (2176 bytes,
     /// 128 of them headroom).
-    pub fn new(
-        _eal: &Eal,
-        name: &str,
-        n: u32,
-        cache: u32,
-        socket: u32,
-    ) -> Result<Mempool, PortError> {
-        let err = |what: String| PortError::Mempool {
-            name: name.to_string(),
-            what,
-        };
+    pub fn new(_eal: &Eal, name: &str, n: u32, cache: u32, socket: u32) -> Result<Mempool, PortError> {
+        let err = |what: String| PortError::Mempool { name: name.to_string(), what };
         let cname = c_name(name).map_err(err)?;
-        let room =
-            u16::try_from(sys::RTE_MBUF_DEFAULT_BUF_SIZE).map_err(|_| err("data room".into()))?;
+        let room = u16::try_from(sys::RTE_MBUF_DEFAULT_BUF_SIZE).map_err(|_| err("data room".into()))?;
         let socket = c_int::try_from(socket).map_err(|_| err("socket id".into()))?;
         // SAFETY: cname is a valid C string for the duration of the call.
         let p = unsafe { sys::rte_pktmbuf_pool_create(cname.as_ptr(), n, cache, 0, room, socket) };
         let ptr = NonNull::new(p).ok_or_else(|| err(rte_errno_text()))?;
-        Ok(Mempool {
-            ptr,
-            name: name.to_string(),
-        })
+        Ok(Mempool { ptr, name: name.to_string() })
     }
 
     /// One mbuf, or None when the pool is empty.
@@ -291,10 +264,7 @@ impl PacketBuf for Mbuf {
         // SAFETY: buf_addr + data_off .. + data_len lies inside the mbuf's
         // data room, which DPDK keeps consistent for a segment we own.
         unsafe {
-            core::slice::from_raw_parts(
-                m.buf_addr.cast::<u8>().add(usize::from(m.data_off)),
-                usize::from(m.data_len),
-            )
+            core::slice::from_raw_parts(m.buf_addr.cast::<u8>().add(usize::from(m.data_off)), usize::from(m.data_len))
         }
     }
 
@@ -318,6 +288,18 @@ impl PacketBuf for Mbuf {
     #[inline]
     fn set_rx_port(&mut self, port: PortId) {
         self.raw_mut().port = port.0;
+    }
+
+    #[inline]
+    fn meta(&self) -> u32 {
+        // SAFETY: every member of the hash union is plain integers, so any
+        // bit pattern read as u32 is valid.
+        unsafe { self.raw().__bindgen_anon_2.hash.usr }
+    }
+
+    #[inline]
+    fn set_meta(&mut self, meta: u32) {
+        self.raw_mut().__bindgen_anon_2.hash.usr = meta;
     }
 
     #[inline]
@@ -367,9 +349,7 @@ impl PacketBuf for Mbuf {
         if m.nb_segs != 1 {
             return None;
         }
-        let head = u16::try_from(sys::RTE_PKTMBUF_HEADROOM)
-            .ok()?
-            .min(m.buf_len);
+        let head = u16::try_from(sys::RTE_PKTMBUF_HEADROOM).ok()?.min(m.buf_len);
         let len16 = u16::try_from(len).ok()?;
         if u32::from(head) + u32::from(len16) > u32::from(m.buf_len) {
             return None;
@@ -461,18 +441,13 @@ impl EthPort {
         setup: &PortSetup,
         pool: Arc<Mempool>,
     ) -> Result<Self, PortError> {
-        let err = |what: String| PortError::Port {
-            name: name.to_string(),
-            what,
-        };
+        let err = |what: String| PortError::Port { name: name.to_string(), what };
         let cdev = c_name(dpdk_name).map_err(&err)?;
         let mut id: u16 = 0;
         // SAFETY: cdev is a valid C string, id a valid out pointer.
         let rc = unsafe { sys::rte_eth_dev_get_port_by_name(cdev.as_ptr(), &mut id) };
         if rc != 0 {
-            return Err(err(format!(
-                "no DPDK device named {dpdk_name:?} (is it given to EAL by --vdev/-a?)"
-            )));
+            return Err(err(format!("no DPDK device named {dpdk_name:?} (is it given to EAL by --vdev/-a?)")));
         }
         let mut info = sys::rte_eth_dev_info::default();
         // SAFETY: info is a valid out pointer for this port id.
@@ -484,19 +459,13 @@ impl EthPort {
             String::new()
         } else {
             // SAFETY: the driver name is a static NUL-terminated string.
-            unsafe { CStr::from_ptr(info.driver_name) }
-                .to_string_lossy()
-                .into_owned()
+            unsafe { CStr::from_ptr(info.driver_name) }.to_string_lossy().into_owned()
         };
         // net_af_packet opens one socket per queue pair at probe time and
         // spreads flows over them (PACKET_FANOUT hash) whatever we configure:
         // every one of its RX queues must be polled or flows vanish.
         let self_spreading = driver == "net_af_packet";
-        let rx_queues = if self_spreading {
-            info.max_rx_queues.max(setup.rx_queues)
-        } else {
-            setup.rx_queues
-        };
+        let rx_queues = if self_spreading { info.max_rx_queues.max(setup.rx_queues) } else { setup.rx_queues };
         if rx_queues > info.max_rx_queues || setup.tx_queues > info.max_tx_queues {
             return Err(err(format!(
                 "needs {} RX and {} TX queues (one RX per worker, one TX per worker plus one for the control thread) \
@@ -509,16 +478,14 @@ impl EthPort {
             )));
         }
         let mut conf = sys::rte_eth_conf::default();
-        let rss_hf = u64::from(sys::RTE_ETH_RSS_IP | sys::RTE_ETH_RSS_UDP | sys::RTE_ETH_RSS_TCP)
-            & info.flow_type_rss_offloads;
+        let rss_hf =
+            u64::from(sys::RTE_ETH_RSS_IP | sys::RTE_ETH_RSS_UDP | sys::RTE_ETH_RSS_TCP) & info.flow_type_rss_offloads;
         let rss = rx_queues > 1 && rss_hf != 0;
         if rss {
             conf.rxmode.mq_mode = sys::rte_eth_rx_mq_mode_RTE_ETH_MQ_RX_RSS;
             conf.rx_adv_conf.rss_conf.rss_hf = rss_hf;
         } else if rx_queues > 1 && !self_spreading {
-            return Err(err(format!(
-                "{driver} has no RSS, so it cannot spread packets over {rx_queues} workers"
-            )));
+            return Err(err(format!("{driver} has no RSS, so it cannot spread packets over {rx_queues} workers")));
         }
         if setup.mtu > info.max_mtu || setup.mtu < info.min_mtu {
             return Err(err(format!(
@@ -536,10 +503,7 @@ impl EthPort {
         // SAFETY: valid out pointers for a configured port.
         let rc = unsafe { sys::rte_eth_dev_adjust_nb_rx_tx_desc(id, &mut rxd, &mut txd) };
         if rc != 0 {
-            return Err(err(format!(
-                "descriptor counts refused: {}",
-                errno_text(rc)
-            )));
+            return Err(err(format!("descriptor counts refused: {}", errno_text(rc))));
         }
         // SAFETY: plain query.
         let socket = unsafe { sys::rte_eth_dev_socket_id(id) }.max(0);
@@ -547,9 +511,7 @@ impl EthPort {
         for q in 0..rx_queues {
             // SAFETY: the port holds an Arc of the pool, so it outlives the
             // queues; NULL rxconf = defaults.
-            let rc = unsafe {
-                sys::rte_eth_rx_queue_setup(id, q, rxd, socket, core::ptr::null(), pool.as_ptr())
-            };
+            let rc = unsafe { sys::rte_eth_rx_queue_setup(id, q, rxd, socket, core::ptr::null(), pool.as_ptr()) };
             if rc != 0 {
                 return Err(err(format!("rx queue {q}: {}", errno_text(rc))));
             }
@@ -649,8 +611,7 @@ impl EthPort {
         let mut vals = vec![sys::rte_eth_xstat::default(); n];
         let cap = c_uint::try_from(n).unwrap_or(0);
         // SAFETY: both arrays hold `cap` elements.
-        let got_names =
-            unsafe { sys::rte_eth_xstats_get_names(self.id.0, names.as_mut_ptr(), cap) };
+        let got_names = unsafe { sys::rte_eth_xstats_get_names(self.id.0, names.as_mut_ptr(), cap) };
         // SAFETY: as above.
         let got_vals = unsafe { sys::rte_eth_xstats_get(self.id.0, vals.as_mut_ptr(), cap) };
         let Ok(k) = usize::try_from(got_names.min(got_vals)) else {
@@ -704,14 +665,8 @@ impl Port for EthPort {
         let n = u16::try_from(bufs.len()).unwrap_or(u16::MAX);
         // SAFETY: Option<Mbuf> has the layout of *mut rte_mbuf; the driver
         // writes at most n pointers, each an mbuf we then own.
-        let got = unsafe {
-            sys::anchor_rx_burst(
-                self.id.0,
-                queue.0,
-                bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>(),
-                n,
-            )
-        };
+        let got =
+            unsafe { sys::anchor_rx_burst(self.id.0, queue.0, bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>(), n) };
         usize::from(got)
     }
 
@@ -725,12 +680,7 @@ impl Port for EthPort {
         // SAFETY: bufs[..n] are owned non-null mbufs with the layout of
         // *mut rte_mbuf; the driver takes ownership of the first `sent`.
         let sent = usize::from(unsafe {
-            sys::anchor_tx_burst(
-                self.id.0,
-                queue.0,
-                bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>(),
-                n,
-            )
+            sys::anchor_tx_burst(self.id.0, queue.0, bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>(), n)
         });
         for b in &mut bufs[..sent] {
             // The driver owns these now: forget without freeing.
@@ -768,24 +718,12 @@ unsafe impl Sync for Ring {}
 impl Ring {
     /// `size` must be a power of two; the ring holds size - 1 entries.
     pub fn new(_eal: &Eal, name: &str, size: u32, socket: u32) -> Result<Ring, PortError> {
-        let err = |what: String| PortError::Ring {
-            name: name.to_string(),
-            what,
-        };
+        let err = |what: String| PortError::Ring { name: name.to_string(), what };
         let cname = c_name(name).map_err(err)?;
         let socket = c_int::try_from(socket).unwrap_or(0);
         // SAFETY: cname is valid for the call; flags are DPDK constants.
-        let p = unsafe {
-            sys::rte_ring_create(
-                cname.as_ptr(),
-                size,
-                socket,
-                sys::RING_F_SP_ENQ | sys::RING_F_SC_DEQ,
-            )
-        };
-        NonNull::new(p)
-            .map(|ptr| Ring { ptr })
-            .ok_or_else(|| err(rte_errno_text()))
+        let p = unsafe { sys::rte_ring_create(cname.as_ptr(), size, socket, sys::RING_F_SP_ENQ | sys::RING_F_SC_DEQ) };
+        NonNull::new(p).map(|ptr| Ring { ptr }).ok_or_else(|| err(rte_errno_text()))
     }
 }
 
@@ -805,13 +743,7 @@ impl PuntRing<Mbuf> for Ring {
         let n = c_uint::try_from(bufs.len()).unwrap_or(0);
         // SAFETY: bufs[..n] are owned non-null mbufs laid out as pointers;
         // the ring takes the first `done`.
-        let done = unsafe {
-            sys::anchor_ring_enqueue_burst(
-                self.ptr.as_ptr(),
-                bufs.as_ptr().cast::<*mut c_void>(),
-                n,
-            )
-        };
+        let done = unsafe { sys::anchor_ring_enqueue_burst(self.ptr.as_ptr(), bufs.as_ptr().cast::<*mut c_void>(), n) };
         let done = usize::try_from(done).unwrap_or(0);
         for b in &mut bufs[..done] {
             core::mem::forget(b.take());
@@ -822,13 +754,8 @@ impl PuntRing<Mbuf> for Ring {
     fn dequeue_burst(&self, out: &mut [Option<Mbuf>]) -> usize {
         let n = c_uint::try_from(out.len()).unwrap_or(0);
         // SAFETY: out has room for n pointers; each dequeued mbuf becomes ours.
-        let got = unsafe {
-            sys::anchor_ring_dequeue_burst(
-                self.ptr.as_ptr(),
-                out.as_mut_ptr().cast::<*mut c_void>(),
-                n,
-            )
-        };
+        let got =
+            unsafe { sys::anchor_ring_dequeue_burst(self.ptr.as_ptr(), out.as_mut_ptr().cast::<*mut c_void>(), n) };
         usize::try_from(got).unwrap_or(0)
     }
 }

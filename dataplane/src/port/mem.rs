@@ -17,6 +17,7 @@ pub struct MemBuf {
     start: usize,
     end: usize,
     port: PortId,
+    meta: u32,
 }
 
 impl MemBuf {
@@ -24,12 +25,7 @@ impl MemBuf {
     pub fn from_frame(port: PortId, frame: &[u8]) -> MemBuf {
         let mut room = vec![0u8; (HEADROOM + frame.len()).max(ROOM)];
         room[HEADROOM..HEADROOM + frame.len()].copy_from_slice(frame);
-        MemBuf {
-            room,
-            start: HEADROOM,
-            end: HEADROOM + frame.len(),
-            port,
-        }
+        MemBuf { room, start: HEADROOM, end: HEADROOM + frame.len(), port, meta: 0 }
     }
 }
 
@@ -45,6 +41,12 @@ impl PacketBuf for MemBuf {
     }
     fn set_rx_port(&mut self, port: PortId) {
         self.port = port;
+    }
+    fn meta(&self) -> u32 {
+        self.meta
+    }
+    fn set_meta(&mut self, meta: u32) {
+        self.meta = meta;
     }
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]> {
         if n > self.start {
@@ -116,10 +118,7 @@ impl MemPort {
 
     /// Frames sent so far, with their TX queue; clears the record.
     pub fn take_tx(&self) -> Vec<(QueueId, Vec<u8>)> {
-        self.tx
-            .lock()
-            .map(|mut t| std::mem::take(&mut *t))
-            .unwrap_or_default()
+        self.tx.lock().map(|mut t| std::mem::take(&mut *t)).unwrap_or_default()
     }
 }
 
@@ -162,10 +161,7 @@ impl Port for MemPort {
     }
 
     fn rx_queues(&self) -> u16 {
-        self.rx
-            .lock()
-            .map(|q| u16::try_from(q.len()).unwrap_or(u16::MAX))
-            .unwrap_or(1)
+        self.rx.lock().map(|q| u16::try_from(q.len()).unwrap_or(u16::MAX)).unwrap_or(1)
     }
 }
 
@@ -178,10 +174,7 @@ pub struct MemRing<B> {
 
 impl<B> MemRing<B> {
     pub fn new(capacity: usize) -> Self {
-        MemRing {
-            q: Mutex::new(VecDeque::new()),
-            capacity,
-        }
+        MemRing { q: Mutex::new(VecDeque::new()), capacity }
     }
 }
 

@@ -30,6 +30,10 @@ pub trait PacketBuf {
     fn rx_port(&self) -> PortId;
     /// Records the arrival port (not every PMD fills it in, e.g. net_ring).
     fn set_rx_port(&mut self, port: PortId);
+    /// A 32-bit note a worker leaves for the control thread on a punted
+    /// packet (why it was punted); 0 means "addressed to us".
+    fn meta(&self) -> u32;
+    fn set_meta(&mut self, meta: u32);
     /// Grows the packet at the front by `n` bytes of headroom.
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]>;
     /// Removes `n` bytes from the front.

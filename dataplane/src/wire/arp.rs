@@ -231,10 +231,7 @@ mod tests {
 
     #[test]
     fn packets_shorter_than_28_bytes_are_truncated() {
-        assert_eq!(
-            Packet::new_checked(&REQUEST[..27]),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(Packet::new_checked(&REQUEST[..27]), Err(WireError::Truncated));
     }
 
     #[test]

@@ -97,8 +97,7 @@ impl<T: AsRef<[u8]>> Frame<T> {
 
     /// The whole tag control information (PCP, DEI, VID) of the 802.1Q tag.
     pub fn vlan_tci(&self) -> Option<u16> {
-        self.is_tagged()
-            .then(|| read_u16(&self.buffer.as_ref()[field::VLAN_TCI]))
+        self.is_tagged().then(|| read_u16(&self.buffer.as_ref()[field::VLAN_TCI]))
     }
 
     /// The 12-bit VLAN identifier of the 802.1Q tag.
@@ -142,11 +141,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Frame<T> {
 
     /// Sets the EtherType of the payload (the inner one after a tag).
     pub fn set_ethertype(&mut self, value: u16) {
-        let at = if self.is_tagged() {
-            field::VLAN_ETHERTYPE
-        } else {
-            field::ETHERTYPE
-        };
+        let at = if self.is_tagged() { field::VLAN_ETHERTYPE } else { field::ETHERTYPE };
         write_u16(&mut self.buffer.as_mut()[at], value);
     }
 
@@ -171,13 +166,7 @@ pub fn emit_header(buf: &mut [u8], dst: MacAddr, src: MacAddr, ethertype: u16) -
 ///
 /// # Panics
 /// When `buf` is shorter than [`VLAN_HEADER_LEN`].
-pub fn emit_header_vlan(
-    buf: &mut [u8],
-    dst: MacAddr,
-    src: MacAddr,
-    tci: u16,
-    ethertype: u16,
-) -> usize {
+pub fn emit_header_vlan(buf: &mut [u8], dst: MacAddr, src: MacAddr, tci: u16, ethertype: u16) -> usize {
     emit_header(buf, dst, src, self::ethertype::VLAN);
     write_u16(&mut buf[field::VLAN_TCI], tci);
     write_u16(&mut buf[field::VLAN_ETHERTYPE], ethertype);
@@ -192,15 +181,13 @@ mod tests {
     const SRC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x02]);
 
     // dst 02:00:00:00:00:01, src 02:00:00:00:00:02, IPv4, 4 payload bytes.
-    static UNTAGGED: [u8; 18] = [
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0xaa,
-        0xbb, 0xcc, 0xdd,
-    ];
+    static UNTAGGED: [u8; 18] =
+        [0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x08, 0x00, 0xaa, 0xbb, 0xcc, 0xdd];
 
     // Same, tagged with PCP 5, VID 100 (TCI 0xa064), carrying IPv6.
     static TAGGED: [u8; 20] = [
-        0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x81, 0x00, 0xa0,
-        0x64, 0x86, 0xdd, 0xaa, 0xbb,
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, 0x81, 0x00, 0xa0, 0x64, 0x86, 0xdd,
+        0xaa, 0xbb,
     ];
 
     #[test]
@@ -242,10 +229,7 @@ mod tests {
 
     #[test]
     fn short_headers_are_truncated() {
-        assert_eq!(
-            Frame::new_checked(&UNTAGGED[..13]),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(Frame::new_checked(&UNTAGGED[..13]), Err(WireError::Truncated));
         assert!(Frame::new_checked(&UNTAGGED[..14]).is_ok());
         assert_eq!(Frame::new_checked(&TAGGED[..17]), Err(WireError::Truncated));
         assert!(Frame::new_checked(&TAGGED[..18]).is_ok());
@@ -262,10 +246,7 @@ mod tests {
     #[test]
     fn emit_header_vlan_writes_a_tagged_header() {
         let mut b = [0x5a; 20];
-        assert_eq!(
-            emit_header_vlan(&mut b, DST, SRC, 0xa064, ethertype::IPV6),
-            18
-        );
+        assert_eq!(emit_header_vlan(&mut b, DST, SRC, 0xa064, ethertype::IPV6), 18);
         assert_eq!(&b[..18], &TAGGED[..18]);
         assert_eq!(&b[18..], &[0x5a, 0x5a]);
     }

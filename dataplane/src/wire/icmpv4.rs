@@ -133,9 +133,7 @@ mod tests {
 
     // Echo request, ident 0x0102, seq 0x0003, data "abcd". Checksum by hand:
     // 0800 + 0102 + 0003 + 6162 + 6364 = cdcb, complement 3234.
-    static ECHO: [u8; 12] = [
-        0x08, 0x00, 0x32, 0x34, 0x01, 0x02, 0x00, 0x03, b'a', b'b', b'c', b'd',
-    ];
+    static ECHO: [u8; 12] = [0x08, 0x00, 0x32, 0x34, 0x01, 0x02, 0x00, 0x03, b'a', b'b', b'c', b'd'];
 
     #[test]
     fn echo_request_fields_and_checksum_are_read() {

@@ -121,18 +121,12 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Echo identifier (0 for a 4-byte message of another type).
     pub fn echo_ident(&self) -> u16 {
-        self.buffer
-            .as_ref()
-            .get(field::ECHO_IDENT)
-            .map_or(0, read_u16)
+        self.buffer.as_ref().get(field::ECHO_IDENT).map_or(0, read_u16)
     }
 
     /// Echo sequence number (0 for a 4-byte message of another type).
     pub fn echo_seq(&self) -> u16 {
-        self.buffer
-            .as_ref()
-            .get(field::ECHO_SEQ)
-            .map_or(0, read_u16)
+        self.buffer.as_ref().get(field::ECHO_SEQ).map_or(0, read_u16)
     }
 
     fn pseudo_sum(&self, src: Ipv6Addr, dst: Ipv6Addr) -> u32 {
@@ -184,10 +178,7 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 
     pub fn payload_mut(&mut self) -> &mut [u8] {
-        self.buffer
-            .as_mut()
-            .get_mut(HEADER_LEN..)
-            .unwrap_or(&mut [])
+        self.buffer.as_mut().get_mut(HEADER_LEN..).unwrap_or(&mut [])
     }
 }
 
@@ -196,18 +187,9 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NdRepr {
     /// RFC 4861 §4.3.
-    NeighborSolicit {
-        target: Ipv6Addr,
-        source_lladdr: Option<MacAddr>,
-    },
+    NeighborSolicit { target: Ipv6Addr, source_lladdr: Option<MacAddr> },
     /// RFC 4861 §4.4.
-    NeighborAdvert {
-        router: bool,
-        solicited: bool,
-        override_: bool,
-        target: Ipv6Addr,
-        target_lladdr: Option<MacAddr>,
-    },
+    NeighborAdvert { router: bool, solicited: bool, override_: bool, target: Ipv6Addr, target_lladdr: Option<MacAddr> },
 }
 
 impl NdRepr {
@@ -252,10 +234,7 @@ impl NdRepr {
             options = &options[opt_len..];
         }
         Ok(match msg_type {
-            TYPE_NEIGHBOR_SOLICIT => NdRepr::NeighborSolicit {
-                target,
-                source_lladdr: lladdr,
-            },
+            TYPE_NEIGHBOR_SOLICIT => NdRepr::NeighborSolicit { target, source_lladdr: lladdr },
             _ => {
                 let flags = data[field::NA_FLAGS];
                 NdRepr::NeighborAdvert {
@@ -286,22 +265,10 @@ impl NdRepr {
     pub fn emit(&self, buf: &mut [u8]) {
         let buf = &mut buf[..self.buffer_len()];
         let (msg_type, flags, target, opt) = match *self {
-            NdRepr::NeighborSolicit {
-                target,
-                source_lladdr,
-            } => (
-                TYPE_NEIGHBOR_SOLICIT,
-                0,
-                target,
-                source_lladdr.map(|m| (OPT_SOURCE_LLADDR, m)),
-            ),
-            NdRepr::NeighborAdvert {
-                router,
-                solicited,
-                override_,
-                target,
-                target_lladdr,
-            } => {
+            NdRepr::NeighborSolicit { target, source_lladdr } => {
+                (TYPE_NEIGHBOR_SOLICIT, 0, target, source_lladdr.map(|m| (OPT_SOURCE_LLADDR, m)))
+            }
+            NdRepr::NeighborAdvert { router, solicited, override_, target, target_lladdr } => {
                 let mut flags = 0;
                 if router {
                     flags |= NA_FLAG_ROUTER;
@@ -312,12 +279,7 @@ impl NdRepr {
                 if override_ {
                     flags |= NA_FLAG_OVERRIDE;
                 }
-                (
-                    TYPE_NEIGHBOR_ADVERT,
-                    flags,
-                    target,
-                    target_lladdr.map(|m| (OPT_TARGET_LLADDR, m)),
-                )
+                (TYPE_NEIGHBOR_ADVERT, flags, target, target_lladdr.map(|m| (OPT_TARGET_LLADDR, m)))
             }
         };
         buf[..field::ND_OPTIONS].fill(0);
@@ -350,8 +312,7 @@ mod tests {
     static NS: [u8; 32] = [
         0x87, 0x00, 0x1c, 0x25, // type 135, code 0, checksum
         0x00, 0x00, 0x00, 0x00, // reserved
-        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x01, // target
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // target
         0x01, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00, 0x02, // SLLA option
     ];
 
@@ -361,24 +322,17 @@ mod tests {
         assert!(p.verify_checksum(addr("2001:db8:1::2"), addr("ff02::1:ff00:1")));
         assert_eq!(
             NdRepr::parse(&p),
-            Ok(NdRepr::NeighborSolicit {
-                target: addr("2001:db8:1::1"),
-                source_lladdr: Some(MAC),
-            })
+            Ok(NdRepr::NeighborSolicit { target: addr("2001:db8:1::1"), source_lladdr: Some(MAC) })
         );
     }
 
     #[test]
     fn ns_emit_and_fill_checksum_reproduce_the_rfc_layout() {
-        let repr = NdRepr::NeighborSolicit {
-            target: addr("2001:db8:1::1"),
-            source_lladdr: Some(MAC),
-        };
+        let repr = NdRepr::NeighborSolicit { target: addr("2001:db8:1::1"), source_lladdr: Some(MAC) };
         assert_eq!(repr.buffer_len(), 32);
         let mut buf = [0x5a; 34];
         repr.emit(&mut buf);
-        Packet::new_unchecked(&mut buf[..32])
-            .fill_checksum(addr("2001:db8:1::2"), addr("ff02::1:ff00:1"));
+        Packet::new_unchecked(&mut buf[..32]).fill_checksum(addr("2001:db8:1::2"), addr("ff02::1:ff00:1"));
         assert_eq!(&buf[..32], &NS[..]);
         assert_eq!(&buf[32..], &[0x5a, 0x5a]);
     }
@@ -414,10 +368,7 @@ mod tests {
         let mut buf = [0u8; 24];
         repr.emit(&mut buf);
         assert_eq!(buf[4], 0x20);
-        assert_eq!(
-            NdRepr::parse(&Packet::new_checked(&buf[..]).unwrap()),
-            Ok(repr)
-        );
+        assert_eq!(NdRepr::parse(&Packet::new_checked(&buf[..]).unwrap()), Ok(repr));
     }
 
     #[test]
@@ -431,10 +382,7 @@ mod tests {
         let p = Packet::new_checked(&b[..]).unwrap();
         assert_eq!(
             NdRepr::parse(&p),
-            Ok(NdRepr::NeighborSolicit {
-                target: addr("2001:db8:1::1"),
-                source_lladdr: Some(MAC),
-            })
+            Ok(NdRepr::NeighborSolicit { target: addr("2001:db8:1::1"), source_lladdr: Some(MAC) })
         );
     }
 
@@ -462,15 +410,9 @@ mod tests {
     fn a_nonzero_code_is_malformed_and_other_types_unsupported() {
         let mut b = NS;
         b[1] = 1;
-        assert_eq!(
-            NdRepr::parse(&Packet::new_checked(&b[..]).unwrap()),
-            Err(WireError::Malformed)
-        );
+        assert_eq!(NdRepr::parse(&Packet::new_checked(&b[..]).unwrap()), Err(WireError::Malformed));
         b[0] = TYPE_ROUTER_SOLICIT;
-        assert_eq!(
-            NdRepr::parse(&Packet::new_checked(&b[..]).unwrap()),
-            Err(WireError::Unsupported)
-        );
+        assert_eq!(NdRepr::parse(&Packet::new_checked(&b[..]).unwrap()), Err(WireError::Unsupported));
     }
 
     #[test]
@@ -490,18 +432,7 @@ mod tests {
     #[test]
     fn echo_checksum_covers_the_pseudo_header() {
         let (src, dst) = (addr("2001:db8:1::2"), addr("2001:db8:1::1"));
-        let mut b = [
-            TYPE_ECHO_REQUEST,
-            0,
-            0,
-            0,
-            0x12,
-            0x34,
-            0x00,
-            0x01,
-            b'h',
-            b'i',
-        ];
+        let mut b = [TYPE_ECHO_REQUEST, 0, 0, 0, 0x12, 0x34, 0x00, 0x01, b'h', b'i'];
         let mut p = Packet::new_checked(&mut b[..]).unwrap();
         p.fill_checksum(src, dst);
         assert!(p.verify_checksum(src, dst));

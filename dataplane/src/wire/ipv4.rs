@@ -409,14 +409,8 @@ mod tests {
         assert_eq!(Packet::new_checked(&b[..]), Err(WireError::Malformed));
         b[3] = 27;
         assert_eq!(Packet::new_checked(&b[..]), Err(WireError::Truncated));
-        assert_eq!(
-            Packet::new_checked(&packet()[..23]),
-            Err(WireError::Truncated)
-        );
-        assert_eq!(
-            Packet::new_checked(&packet()[..19]),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(Packet::new_checked(&packet()[..23]), Err(WireError::Truncated));
+        assert_eq!(Packet::new_checked(&packet()[..19]), Err(WireError::Truncated));
     }
 
     #[test]

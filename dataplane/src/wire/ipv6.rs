@@ -37,9 +37,7 @@ pub const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 /// its low 24 bits (RFC 4291 §2.7.1).
 pub fn solicited_node(addr: Ipv6Addr) -> Ipv6Addr {
     let o = addr.octets();
-    Ipv6Addr::from([
-        0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, o[13], o[14], o[15],
-    ])
+    Ipv6Addr::from([0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, o[13], o[14], o[15]])
 }
 
 /// True for any ff02::1:ffXX:XXXX address.
@@ -229,10 +227,8 @@ mod tests {
     static PACKET: [u8; 46] = [
         0x6b, 0x81, 0x23, 0x45, // version 6, TC b8, flow 12345
         0x00, 0x04, 0x3a, 0xff, // payload length 4, ICMPv6, hop limit 255
-        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x02, // src
-        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-        0x01, // dst
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02, // src
+        0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, // dst
         0xde, 0xad, 0xbe, 0xef, // payload
         0x00, 0x00, // padding
     ];
@@ -257,14 +253,8 @@ mod tests {
 
     #[test]
     fn short_buffers_are_truncated_and_other_versions_malformed() {
-        assert_eq!(
-            Packet::new_checked(&PACKET[..39]),
-            Err(WireError::Truncated)
-        );
-        assert_eq!(
-            Packet::new_checked(&PACKET[..43]),
-            Err(WireError::Truncated)
-        );
+        assert_eq!(Packet::new_checked(&PACKET[..39]), Err(WireError::Truncated));
+        assert_eq!(Packet::new_checked(&PACKET[..43]), Err(WireError::Truncated));
         let mut b = PACKET;
         b[0] = 0x4b;
         assert_eq!(Packet::new_checked(&b[..]), Err(WireError::Malformed));
@@ -296,22 +286,13 @@ mod tests {
         assert_eq!(buf[40..], [0x5a, 0x5a]);
         let mut full = [0u8; 44];
         full[..40].copy_from_slice(&buf[..40]);
-        assert_eq!(
-            Ipv6Repr::parse(&Packet::new_checked(&full[..]).unwrap()),
-            repr
-        );
+        assert_eq!(Ipv6Repr::parse(&Packet::new_checked(&full[..]).unwrap()), repr);
     }
 
     #[test]
     fn solicited_node_address_keeps_the_low_24_bits() {
-        assert_eq!(
-            solicited_node(addr("2001:db8:1::1")),
-            addr("ff02::1:ff00:1")
-        );
-        assert_eq!(
-            solicited_node(addr("fe80::11:22ff:fe33:4455")),
-            addr("ff02::1:ff33:4455")
-        );
+        assert_eq!(solicited_node(addr("2001:db8:1::1")), addr("ff02::1:ff00:1"));
+        assert_eq!(solicited_node(addr("fe80::11:22ff:fe33:4455")), addr("ff02::1:ff33:4455"));
         assert!(is_solicited_node(addr("ff02::1:ff33:4455")));
         assert!(!is_solicited_node(ALL_NODES));
     }

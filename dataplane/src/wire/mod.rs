@@ -8,10 +8,14 @@ pub mod arp;
 pub mod checksum;
 pub mod ethernet;
 mod field;
+pub mod gre;
 pub mod icmpv4;
 pub mod icmpv6;
 pub mod ipv4;
 pub mod ipv6;
+pub mod mip_tunnel;
+pub mod tlv;
+pub mod udp;
 
 /// Why a view refused a buffer. `Copy`, no allocation: used on the packet path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -55,11 +59,7 @@ impl MacAddr {
 impl fmt::Display for MacAddr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let b = self.0;
-        write!(
-            f,
-            "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}",
-            b[0], b[1], b[2], b[3], b[4], b[5]
-        )
+        write!(f, "{:02x}:{:02x}:{:02x}:{:02x}:{:02x}:{:02x}", b[0], b[1], b[2], b[3], b[4], b[5])
     }
 }
 
@@ -85,35 +85,14 @@ mod tests {
             let _ = (p.target_hw(), p.target_ip(), arp::ArpRepr::parse(&p));
         }
         if let Ok(p) = ipv4::Packet::new_checked(b) {
-            let _ = (
-                p.verify_checksum(),
-                p.header_len(),
-                p.total_len(),
-                p.ident(),
-            );
-            let _ = (
-                p.dont_frag(),
-                p.more_frags(),
-                p.frag_offset(),
-                p.is_fragment(),
-            );
-            let _ = (
-                p.ttl(),
-                p.protocol(),
-                p.dscp_ecn(),
-                p.src_addr(),
-                p.dst_addr(),
-            );
+            let _ = (p.verify_checksum(), p.header_len(), p.total_len(), p.ident());
+            let _ = (p.dont_frag(), p.more_frags(), p.frag_offset(), p.is_fragment());
+            let _ = (p.ttl(), p.protocol(), p.dscp_ecn(), p.src_addr(), p.dst_addr());
             let _ = (p.payload().len(), ipv4::Ipv4Repr::parse(&p));
         }
         if let Ok(p) = ipv6::Packet::new_checked(b) {
             let _ = (p.payload_len(), p.next_header(), p.hop_limit());
-            let _ = (
-                p.traffic_class(),
-                p.flow_label(),
-                p.src_addr(),
-                p.dst_addr(),
-            );
+            let _ = (p.traffic_class(), p.flow_label(), p.src_addr(), p.dst_addr());
             let _ = (p.payload().len(), ipv6::Ipv6Repr::parse(&p));
         }
         if let Ok(p) = icmpv4::Packet::new_checked(b) {
@@ -141,11 +120,8 @@ mod tests {
             payload_len: 32,
         };
         ip.emit(&mut ns[14..]);
-        icmpv6::NdRepr::NeighborSolicit {
-            target: core::net::Ipv6Addr::LOCALHOST,
-            source_lladdr: Some(MacAddr::ZERO),
-        }
-        .emit(&mut ns[54..]);
+        icmpv6::NdRepr::NeighborSolicit { target: core::net::Ipv6Addr::LOCALHOST, source_lladdr: Some(MacAddr::ZERO) }
+            .emit(&mut ns[54..]);
         let mut echo = [0u8; 42];
         ethernet::emit_header(&mut echo, MacAddr::BROADCAST, MacAddr::ZERO, 0x0800);
         let ip4 = ipv4::Ipv4Repr {
@@ -174,9 +150,7 @@ mod tests {
             x ^= x >> 7;
             x ^= x << 17;
             let len = (x % 120) as usize;
-            let bytes: Vec<u8> = (0..len)
-                .map(|i| (x.rotate_left(i as u32 % 64) >> 3) as u8)
-                .collect();
+            let bytes: Vec<u8> = (0..len).map(|i| (x.rotate_left(i as u32 % 64) >> 3) as u8).collect();
             read_everything(&bytes);
             // Version nibbles that pass the IP checks, to reach the length logic.
             let mut v = bytes.clone();

@@ -1,0 +1,259 @@
+//! The control thread's side of forwarding: the binding list (static
+//! bindings from the config for now), the tunnels and forwarding-table
+//! entries they need, and publication to the workers. Whenever a next hop's
+//! MAC changes the tunnel templates are rebuilt and a new snapshot is
+//! published; forwarding-table slots are reclaimed after grace periods.
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use anchor_config::{Config, EcnMode, StaticBinding, TunnelMode};
+use dataplane::fib::{FibEntry, FibError, FibKey, FibWriter};
+use dataplane::route::{ForwardingState, Route, StatePublisher};
+use dataplane::tunnel::{Tunnel, TunnelKind, TunnelSpec};
+use dataplane::wire::MacAddr;
+use serde_json::{json, Value};
+
+use crate::neigh::{NeighState, Neighbors};
+
+/// One binding as `show bindings` lists it.
+#[derive(Debug, Clone)]
+pub struct Binding {
+    pub id: u32,
+    pub mn_id: String,
+    pub role: &'static str,
+    pub vrf: u16,
+    pub ipv4_hoa: Option<std::net::Ipv4Addr>,
+    pub hnps: Vec<(std::net::Ipv6Addr, u8)>,
+    pub ipv6_hoa: Option<std::net::Ipv6Addr>,
+    pub tunnel: u32,
+    /// None: never expires (static).
+    pub expires: Option<Instant>,
+}
+
+impl Binding {
+    fn keys(&self) -> Vec<FibKey> {
+        let mut k = Vec::new();
+        if let Some(addr) = self.ipv4_hoa {
+            k.push(FibKey::V4 { vrf: self.vrf, addr });
+        }
+        k.extend(self.hnps.iter().map(|(p, _)| FibKey::v6_prefix(self.vrf, *p)));
+        if let Some(addr) = self.ipv6_hoa {
+            k.push(FibKey::V6Host { vrf: self.vrf, addr });
+        }
+        k
+    }
+}
+
+/// Bindings, tunnels and their publication.
+pub struct Forwarding {
+    fib: FibWriter,
+    publisher: StatePublisher,
+    bindings: Vec<Binding>,
+    tunnels: Vec<Option<TunnelSpec>>,
+    routes: Vec<Route>,
+    port_macs: Vec<MacAddr>,
+    neighbors: Vec<(usize, IpAddr, MacAddr)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardingError {
+    #[error("binding[{index}] ({mn_id}): {source}")]
+    Fib { index: usize, mn_id: String, source: FibError },
+}
+
+fn spec_of(b: &StaticBinding, config: &Config) -> TunnelSpec {
+    let (kind, key_in, key_out, local_port, peer_port) = match b.tunnel {
+        TunnelMode::IpIp => (TunnelKind::IpIp, None, None, 0, 0),
+        TunnelMode::Gre { key_in, key_out } => (TunnelKind::Gre, key_in, key_out, 0, 0),
+        TunnelMode::Udp { peer_port, local_port } => (TunnelKind::Udp, None, None, local_port, peer_port),
+        TunnelMode::UdpTlv { peer_port, local_port, key_in, key_out } => {
+            (TunnelKind::UdpTlv, Some(key_in), Some(key_out), local_port, peer_port)
+        }
+        TunnelMode::MipUdp { peer_port } => (TunnelKind::MipUdp, None, None, TunnelMode::MIP_UDP_PORT, peer_port),
+    };
+    let port = &config.ports[b.port];
+    TunnelSpec {
+        kind,
+        local: b.local,
+        remote: b.endpoint,
+        key_in,
+        key_out,
+        local_port,
+        peer_port,
+        port: b.port,
+        dscp: b.dscp,
+        ttl: config.tunnel.ttl,
+        ecn_compat: config.tunnel.ecn == EcnMode::Compat,
+        path_mtu: config.tunnel.path_mtu(port),
+        ipv6_over_ipv4_mtu: config.tunnel.ipv6_over_ipv4_mtu,
+    }
+}
+
+/// Connected subnets of every port (on-link) and the configured routes.
+fn routes_of(config: &Config) -> Vec<Route> {
+    let mut routes = Vec::new();
+    for (i, p) in config.ports.iter().enumerate() {
+        for c in &p.ipv4 {
+            let net = u32::from(c.addr) & (u32::MAX.checked_shl(32 - u32::from(c.prefix_len)).unwrap_or(0));
+            routes.push(Route { prefix: IpAddr::V4(net.into()), len: c.prefix_len, port: i, via: None });
+        }
+        for c in &p.ipv6 {
+            let net = u128::from(c.addr) & (u128::MAX.checked_shl(128 - u32::from(c.prefix_len)).unwrap_or(0));
+            routes.push(Route { prefix: IpAddr::V6(net.into()), len: c.prefix_len, port: i, via: None });
+        }
+    }
+    for r in &config.routes {
+        let (prefix, len) = match r.prefix {
+            anchor_config::IpCidr::V4(c) => (IpAddr::V4(c.addr), c.prefix_len),
+            anchor_config::IpCidr::V6(c) => (IpAddr::V6(c.addr), c.prefix_len),
+        };
+        routes.push(Route { prefix, len, port: r.port, via: Some(r.via) });
+    }
+    routes
+}
+
+impl Forwarding {
+    /// Installs the config's static bindings and publishes the first state.
+    pub fn new(
+        config: &Config,
+        port_macs: Vec<MacAddr>,
+        mut fib: FibWriter,
+        publisher: StatePublisher,
+    ) -> Result<Forwarding, ForwardingError> {
+        let mut bindings = Vec::new();
+        let mut tunnels = Vec::new();
+        for (index, b) in config.bindings.iter().enumerate() {
+            let tunnel = u32::try_from(tunnels.len()).unwrap_or(u32::MAX);
+            tunnels.push(Some(spec_of(b, config)));
+            let binding = Binding {
+                id: u32::try_from(index + 1).unwrap_or(u32::MAX),
+                mn_id: b.mn_id.clone(),
+                role: "static",
+                vrf: b.vrf,
+                ipv4_hoa: b.ipv4_hoa,
+                hnps: b.hnps.iter().map(|c| (c.addr, c.prefix_len)).collect(),
+                ipv6_hoa: b.ipv6_hoa,
+                tunnel,
+                expires: None,
+            };
+            for key in binding.keys() {
+                fib.insert(key, FibEntry { session: binding.id, tunnel }).map_err(|source| ForwardingError::Fib {
+                    index,
+                    mn_id: b.mn_id.clone(),
+                    source,
+                })?;
+            }
+            bindings.push(binding);
+        }
+        let mut f = Forwarding {
+            fib,
+            publisher,
+            bindings,
+            tunnels,
+            routes: routes_of(config),
+            port_macs,
+            neighbors: Vec::new(),
+        };
+        f.publish();
+        Ok(f)
+    }
+
+    /// The next hop of a tunnel endpoint: itself when on-link, else the
+    /// route's gateway.
+    fn next_hop(&self, spec: &TunnelSpec) -> (usize, IpAddr) {
+        let state = ForwardingState { routes: self.sorted_routes(), ..Default::default() };
+        match state.routes.iter().find(|r| dataplane::route::covers(r, spec.remote)) {
+            Some(r) => (r.port, r.via.unwrap_or(spec.remote)),
+            None => (spec.port, spec.remote),
+        }
+    }
+
+    fn sorted_routes(&self) -> Vec<Route> {
+        let mut r = self.routes.clone();
+        r.sort_by_key(|r| std::cmp::Reverse(r.len));
+        r
+    }
+
+    /// Addresses the neighbour table must resolve and keep fresh: tunnel
+    /// next hops and route gateways.
+    pub fn wanted_neighbors(&self) -> Vec<(usize, IpAddr)> {
+        let mut w: Vec<(usize, IpAddr)> = self.tunnels.iter().flatten().map(|s| self.next_hop(s)).collect();
+        w.extend(self.routes.iter().filter_map(|r| r.via.map(|v| (r.port, v))));
+        w.sort();
+        w.dedup();
+        w
+    }
+
+    fn publish(&mut self) {
+        let tunnels = self
+            .tunnels
+            .iter()
+            .map(|s| {
+                s.as_ref().map(|s| {
+                    let (port, hop) = self.next_hop(s);
+                    let mac = self.neighbors.iter().find(|(p, a, _)| *p == port && *a == hop).map(|(_, _, m)| *m);
+                    let src = self.port_macs.get(s.port).copied().unwrap_or(MacAddr::ZERO);
+                    Tunnel::new(s.clone(), src, mac)
+                })
+            })
+            .collect();
+        let mut state = ForwardingState {
+            tunnels,
+            routes: self.routes.clone(),
+            neighbors: self.neighbors.clone(),
+            port_macs: self.port_macs.clone(),
+        };
+        state.sort_routes();
+        self.publisher.publish(state);
+    }
+
+    /// Publishes a new snapshot if the resolved neighbours changed, and
+    /// reclaims forwarding-table slots whose grace period has passed.
+    pub fn refresh(&mut self, neigh: &Neighbors) {
+        let mut now: Vec<(usize, IpAddr, MacAddr)> = neigh
+            .entries()
+            .filter(|e| matches!(e.state, NeighState::Reachable | NeighState::Stale))
+            .filter_map(|e| e.mac.map(|m| (e.port, e.ip, m)))
+            .collect();
+        now.sort();
+        if now != self.neighbors {
+            self.neighbors = now;
+            self.publish();
+        }
+        self.fib.reclaim();
+    }
+
+    pub fn publisher(&self) -> &StatePublisher {
+        &self.publisher
+    }
+
+    /// `show bindings` rows (DESIGN.md contract).
+    pub fn bindings_json(&self, now: Instant) -> Value {
+        let rows: Vec<Value> = self
+            .bindings
+            .iter()
+            .map(|b| {
+                let spec = self.tunnels.get(b.tunnel as usize).and_then(Option::as_ref);
+                json!({
+                    "id": b.id,
+                    "mn_id": b.mn_id,
+                    "role": b.role,
+                    "state": "active",
+                    "vrf": b.vrf,
+                    "ipv4_hoa": b.ipv4_hoa.map(|a| a.to_string()),
+                    "hnps": b.hnps.iter().map(|(p, l)| format!("{p}/{l}")).collect::<Vec<_>>(),
+                    "ipv6_hoa": b.ipv6_hoa.map(|a| a.to_string()),
+                    "coa": spec.map(|s| s.remote.to_string()),
+                    "local": spec.map(|s| s.local.to_string()),
+                    "tunnel": spec.map(|s| s.kind.name()),
+                    "gre_key_in": spec.and_then(|s| s.key_in),
+                    "gre_key_out": spec.and_then(|s| s.key_out),
+                    "udp_port": spec.filter(|s| s.peer_port != 0).map(|s| s.peer_port),
+                    "lifetime_left_s": b.expires.map(|e| e.saturating_duration_since(now).as_secs()),
+                })
+            })
+            .collect();
+        Value::Array(rows)
+    }
+}
