@@ -15,6 +15,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show ports", "ports: driver, MAC, link, queues, addresses, hardware counters"),
     ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
+    ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
 ];
 
 /// One request line.

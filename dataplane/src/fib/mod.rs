@@ -157,9 +157,9 @@ impl FibWriter {
         let table = &self.shared.table;
         let key = key.encode();
         let hash = table.hash(&key);
-        if let Some(slot) = table.probe(&key, hash, table.first_ctrl(table.home(hash))) {
-            let old = FibEntry::unpack(table.value(slot));
-            table.set_value(slot, entry.pack());
+        if let Some(hit) = table.view().find(&key, hash) {
+            let old = FibEntry::unpack(hit.value());
+            table.set_value(hit.slot, entry.pack());
             return Ok(Some(old));
         }
         if self.len >= self.capacity {
@@ -183,8 +183,8 @@ impl FibWriter {
         let table = &self.shared.table;
         let key = key.encode();
         let hash = table.hash(&key);
-        let slot = table.probe(&key, hash, table.first_ctrl(table.home(hash)))?;
-        let old = FibEntry::unpack(table.value(slot));
+        let hit = table.view().find(&key, hash)?;
+        let (slot, old) = (hit.slot, FibEntry::unpack(hit.value()));
         table.retire(slot, hash);
         self.token += 1;
         self.shared.qsbr.advance(self.token);
@@ -275,8 +275,8 @@ impl FibReader {
     fn lookup_in(table: &Table, key: &FibKey) -> Option<FibEntry> {
         let key = key.encode();
         let hash = table.hash(&key);
-        let slot = table.probe(&key, hash, table.first_ctrl(table.home(hash)))?;
-        Some(FibEntry::unpack(table.value(slot)))
+        let hit = table.view().find(&key, hash)?;
+        Some(FibEntry::unpack(hit.value()))
     }
 
     /// Looks `keys` up into `out[..keys.len()]`, hashing and touching the
@@ -286,6 +286,7 @@ impl FibReader {
     pub fn lookup_burst(&self, keys: &[FibKey], out: &mut [Option<FibEntry>]) {
         assert!(out.len() >= keys.len(), "lookup_burst: output too short");
         let table = &self.shared.table;
+        let view = table.view();
         let mut hashes = [0u64; BURST];
         let mut ctrl0 = [0u64; BURST];
         for (keys, out) in keys.chunks(BURST).zip(out.chunks_mut(BURST)) {
@@ -297,10 +298,10 @@ impl FibReader {
             // The loads back to back, a few instructions apart, so that all
             // of the burst's misses fit in the CPU's reorder window at once.
             for (hash, ctrl0) in hashes.iter().zip(ctrl0.iter_mut()) {
-                *ctrl0 = table.first_ctrl(table.home(*hash));
+                *ctrl0 = view.first_ctrl(*hash);
             }
             for (((key, hash), ctrl0), out) in keys.iter().zip(&*hashes).zip(&*ctrl0).zip(out) {
-                *out = table.probe(&key.encode(), *hash, *ctrl0).map(|slot| FibEntry::unpack(table.value(slot)));
+                *out = view.probe(&key.encode(), *hash, *ctrl0).map(|hit| FibEntry::unpack(hit.value()));
             }
         }
     }

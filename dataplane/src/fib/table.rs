@@ -58,6 +58,86 @@ struct Slot<'a> {
     value: &'a AtomicU64,
 }
 
+/// A live slot found by [`Table::probe`].
+pub(crate) struct Hit<'a> {
+    pub slot: usize,
+    value: &'a AtomicU64,
+}
+
+impl Hit<'_> {
+    /// The slot's value. Acquire: whatever the writer published before
+    /// storing this value (a tunnel table snapshot the value indexes) is
+    /// visible to the reader.
+    #[inline(always)]
+    pub(crate) fn value(&self) -> u64 {
+        self.value.load(Acquire)
+    }
+}
+
+/// A table's buckets for a run of lookups (see [`Table::view`]).
+#[derive(Clone, Copy)]
+pub(crate) struct View<'a> {
+    buckets: &'a [Bucket],
+    mask: usize,
+}
+
+impl<'a> View<'a> {
+    /// Loads the first control word of the home bucket of `hash` (slot 0's
+    /// control word and the overflow count). Issued for a whole burst
+    /// before any probe, it doubles as the prefetch of the bucket's line.
+    #[inline(always)]
+    pub(crate) fn first_ctrl(&self, hash: u64) -> u64 {
+        self.buckets[hash as usize & self.mask].words[0].load(Acquire)
+    }
+
+    /// The slot that holds `key` live, if any.
+    #[inline(always)]
+    pub(crate) fn find(&self, key: &Encoded, hash: u64) -> Option<Hit<'a>> {
+        self.probe(key, hash, self.first_ctrl(hash))
+    }
+
+    /// [`View::find`] for a key whose home bucket's first control word
+    /// `ctrl0` was loaded by [`View::first_ctrl`] earlier in the same
+    /// read-side critical section.
+    ///
+    /// Each control word is loaded with Acquire and the key words after it,
+    /// so when the control word says live with this key's tag the key words
+    /// are the ones the writer stored before publishing the slot; the
+    /// writer rewrites them only after a grace period, which cannot end
+    /// while this reader is between two quiescent points.
+    #[inline(always)]
+    pub(crate) fn probe(&self, key: &Encoded, hash: u64, mut ctrl0: u64) -> Option<Hit<'a>> {
+        let View { buckets, mask } = *self;
+        let want = live_ctrl(key, hash);
+        let mut bucket = hash as usize & mask;
+        let mut left = mask;
+        loop {
+            let words = &buckets[bucket].words;
+            // Both slots share the line the first control word brought in:
+            // load and compare all their key words without branching, so
+            // that which slot matched is not a branch to mispredict while
+            // the line is still on its way.
+            let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
+            let in0 =
+                (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
+            let in1 = (ctrl1 == want)
+                & (words[WORDS_PER_SLOT + 1].load(Relaxed) == key.hi)
+                & (words[WORDS_PER_SLOT + 2].load(Relaxed) == key.lo);
+            if in0 | in1 {
+                // A key is live in one slot at most.
+                let i = usize::from(!in0);
+                return Some(Hit { slot: bucket * SLOTS_PER_BUCKET + i, value: &words[i * WORDS_PER_SLOT + 3] });
+            }
+            if ctrl0 >> OVERFLOW_SHIFT == 0 || left == 0 {
+                return None;
+            }
+            left -= 1;
+            bucket = (bucket + 1) & mask;
+            ctrl0 = buckets[bucket].words[0].load(Acquire);
+        }
+    }
+}
+
 pub(crate) struct Table {
     buckets: Box<[Bucket]>,
     mask: usize,
@@ -123,59 +203,13 @@ impl Table {
         Slot { ctrl: &words[base], hi: &words[base + 1], lo: &words[base + 2], value: &words[base + 3] }
     }
 
-    /// Loads the first control word of `bucket` (slot 0's control word and
-    /// the overflow count). Issued for a whole burst before any probe, it
-    /// doubles as the prefetch of the bucket's line.
+    /// The buckets and mask as locals for a run of lookups: after an
+    /// Acquire load the compiler would reload the table's fields from
+    /// memory, and slicing to `mask + 1` buckets lets it drop the index
+    /// checks.
     #[inline(always)]
-    pub(crate) fn first_ctrl(&self, bucket: usize) -> u64 {
-        self.buckets[bucket].words[0].load(Acquire)
-    }
-
-    /// The slot that holds `key` live, if any. `ctrl0` is the first control
-    /// word of the home bucket as loaded (Acquire) by [`Table::first_ctrl`]
-    /// in the same read-side critical section.
-    ///
-    /// Each control word is loaded with Acquire and the key words after it,
-    /// so when the control word says live with this key's tag the key words
-    /// are the ones the writer stored before publishing the slot;
-    /// the writer rewrites them only after a grace period, which cannot
-    /// end while this reader is between two quiescent points.
-    #[inline(always)]
-    pub(crate) fn probe(&self, key: &Encoded, hash: u64, mut ctrl0: u64) -> Option<usize> {
-        let want = live_ctrl(key, hash);
-        let mut bucket = self.home(hash);
-        let mut left = self.mask;
-        loop {
-            let words = &self.buckets[bucket].words;
-            // Both slots share the line the first control word brought in:
-            // load and compare all their key words without branching, so
-            // that which slot matched is not a branch to mispredict while
-            // the line is still on its way.
-            let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
-            let in0 =
-                (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
-            let in1 = (ctrl1 == want)
-                & (words[WORDS_PER_SLOT + 1].load(Relaxed) == key.hi)
-                & (words[WORDS_PER_SLOT + 2].load(Relaxed) == key.lo);
-            if in0 | in1 {
-                // A key is live in one slot at most.
-                return Some(bucket * SLOTS_PER_BUCKET + usize::from(!in0));
-            }
-            if ctrl0 >> OVERFLOW_SHIFT == 0 || left == 0 {
-                return None;
-            }
-            left -= 1;
-            bucket = (bucket + 1) & self.mask;
-            ctrl0 = self.first_ctrl(bucket);
-        }
-    }
-
-    /// The value of a slot [`Table::probe`] returned. Acquire: whatever
-    /// the writer published before storing this value (a tunnel table
-    /// snapshot the value indexes) is visible to the reader.
-    #[inline(always)]
-    pub(crate) fn value(&self, slot: usize) -> u64 {
-        self.slot(slot).value.load(Acquire)
+    pub(crate) fn view(&self) -> View<'_> {
+        View { buckets: &self.buckets[..=self.mask], mask: self.mask }
     }
 
     // Writer side. Only the single writer calls these; its own loads are
@@ -295,7 +329,7 @@ mod tests {
 
     fn lookup(t: &Table, key: &Encoded) -> Option<usize> {
         let hash = t.hash(key);
-        t.probe(key, hash, t.first_ctrl(t.home(hash)))
+        t.view().find(key, hash).map(|hit| hit.slot)
     }
 
     #[test]
