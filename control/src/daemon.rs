@@ -143,7 +143,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
         Some(e) => Err(anyhow::Error::from(e)),
         None => {
             tracing::info!(workers = launched.len(), "workers polling");
-            control_loop(config, &shared, forwarding, &lcores, stop, started)
+            control_loop(config, &shared, forwarding, fib_reader.clone(), &lcores, stop, started)
         }
     };
     stop.store(true, Ordering::SeqCst);
@@ -167,6 +167,7 @@ fn control_loop(
     config: &Config,
     shared: &Shared,
     mut forwarding: Forwarding,
+    fib: dataplane::fib::FibReader,
     lcores: &[LcoreId],
     stop: &AtomicBool,
     started: Instant,
@@ -193,6 +194,7 @@ fn control_loop(
         &shared.control,
         next_hops,
         forwarding.publisher().clone(),
+        fib,
     );
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {

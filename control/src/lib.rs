@@ -7,3 +7,4 @@ pub mod forwarding;
 pub mod icmp_error;
 pub mod neigh;
 pub mod punt;
+pub mod slowpath;

@@ -3,17 +3,25 @@
 //! on the control thread's own TX queue of each port.
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use dataplane::addrs::PortAddrs;
-use dataplane::counters::{add, WorkerCounters};
-use dataplane::pipeline::worker::punt_reason;
+use dataplane::counters::{add, DropReason, WorkerCounters};
+use dataplane::fib::{FibEntry, FibReader};
+use dataplane::pipeline::worker::{self, punt_reason};
 use dataplane::pipeline::{classify, Verdict};
 use dataplane::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
 use dataplane::route::{RouteMiss, StatePublisher};
 
 use crate::icmp_error::{self, IcmpError};
 use crate::neigh::{Neighbors, Punted};
+use crate::slowpath::{fragment_v4, Reassembly};
+
+/// Outer-fragment reassembly limits: datagrams in flight, largest
+/// reassembled packet (one mbuf; RFC 4213 asks for 1500), timeout.
+const REASSEMBLY_DATAGRAMS: usize = 1024;
+const REASSEMBLY_MAX_LEN: usize = 1900;
+const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// ICMP errors the control thread may send per second (and in a burst):
 /// RFC 1812 §4.3.2.8 / RFC 4443 §2.4 (f) rate limiting.
@@ -26,6 +34,9 @@ pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
     addrs: &'a [PortAddrs],
     rings: &'a [R],
     state: StatePublisher,
+    fib: FibReader,
+    reassembly: Reassembly,
+    ip_id: u16,
     icmp_tokens: f64,
     icmp_refilled: Option<Instant>,
     queue: QueueId,
@@ -49,12 +60,16 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         counters: &'a WorkerCounters,
         next_hops: Vec<(usize, IpAddr)>,
         state: StatePublisher,
+        fib: FibReader,
     ) -> Self {
         ControlPlane {
             ports,
             addrs,
             rings,
             state,
+            fib,
+            reassembly: Reassembly::new(REASSEMBLY_DATAGRAMS, REASSEMBLY_MAX_LEN, REASSEMBLY_TIMEOUT),
+            ip_id: 0x8000,
             icmp_tokens: ICMP_ERRORS_PER_S,
             icmp_refilled: None,
             queue,
@@ -147,6 +162,10 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                     };
                     add(&self.counters.port(index).rx, 1);
                     let meta = buf.meta();
+                    if matches!(meta & punt_reason::KIND_MASK, punt_reason::FRAGMENT | punt_reason::REASSEMBLE) {
+                        self.slow_path(index, buf.data(), meta, now);
+                        continue;
+                    }
                     match self.answer(index, buf.data(), meta, now) {
                         Punted::Reply(frame) => match buf.reset(frame.len()) {
                             Some(out) => {
@@ -168,8 +187,85 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         total
     }
 
+    fn lookup(&self, a: IpAddr) -> Option<FibEntry> {
+        self.fib.lookup(&worker::key_of(a)).or_else(|| worker::lookup_host(&self.fib, a))
+    }
+
+    /// A fresh buffer holding `l2` followed by `l3`.
+    fn buffer(&self, index: usize, l2: &[u8], l3: &[u8]) -> Option<P::Buf> {
+        let mut b = self.ports.get(index)?.alloc()?;
+        b.set_rx_port(self.ports[index].id());
+        let out = b.reset(l2.len() + l3.len())?;
+        out[..l2.len()].copy_from_slice(l2);
+        out[l2.len()..].copy_from_slice(l3);
+        Some(b)
+    }
+
+    /// Fragments an oversized downlink packet before encapsulation, or
+    /// reassembles an outer fragment and decapsulates the whole packet;
+    /// both with the workers' own nodes.
+    fn slow_path(&mut self, index: usize, frame: &[u8], meta: u32, now: Instant) {
+        let Some(addrs) = self.addrs.get(index) else { return };
+        let state = self.state.current();
+        let verdict = classify(frame, addrs);
+        match (meta & punt_reason::KIND_MASK, verdict) {
+            (punt_reason::FRAGMENT, Verdict::Downlink { l3_off, dst }) => {
+                let entry = self.lookup(dst);
+                let Some(t) = entry.and_then(|e| state.tunnel(e.tunnel)) else { return };
+                let Some(frags) = fragment_v4(&frame[l3_off..], usize::from(t.mtu_v4)) else {
+                    self.counters.drop(index, DropReason::FragmentFailed);
+                    return;
+                };
+                for f in frags {
+                    let Some(mut b) = self.buffer(index, &frame[..l3_off], &f) else { continue };
+                    if let Ok(egress) =
+                        worker::downlink(&mut b, l3_off, entry, &state, &mut self.ip_id, self.counters, index)
+                    {
+                        self.pending[egress].push(Some(b));
+                    }
+                }
+            }
+            (punt_reason::REASSEMBLE, Verdict::Reassemble) => {
+                let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) else { return };
+                let l3_off = eth.header_len();
+                let whole = match self.reassembly.add(&frame[l3_off..], now) {
+                    Ok(Some(whole)) => whole,
+                    Ok(None) => return,
+                    Err(_) => {
+                        self.counters.drop(index, DropReason::ReassemblyFailed);
+                        return;
+                    }
+                };
+                let Some(mut b) = self.buffer(index, &frame[..l3_off], &whole) else {
+                    self.counters.drop(index, DropReason::ReassemblyFailed);
+                    return;
+                };
+                match classify(b.data(), addrs) {
+                    Verdict::Uplink(up) => {
+                        let entry = self.lookup(up.inner_src);
+                        if let Ok(egress) = worker::uplink(&mut b, &up, entry, &state, self.counters, index) {
+                            self.pending[egress].push(Some(b));
+                        }
+                    }
+                    Verdict::Punt => {
+                        if let Punted::Reply(r) = self.answer(index, b.data(), punt_reason::LOCAL, now) {
+                            if let Some(out) = b.reset(r.len()) {
+                                out.copy_from_slice(&r);
+                                self.pending[index].push(Some(b));
+                            }
+                        }
+                    }
+                    Verdict::Drop(reason) => self.counters.drop(index, reason),
+                    _ => {}
+                }
+            }
+            _ => add(&self.counters.port(index).dropped, 1),
+        }
+    }
+
     /// Neighbour timers: resolution of wanted next hops, retries, ageing.
     pub fn run_timers(&mut self, now: Instant) {
+        self.reassembly.expire(now);
         for &(port, ip) in &self.next_hops {
             self.neigh.resolve(port, ip, now);
         }
@@ -224,11 +320,13 @@ mod tests {
     use std::time::Instant;
 
     use dataplane::counters::WorkerCounters;
+    use dataplane::fib::{FibEntry, FibKey, FibReader, FibWriter};
     use dataplane::pipeline::Worker;
     use dataplane::port::mem::{MemBuf, MemPort, MemRing};
     use dataplane::port::{PortId, QueueId};
-    use dataplane::route::StatePublisher;
-    use dataplane::wire::{arp, ethernet, icmpv4, icmpv6, ipv4, ipv6};
+    use dataplane::route::{ForwardingState, Route, StatePublisher};
+    use dataplane::tunnel::{Tunnel, TunnelKind, TunnelSpec};
+    use dataplane::wire::{arp, checksum, ethernet, gre, icmpv4, icmpv6, ipv4, ipv6};
 
     use super::ControlPlane;
     use crate::neigh::testutil::*;
@@ -255,14 +353,24 @@ mod tests {
         /// Injects `frames` on port `index`, runs one worker poll and one
         /// control pass; returns what the control thread sent per port.
         fn exchange(&self, index: usize, frames: &[Vec<u8>]) -> Vec<Vec<(QueueId, Vec<u8>)>> {
+            let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
+            self.exchange_with(index, frames, fib, StatePublisher::new(Default::default()))
+        }
+
+        /// The same with a forwarding table and state.
+        fn exchange_with(
+            &self,
+            index: usize,
+            frames: &[Vec<u8>],
+            fib: FibReader,
+            publisher: StatePublisher,
+        ) -> Vec<Vec<(QueueId, Vec<u8>)>> {
             let addrs = ports();
             for f in frames {
                 self.ports[index].inject(QueueId(0), f);
             }
-            let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
-            let publisher = StatePublisher::new(Default::default());
-            let mut w =
-                Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, fib, publisher.reader(), 32);
+            let reader = publisher.reader();
+            let mut w = Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, fib.clone(), reader, 32);
             w.poll();
             let mut cp = ControlPlane::new(
                 &self.ports,
@@ -273,6 +381,7 @@ mod tests {
                 &self.control,
                 vec![],
                 publisher,
+                fib,
             );
             cp.service_punts(Instant::now());
             self.ports.iter().map(MemPort::take_tx).collect()
@@ -387,6 +496,7 @@ mod tests {
             &rig.control,
             vec![next_hop],
             publisher,
+            dataplane::fib::new(1024, 1).1,
         );
         cp.run_timers(Instant::now());
         let tx = rig.ports[1].take_tx();
@@ -397,5 +507,127 @@ mod tests {
         assert_eq!(a.operation(), arp::OP_REQUEST);
         assert_eq!(a.target_ip(), "198.51.100.2".parse::<std::net::Ipv4Addr>().unwrap());
         assert_eq!(a.sender_ip(), HOME_V4);
+    }
+
+    const HOA: std::net::Ipv4Addr = std::net::Ipv4Addr::new(203, 0, 113, 10);
+    const CN_V4: std::net::Ipv4Addr = std::net::Ipv4Addr::new(198, 51, 100, 2);
+
+    /// One GRE binding (keys 100 in / 200 out) for 203.0.113.10 behind the
+    /// MAG at 192.0.2.2 with a path MTU of `mtu`; the correspondent
+    /// 198.51.100.2 resolved on the home port.
+    fn forwarding(mtu: u16) -> (FibWriter, FibReader, StatePublisher) {
+        let spec = TunnelSpec {
+            kind: TunnelKind::Gre,
+            local: CORE_V4.into(),
+            remote: MAG_V4.into(),
+            key_in: Some(100),
+            key_out: Some(200),
+            local_port: 0,
+            peer_port: 0,
+            port: 0,
+            dscp: None,
+            ttl: 64,
+            ecn_compat: false,
+            path_mtu: mtu,
+            ipv6_over_ipv4_mtu: 1280,
+        };
+        let mut state = ForwardingState {
+            tunnels: vec![Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC)))],
+            routes: vec![Route { prefix: "198.51.100.0".parse().unwrap(), len: 24, port: 1, via: None }],
+            neighbors: vec![(1, CN_V4.into(), OTHER_MAC)],
+            port_macs: vec![CORE_MAC, HOME_MAC],
+        };
+        state.sort_routes();
+        let (mut w, r) = dataplane::fib::new(1024, 1);
+        w.insert(FibKey::V4 { vrf: 0, addr: HOA }, FibEntry { session: 1, tunnel: 0 }).unwrap();
+        (w, r, StatePublisher::new(state))
+    }
+
+    /// Ethernet + IPv4 `src` → `dst`, UDP-ish payload of `len` bytes, DF as given.
+    fn ipv4_frame(
+        dst_mac: dataplane::wire::MacAddr,
+        src: std::net::Ipv4Addr,
+        dst: std::net::Ipv4Addr,
+        len: usize,
+        df: bool,
+    ) -> Vec<u8> {
+        let mut f = vec![0u8; 14 + 20 + len];
+        ethernet::emit_header(&mut f, dst_mac, OTHER_MAC, ethernet::ethertype::IPV4);
+        let repr = ipv4::Ipv4Repr { src, dst, protocol: 17, ttl: 64, tos: 0, payload_len: len };
+        repr.emit(&mut f[14..34]);
+        if !df {
+            f[20] = 0;
+            f[24..26].copy_from_slice(&[0, 0]);
+            let c = checksum::fold(checksum::sum(&f[14..34]));
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+        }
+        for (i, b) in f[34..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        f
+    }
+
+    #[test]
+    fn a_packet_larger_than_the_tunnel_mtu_without_df_is_fragmented_then_encapsulated() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding(300);
+        let big = ipv4_frame(HOME_MAC, CN_V4, HOA, 600, false);
+        let tx = rig.exchange_with(1, std::slice::from_ref(&big), fib, publisher);
+        assert!(tx[0].len() >= 3, "fragments sent on the core port: {}", tx[0].len());
+        let mut payload = Vec::new();
+        for (_, f) in &tx[0] {
+            assert!(f.len() - 14 <= 300, "outer packet fits the path MTU");
+            let outer = ipv4::Packet::new_checked(&f[14..]).unwrap();
+            assert!(outer.verify_checksum());
+            let g = gre::Packet::new_checked(outer.payload()).unwrap();
+            assert_eq!(g.key(), Some(200));
+            let inner = ipv4::Packet::new_checked(g.payload()).unwrap();
+            assert!(inner.verify_checksum());
+            assert_eq!(usize::from(inner.frag_offset()), payload.len());
+            payload.extend_from_slice(inner.payload());
+        }
+        assert_eq!(payload, &big[34..]);
+    }
+
+    #[test]
+    fn too_big_with_df_gets_fragmentation_needed_back_to_the_sender() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding(300);
+        let tx = rig.exchange_with(1, &[ipv4_frame(HOME_MAC, CN_V4, HOA, 600, true)], fib, publisher);
+        let f = only(&tx[1]);
+        let icmp = &f[34..];
+        assert_eq!((icmp[0], icmp[1], u16::from_be_bytes([icmp[6], icmp[7]])), (3, 4, 300 - 24 - 4));
+        assert!(tx[0].is_empty());
+    }
+
+    #[test]
+    fn an_uplink_arriving_as_outer_fragments_is_reassembled_and_decapsulated() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding(1500);
+        // The MAG's GRE packet: outer 192.0.2.2 -> 192.0.2.1, key 100, inner HoA -> CN.
+        let inner = ipv4_frame(CORE_MAC, HOA, CN_V4, 400, false);
+        let mut outer = vec![0u8; 14 + 20 + 8];
+        ethernet::emit_header(&mut outer, CORE_MAC, MAG_MAC, ethernet::ethertype::IPV4);
+        let repr = ipv4::Ipv4Repr { src: MAG_V4, dst: CORE_V4, protocol: 47, ttl: 64, tos: 0, payload_len: 8 + 420 };
+        repr.emit(&mut outer[14..34]);
+        outer[20] = 0; // DF clear so that it may be fragmented
+        outer[18..20].copy_from_slice(&[0x43, 0x21]);
+        outer[34..42].copy_from_slice(&[0x20, 0, 0x08, 0, 0, 0, 0, 100]);
+        outer.extend_from_slice(&inner[14..]);
+        outer[24..26].copy_from_slice(&[0, 0]);
+        let c = checksum::fold(checksum::sum(&outer[14..34]));
+        outer[24..26].copy_from_slice(&c.to_be_bytes());
+        let frags = crate::slowpath::fragment_v4(&outer[14..], 200).unwrap();
+        let frames: Vec<Vec<u8>> = frags.iter().map(|f| [&outer[..14], &f[..]].concat()).collect();
+        let tx = rig.exchange_with(0, &frames, fib, publisher);
+        let f = only(&tx[1]);
+        let mut want = inner.clone();
+        want[0..6].copy_from_slice(&OTHER_MAC.0);
+        want[6..12].copy_from_slice(&HOME_MAC.0);
+        let ip = ipv4::Packet::new_checked(&f[14..]).unwrap();
+        assert!(ip.verify_checksum());
+        assert_eq!(ip.ttl(), 63);
+        assert_eq!(&f[..12], &want[..12]);
+        assert_eq!(&f[34..], &want[34..]);
     }
 }

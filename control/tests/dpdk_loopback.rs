@@ -88,13 +88,22 @@ fn echo_request_on_a_dpdk_ring_port_is_answered_and_no_mbuf_leaks() {
 
         let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
         let publisher = dataplane::route::StatePublisher::new(Default::default());
-        let mut worker = Worker::new(&ports, &addrs, 0, 1, &rings[0], &wc, fib, publisher.reader(), 32);
+        let mut worker = Worker::new(&ports, &addrs, 0, 1, &rings[0], &wc, fib.clone(), publisher.reader(), 32);
         assert_eq!(worker.poll(), 1);
         assert_eq!(wc.snapshot(1).ports[0].punted, 1);
 
         let neigh = Neighbors::new(addrs.to_vec(), NeighborConfig::default());
-        let mut cp =
-            control::punt::ControlPlane::new(&ports, &addrs, &rings, QueueId(0), neigh, &cc, vec![], publisher);
+        let mut cp = control::punt::ControlPlane::new(
+            &ports,
+            &addrs,
+            &rings,
+            QueueId(0),
+            neigh,
+            &cc,
+            vec![],
+            publisher,
+            fib.clone(),
+        );
         assert_eq!(cp.service_punts(Instant::now()), 1);
         assert_eq!(cc.snapshot(1).ports[0].tx, 1);
 

@@ -45,11 +45,11 @@ drop_reasons! {
     Spoofed => "spoofed", "uplink whose outer source, port, key or encapsulation is not its session's";
     TtlExpired => "ttl-expired", "inner TTL/hop limit would reach 0 (ICMP time exceeded sent by the control thread)";
     TooBig => "too-big", "larger than the tunnel MTU and not fragmentable (ICMP error sent by the control thread)";
-    NeedsFragmentation => "needs-fragmentation", "larger than the tunnel MTU, fragmentable (not done yet)";
+    FragmentFailed => "fragment-failed", "larger than the tunnel MTU and could not be fragmented";
     NoNeighbor => "no-neighbor", "next hop or tunnel endpoint not resolved yet";
     EcnDrop => "ecn-drop", "outer CE on an inner Not-ECT packet (RFC 6040)";
     NoHeadroom => "no-headroom", "no room in the buffer for the tunnel header";
-    OuterFragment => "outer-fragment", "fragmented tunnel packet (reassembly not done yet)";
+    ReassemblyFailed => "reassembly-failed", "outer fragment refused: malformed, overlapping, too long or table full";
 }
 
 /// Tunnel kinds counted separately (order of `tunnel::TunnelKind`).

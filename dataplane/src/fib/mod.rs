@@ -74,7 +74,7 @@ use std::sync::Arc;
 
 pub use key::{FibKey, Vrf};
 use qsbr::Qsbr;
-use table::{Table, SLOTS_PER_BUCKET};
+use table::{Step, Table, SLOTS_PER_BUCKET};
 
 /// What the table maps a key to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,6 +289,7 @@ impl FibReader {
         let view = table.view();
         let mut hashes = [0u64; BURST];
         let mut ctrl0 = [0u64; BURST];
+        let mut further = [0usize; BURST];
         for (keys, out) in keys.chunks(BURST).zip(out.chunks_mut(BURST)) {
             let hashes = &mut hashes[..keys.len()];
             let ctrl0 = &mut ctrl0[..keys.len()];
@@ -298,10 +299,29 @@ impl FibReader {
             // The loads back to back, a few instructions apart, so that all
             // of the burst's misses fit in the CPU's reorder window at once.
             for (hash, ctrl0) in hashes.iter().zip(ctrl0.iter_mut()) {
-                *ctrl0 = view.first_ctrl(*hash);
+                *ctrl0 = view.first_ctrl(view.home(*hash));
             }
-            for (((key, hash), ctrl0), out) in keys.iter().zip(&*hashes).zip(&*ctrl0).zip(out) {
-                *out = view.probe(&key.encode(), *hash, *ctrl0).map(|hit| FibEntry::unpack(hit.value()));
+            // Home buckets; a key to be looked for further has its next
+            // bucket touched now and probed after the others.
+            let mut pending = 0;
+            for (i, out) in out.iter_mut().enumerate().take(keys.len()) {
+                let home = view.home(hashes[i]);
+                *out = match view.look(&keys[i].encode(), hashes[i], home, ctrl0[i]) {
+                    Step::Found(hit) => Some(FibEntry::unpack(hit.value())),
+                    Step::Absent => None,
+                    Step::Next => {
+                        ctrl0[i] = view.first_ctrl(home + 1);
+                        further[pending] = i;
+                        pending += 1;
+                        None
+                    }
+                };
+            }
+            for &i in &further[..pending] {
+                let next = view.home(hashes[i]) + 1;
+                out[i] = view
+                    .probe_from(&keys[i].encode(), hashes[i], next, ctrl0[i], view.mask() - 1)
+                    .map(|hit| FibEntry::unpack(hit.value()));
             }
         }
     }

@@ -82,23 +82,29 @@ pub(crate) struct View<'a> {
 }
 
 impl<'a> View<'a> {
-    /// Loads the first control word of the home bucket of `hash` (slot 0's
-    /// control word and the overflow count). Issued for a whole burst
-    /// before any probe, it doubles as the prefetch of the bucket's line.
     #[inline(always)]
-    pub(crate) fn first_ctrl(&self, hash: u64) -> u64 {
-        self.buckets[hash as usize & self.mask].words[0].load(Acquire)
+    pub(crate) fn home(&self, hash: u64) -> usize {
+        hash as usize & self.mask
+    }
+
+    /// Loads the first control word of `bucket` (slot 0's control word and
+    /// the overflow count). Issued for a whole burst before any probe, it
+    /// doubles as the prefetch of the bucket's line.
+    #[inline(always)]
+    pub(crate) fn first_ctrl(&self, bucket: usize) -> u64 {
+        self.buckets[bucket & self.mask].words[0].load(Acquire)
     }
 
     /// The slot that holds `key` live, if any.
     #[inline(always)]
     pub(crate) fn find(&self, key: &Encoded, hash: u64) -> Option<Hit<'a>> {
-        self.probe(key, hash, self.first_ctrl(hash))
+        let home = self.home(hash);
+        self.probe_from(key, hash, home, self.first_ctrl(home), self.mask)
     }
 
-    /// [`View::find`] for a key whose home bucket's first control word
-    /// `ctrl0` was loaded by [`View::first_ctrl`] earlier in the same
-    /// read-side critical section.
+    /// Looks for `key` in `bucket`, whose first control word `ctrl0` was
+    /// loaded by [`View::first_ctrl`] earlier in the same read-side critical
+    /// section: found, absent, or to be looked for in the next bucket.
     ///
     /// Each control word is loaded with Acquire and the key words after it,
     /// so when the control word says live with this key's tag the key words
@@ -106,36 +112,69 @@ impl<'a> View<'a> {
     /// writer rewrites them only after a grace period, which cannot end
     /// while this reader is between two quiescent points.
     #[inline(always)]
-    pub(crate) fn probe(&self, key: &Encoded, hash: u64, mut ctrl0: u64) -> Option<Hit<'a>> {
-        let View { buckets, mask } = *self;
+    pub(crate) fn look(&self, key: &Encoded, hash: u64, bucket: usize, ctrl0: u64) -> Step<'a> {
         let want = live_ctrl(key, hash);
-        let mut bucket = hash as usize & mask;
-        let mut left = mask;
-        loop {
-            let words = &buckets[bucket].words;
-            // Both slots share the line the first control word brought in:
-            // load and compare all their key words without branching, so
-            // that which slot matched is not a branch to mispredict while
-            // the line is still on its way.
-            let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
-            let in0 =
-                (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
-            let in1 = (ctrl1 == want)
-                & (words[WORDS_PER_SLOT + 1].load(Relaxed) == key.hi)
-                & (words[WORDS_PER_SLOT + 2].load(Relaxed) == key.lo);
-            if in0 | in1 {
-                // A key is live in one slot at most.
-                let i = usize::from(!in0);
-                return Some(Hit { slot: bucket * SLOTS_PER_BUCKET + i, value: &words[i * WORDS_PER_SLOT + 3] });
-            }
-            if ctrl0 >> OVERFLOW_SHIFT == 0 || left == 0 {
-                return None;
-            }
-            left -= 1;
-            bucket = (bucket + 1) & mask;
-            ctrl0 = buckets[bucket].words[0].load(Acquire);
+        let words = &self.buckets[bucket & self.mask].words;
+        // Both slots share the line the first control word brought in: load
+        // and compare all their key words without branching, so that which
+        // slot matched is not a branch to mispredict while the line is
+        // still on its way.
+        let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
+        let in0 = (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
+        let in1 = (ctrl1 == want)
+            & (words[WORDS_PER_SLOT + 1].load(Relaxed) == key.hi)
+            & (words[WORDS_PER_SLOT + 2].load(Relaxed) == key.lo);
+        if in0 | in1 {
+            // A key is live in one slot at most.
+            let i = usize::from(!in0);
+            Step::Found(Hit {
+                slot: (bucket & self.mask) * SLOTS_PER_BUCKET + i,
+                value: &words[i * WORDS_PER_SLOT + 3],
+            })
+        } else if ctrl0 >> OVERFLOW_SHIFT == 0 {
+            Step::Absent
+        } else {
+            Step::Next
         }
     }
+
+    /// Probes from `bucket` (first control word `ctrl0`, see
+    /// [`View::look`]) on, through at most `left` more buckets.
+    #[inline(always)]
+    pub(crate) fn probe_from(
+        &self,
+        key: &Encoded,
+        hash: u64,
+        mut bucket: usize,
+        mut ctrl0: u64,
+        mut left: usize,
+    ) -> Option<Hit<'a>> {
+        loop {
+            match self.look(key, hash, bucket, ctrl0) {
+                Step::Found(hit) => return Some(hit),
+                Step::Absent => return None,
+                Step::Next if left == 0 => return None,
+                Step::Next => {
+                    left -= 1;
+                    bucket = (bucket + 1) & self.mask;
+                    ctrl0 = self.first_ctrl(bucket);
+                }
+            }
+        }
+    }
+
+    /// Buckets a probe visits at most after the first.
+    pub(crate) fn mask(&self) -> usize {
+        self.mask
+    }
+}
+
+/// What one bucket says about a key.
+pub(crate) enum Step<'a> {
+    Found(Hit<'a>),
+    Absent,
+    /// Not here, but keys from this bucket's probe overflowed further.
+    Next,
 }
 
 pub(crate) struct Table {
@@ -168,7 +207,7 @@ impl Table {
     /// A table of `buckets` (a power of two) empty buckets, hashed with a
     /// seed of its own.
     pub(crate) fn new(buckets: usize) -> Table {
-        assert!(buckets.is_power_of_two());
+        assert!(buckets.is_power_of_two() && buckets >= 2);
         let random = RandomState::new();
         Table {
             buckets: (0..buckets).map(|_| Bucket::default()).collect(),

@@ -22,6 +22,8 @@ pub enum Verdict {
     Downlink { l3_off: usize, dst: IpAddr },
     /// A tunnelled packet to one of our addresses.
     Uplink(Uplink),
+    /// An outer fragment addressed to us: the slow path reassembles it.
+    Reassemble,
 }
 
 /// Classifies one frame received on a port with addresses `addrs`.
@@ -71,7 +73,7 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     let dst = ip.dst_addr();
     if addrs.is_local_v4(dst) {
         if ip.is_fragment() {
-            return Verdict::Drop(DropReason::OuterFragment);
+            return Verdict::Reassemble;
         }
         return match ip.protocol() {
             ipv4::protocol::ICMP => Verdict::Punt,
@@ -89,6 +91,9 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     Verdict::Downlink { l3_off, dst: IpAddr::V4(dst) }
 }
 
+/// IPv6 Fragment extension header (RFC 8200 §4.5).
+const IPV6_FRAGMENT: u8 = 44;
+
 fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     let ip = match ipv6::Packet::new_checked(&frame[l3_off..]) {
         Ok(p) => p,
@@ -99,6 +104,7 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     if local || addrs.is_our_multicast_v6(dst) {
         return match ip.next_header() {
             ipv4::protocol::ICMPV6 => classify_icmpv6(ip.payload(), local),
+            IPV6_FRAGMENT if local => Verdict::Reassemble,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
                 let len = usize::from(ip.payload_len());
                 uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()))

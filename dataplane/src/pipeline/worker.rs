@@ -32,6 +32,10 @@ pub mod punt_reason {
     pub const TOO_BIG: u32 = 2 << 24;
     /// The next hop of a decapsulated packet is unresolved: resolve it.
     pub const RESOLVE: u32 = 3 << 24;
+    /// Larger than the tunnel MTU and fragmentable: fragment, then encapsulate.
+    pub const FRAGMENT: u32 = 4 << 24;
+    /// An outer fragment addressed to us: reassemble, then decapsulate.
+    pub const REASSEMBLE: u32 = 5 << 24;
     pub const KIND_MASK: u32 = 0xff << 24;
 }
 
@@ -48,15 +52,16 @@ fn kind_index(k: TunnelKind) -> usize {
 /// The lookup key of an address: IPv4 HoA, or IPv6 /64 prefix first (HNP)
 /// and the /128 home address as the fallback.
 #[inline]
-fn key_of(a: IpAddr) -> FibKey {
+pub fn key_of(a: IpAddr) -> FibKey {
     match a {
         IpAddr::V4(addr) => FibKey::V4 { vrf: 0, addr },
         IpAddr::V6(addr) => FibKey::v6_prefix(0, addr),
     }
 }
 
+/// The /128 fallback lookup of an IPv6 address (after the /64 missed).
 #[inline]
-fn lookup_host(fib: &FibReader, a: IpAddr) -> Option<FibEntry> {
+pub fn lookup_host(fib: &FibReader, a: IpAddr) -> Option<FibEntry> {
     match a {
         IpAddr::V6(addr) => fib.lookup(&FibKey::V6Host { vrf: 0, addr }),
         IpAddr::V4(_) => None,
@@ -202,6 +207,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             }
             let outcome = match self.verdicts[i] {
                 Verdict::Punt => Err(Some(punt_reason::LOCAL)),
+                Verdict::Reassemble => Err(Some(punt_reason::REASSEMBLE)),
                 Verdict::Drop(reason) => {
                     self.counters.drop(index, reason);
                     Err(None)
@@ -288,15 +294,16 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
 
 /// Outcome of one packet: Ok(egress port), Err(Some(punt reason)), or
 /// Err(None) when dropped (already counted).
-type Outcome = Result<usize, Option<u32>>;
+pub type Outcome = Result<usize, Option<u32>>;
 
 #[inline]
 fn tunnel_of(state: &ForwardingState, entry: Option<FibEntry>) -> Option<&Tunnel> {
     entry.and_then(|e| state.tunnel(e.tunnel))
 }
 
+/// Downlink node: encapsulate into the entry's tunnel.
 #[inline]
-fn downlink<B: PacketBuf>(
+pub fn downlink<B: PacketBuf>(
     buf: &mut B,
     l3_off: usize,
     entry: Option<FibEntry>,
@@ -318,7 +325,7 @@ fn downlink<B: PacketBuf>(
             let (reason, punt) = match e {
                 EncapError::TtlExceeded => (DropReason::TtlExpired, Some(punt_reason::TTL_EXPIRED)),
                 EncapError::TooBig { mtu } => (DropReason::TooBig, Some(punt_reason::TOO_BIG | u32::from(mtu))),
-                EncapError::NeedsFragmentation => (DropReason::NeedsFragmentation, None),
+                EncapError::NeedsFragmentation => return Err(Some(punt_reason::FRAGMENT)),
                 EncapError::NoNeighbor => (DropReason::NoNeighbor, None),
                 EncapError::NoHeadroom => (DropReason::NoHeadroom, None),
                 EncapError::Malformed => (DropReason::InnerMalformed, None),
@@ -342,8 +349,9 @@ pub fn inner_dst(frame: &[u8], up: &Uplink) -> Option<IpAddr> {
     }
 }
 
+/// Uplink node: anti-spoofing check, route the inner packet, decapsulate.
 #[inline]
-fn uplink<B: PacketBuf>(
+pub fn uplink<B: PacketBuf>(
     buf: &mut B,
     up: &Uplink,
     entry: Option<FibEntry>,
