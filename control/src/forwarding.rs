@@ -257,3 +257,63 @@ impl Forwarding {
         Value::Array(rows)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use super::*;
+    use crate::neigh::testutil::{arp_reply, neighbors, CORE_MAC, CORE_V4, HOME_MAC, MAG_V4};
+
+    const MAG_A: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x0a]);
+    const MAG_B: MacAddr = MacAddr([2, 0, 0, 0, 0, 0x0b]);
+
+    fn demo() -> (Forwarding, StatePublisher) {
+        let config = anchor_config::parse(anchor_config::DEMO_TOML).unwrap();
+        let (w, _r) = dataplane::fib::new(1024, 1);
+        let publisher = StatePublisher::new(ForwardingState::default());
+        let f = Forwarding::new(&config, vec![CORE_MAC, HOME_MAC], w, publisher.clone()).unwrap();
+        (f, publisher)
+    }
+
+    #[test]
+    fn the_demo_static_binding_is_in_the_table_and_listed() {
+        let (f, publisher) = demo();
+        let t = publisher.current();
+        let tunnel = t.tunnel(0).unwrap();
+        assert_eq!(tunnel.spec.kind, TunnelKind::Gre);
+        assert_eq!((tunnel.spec.key_in, tunnel.spec.key_out), (Some(100), Some(200)));
+        assert_eq!(tunnel.next_hop_mac, None, "unresolved until ARP answers");
+        let key = FibKey::V4 { vrf: 0, addr: "203.0.113.200".parse().unwrap() };
+        assert_eq!(f.fib.get(&key), Some(FibEntry { session: 1, tunnel: 0 }));
+        let rows = f.bindings_json(Instant::now());
+        assert_eq!(rows[0]["mn_id"], "static4@anchor.test");
+        assert_eq!(rows[0]["coa"], "192.0.2.2");
+        assert_eq!(rows[0]["tunnel"], "gre");
+        assert!(rows[0]["lifetime_left_s"].is_null());
+        assert!(f.wanted_neighbors().contains(&(0, MAG_V4.into())));
+    }
+
+    #[test]
+    fn the_tunnel_template_is_rebuilt_when_the_next_hop_mac_changes() {
+        let (mut f, publisher) = demo();
+        let mut neigh = neighbors();
+        let now = Instant::now();
+        neigh.resolve(0, MAG_V4.into(), now);
+        neigh.handle_frame(0, &arp_reply(MAG_A, MAG_V4, CORE_MAC, CORE_V4), now);
+        f.refresh(&neigh);
+        let first = publisher.current();
+        assert_eq!(first.tunnel(0).unwrap().next_hop_mac, Some(MAG_A));
+        assert_eq!(&first.tunnel(0).unwrap().template()[..6], &MAG_A.0);
+
+        // Nothing changed: no new snapshot.
+        f.refresh(&neigh);
+        assert!(std::sync::Arc::ptr_eq(&first, &publisher.current()));
+
+        // The MAG moved to another MAC (e.g. failover): templates follow.
+        neigh.handle_frame(0, &arp_reply(MAG_B, MAG_V4, CORE_MAC, CORE_V4), now);
+        f.refresh(&neigh);
+        let second = publisher.current();
+        assert_eq!(&second.tunnel(0).unwrap().template()[..6], &MAG_B.0);
+    }
+}

@@ -290,6 +290,18 @@ impl PacketBuf for Mbuf {
         self.raw_mut().port = port.0;
     }
 
+    #[inline(always)]
+    fn prefetch(&self) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let m = self.raw();
+            let p = m.buf_addr.cast::<i8>().wrapping_add(usize::from(m.data_off)).cast_const();
+            // SAFETY: a prefetch is only a hint: it never faults and reads
+            // nothing architecturally, whatever the address.
+            unsafe { core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p) };
+        }
+    }
+
     #[inline]
     fn meta(&self) -> u32 {
         // SAFETY: every member of the hash union is plain integers, so any

@@ -34,6 +34,10 @@ pub trait PacketBuf {
     /// packet (why it was punted); 0 means "addressed to us".
     fn meta(&self) -> u32;
     fn set_meta(&mut self, meta: u32);
+    /// Hints the CPU to fetch the packet's first bytes (a few packets ahead
+    /// of the one being processed).
+    #[inline(always)]
+    fn prefetch(&self) {}
     /// Grows the packet at the front by `n` bytes of headroom.
     fn prepend(&mut self, n: usize) -> Option<&mut [u8]>;
     /// Removes `n` bytes from the front.
