@@ -15,8 +15,13 @@ sock=/run/anchor/anchord.sock
 ctl() { "$bin/anchorctl" --socket "$sock" "$@"; }
 
 pid=
+sim=
 cleanup() {
   trap - EXIT INT TERM
+  if [ -n "$sim" ] && kill -0 "$sim" 2>/dev/null; then
+    kill -TERM "$sim"; wait "$sim" 2>/dev/null || true
+  fi
+  ip netns del anc-mn 2>/dev/null || true
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
     wait "$pid" && echo "demo: anchord stopped cleanly" || echo "demo: anchord exited with $?"
@@ -42,8 +47,24 @@ step ip netns exec anc-mag ping -6 -c 3 -i 0.2 -W 2 2001:db8:1::1
 step ip netns exec anc-cn ping -c 3 -i 0.2 -W 2 198.51.100.1
 step ip netns exec anc-cn ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::1
 step ctl show ports
-step ctl show stats
 step ctl show neighbors
+
+# A mobile node behind a MAG: the demo's static binding static4@anchor.test
+# (203.0.113.200, GRE keys 100 up / 200 down, MAG 192.0.2.2). The MAG's
+# tunnel end is the userspace simulator (this kernel has no GRE module); the
+# mobile node lives in namespace anc-mn.
+printf '\n== mobile node 203.0.113.200 (anc-mn) behind the MAG simulator, GRE to the anchor\n'
+ip netns add anc-mn
+ip netns exec anc-mn ip link set lo up
+coproc SIM { exec ip netns exec anc-mag /usr/bin/python3 scripts/sim/tunnel_peer.py --kind gre \
+  --local 192.0.2.2 --remote 192.0.2.1 --mn-ns anc-mn --ipv4-hoa 203.0.113.200 --key-up 100 --key-down 200; }
+sim=$SIM_PID
+read -r -t 10 ready <&"${SIM[0]}" || true
+[ "${ready:-}" = ready ] || { echo "demo: tunnel simulator did not start" >&2; exit 1; }
+step ip netns exec anc-mn ping -c 3 -i 0.2 -W 2 198.51.100.2
+step ip netns exec anc-cn ping -c 3 -i 0.2 -W 2 203.0.113.200
+step ctl show bindings
+step ctl show stats
 
 if [ -z "${DEMO_ONESHOT:-}" ]; then
   printf '\nAnchor is running in namespace anc-lma. Try: %s/anchorctl show stats\nPress Ctrl-C to stop.\n' "$bin"

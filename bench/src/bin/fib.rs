@@ -1,8 +1,10 @@
 //! Forwarding-table micro-benchmark: lookup cost for IPv4 keys in a table of
 //! 1k and of 1M entries (one hot key, uniformly random present keys, random
 //! absent keys), single lookups against bursts of 32, and the writer's
-//! update cost. One thread: the reader's figures are throughput (the CPU
-//! overlaps independent lookups), not latency.
+//! update cost, next to the machine's memory floor for a buffer of the
+//! table's size. One thread: the reader's figures are throughput (the CPU
+//! overlaps independent lookups), not latency. "insert (fill)" fills the
+//! empty table once and includes first-touch page faults.
 //! Run: `cargo run --release -p bench --bin fib`. Figures are for comparison
 //! between runs on one machine, never assertions.
 
@@ -95,6 +97,41 @@ fn burst(r: &FibReader, keys: &[FibKey]) -> f64 {
     })
 }
 
+/// The machine's floor for a table of `bytes`: ns per random 8-byte load
+/// from a buffer that size, dependent (each address from the previous load:
+/// latency) and independent (throughput, what a burst can approach).
+fn memory_floor(bytes: usize, rng: &mut Rng) -> (f64, f64) {
+    const STRIDE: usize = 8; // u64s per cache line
+    let lines = (bytes / 64).max(2);
+    // Sattolo's shuffle: one cycle through every line.
+    let mut order: Vec<usize> = (0..lines).collect();
+    for i in (1..lines).rev() {
+        order.swap(i, rng.below(i));
+    }
+    let mut next = vec![0usize; lines * STRIDE];
+    for (i, &line) in order.iter().enumerate() {
+        next[line * STRIDE] = order[(i + 1) % lines] * STRIDE;
+    }
+    let starts: Vec<usize> = (0..RANDOM_KEYS).map(|_| rng.below(lines) * STRIDE).collect();
+    let dependent = median_ns(|| {
+        let mut at = 0;
+        for _ in 0..LOOKUPS / 4 {
+            at = next[at];
+        }
+        black_box(at);
+        LOOKUPS / 4
+    });
+    let independent = median_ns(|| {
+        let mut sum = 0;
+        for &at in &starts {
+            sum += next[at];
+        }
+        black_box(sum);
+        starts.len()
+    });
+    (dependent, independent)
+}
+
 struct Row {
     entries: &'static str,
     case: &'static str,
@@ -105,6 +142,7 @@ struct Row {
 fn main() {
     let mut lookups = Vec::new();
     let mut updates = Vec::new();
+    let mut floors = Vec::new();
     for (label, n) in [("1k", 1_000), ("1M", 1_000_000)] {
         let (mut w, r) = fib::new(n, 1);
         let start = Instant::now();
@@ -121,6 +159,8 @@ fn main() {
         for (case, keys) in [("hot key", &hot), ("uniform random", &present), ("random miss", &absent)] {
             lookups.push(Row { entries: label, case, single: single(&r, keys), burst: burst(&r, keys) });
         }
+        let (dependent, independent) = memory_floor(r.slots() * 32, &mut rng);
+        floors.push((label, r.slots() * 32, dependent, independent));
 
         let replace = median_ns(|| {
             for (i, k) in present.iter().enumerate() {
@@ -150,6 +190,12 @@ fn main() {
     println!("{:<8} {:<16} {:>10} {:>12}", "entries", "keys", "single", "burst of 32");
     for row in &lookups {
         println!("{:<8} {:<16} {:>10.2} {:>12.2}", row.entries, row.case, row.single, row.burst);
+    }
+    println!();
+    println!("memory floor: ns per random 8-byte load from a buffer the table's size");
+    println!("{:<8} {:>10} {:>12} {:>12}", "entries", "bytes", "dependent", "independent");
+    for (label, bytes, dependent, independent) in &floors {
+        println!("{label:<8} {bytes:>10} {dependent:>12.2} {independent:>12.2}");
     }
     println!();
     println!("fib update, ns per operation");

@@ -102,6 +102,21 @@ pub fn render(command: &str, data: &Value) -> String {
                 ]);
             }
             let mut out = table(&["WORKER", "PORT", "RX", "TX", "DROPPED", "PUNTED", "PUNT-RING-FULL"], &rows);
+            let mut kinds: Vec<Vec<String>> = Vec::new();
+            for w in arr(&data["workers"]) {
+                if let (Some(e), Some(d)) = (w["encap"].as_object(), w["decap"].as_object()) {
+                    for (k, n) in e {
+                        let dn = d.get(k).and_then(Value::as_u64).unwrap_or(0);
+                        if n.as_u64().unwrap_or(0) + dn > 0 {
+                            kinds.push(vec![s(&w["worker"]), k.clone(), s(n), dn.to_string()]);
+                        }
+                    }
+                }
+            }
+            if !kinds.is_empty() {
+                out.push('\n');
+                out.push_str(&table(&["WORKER", "TUNNEL", "ENCAP", "DECAP"], &kinds));
+            }
             let drops: Vec<Vec<String>> = data["drops"]
                 .as_object()
                 .map(|m| m.iter().filter(|(_, v)| v.as_u64() != Some(0)).map(|(k, v)| vec![k.clone(), s(v)]).collect())

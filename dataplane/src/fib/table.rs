@@ -9,7 +9,7 @@
 //! | 0 control | bits 0-1 state (free, live, retired), 2-3 key kind, 4-19 VRF, 20-47 hash tag; in slot 0 only, bits 48-63 the bucket's overflow count |
 //! | 1 | IPv4 address, or the upper 64 bits of the IPv6 prefix/address |
 //! | 2 | the lower 64 bits of an IPv6 /128, else 0 |
-//! | 3 | the value: `session << 32 | tunnel` |
+//! | 3 | the value: session in the upper 32 bits, tunnel in the lower 32 |
 //!
 //! The overflow count of a bucket is the number of live keys whose probe
 //! passed over it (their home bucket, or a later one, was full when they
@@ -58,7 +58,7 @@ struct Slot<'a> {
     value: &'a AtomicU64,
 }
 
-/// A live slot found by [`Table::probe`].
+/// A slot that holds a key (see [`View::look`]).
 pub(crate) struct Hit<'a> {
     pub slot: usize,
     value: &'a AtomicU64,
@@ -104,7 +104,8 @@ impl<'a> View<'a> {
 
     /// Looks for `key` in `bucket`, whose first control word `ctrl0` was
     /// loaded by [`View::first_ctrl`] earlier in the same read-side critical
-    /// section: found, absent, or to be looked for in the next bucket.
+    /// section. Branch-free: found or not, the candidate slot's value word
+    /// can be loaded (it is in the same line) and selected afterwards.
     ///
     /// Each control word is loaded with Acquire and the key words after it,
     /// so when the control word says live with this key's tag the key words
@@ -112,29 +113,22 @@ impl<'a> View<'a> {
     /// writer rewrites them only after a grace period, which cannot end
     /// while this reader is between two quiescent points.
     #[inline(always)]
-    pub(crate) fn look(&self, key: &Encoded, hash: u64, bucket: usize, ctrl0: u64) -> Step<'a> {
+    pub(crate) fn look(&self, key: &Encoded, hash: u64, bucket: usize, ctrl0: u64) -> Look<'a> {
         let want = live_ctrl(key, hash);
-        let words = &self.buckets[bucket & self.mask].words;
-        // Both slots share the line the first control word brought in: load
-        // and compare all their key words without branching, so that which
-        // slot matched is not a branch to mispredict while the line is
-        // still on its way.
+        let bucket = bucket & self.mask;
+        let words = &self.buckets[bucket].words;
         let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
         let in0 = (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
         let in1 = (ctrl1 == want)
             & (words[WORDS_PER_SLOT + 1].load(Relaxed) == key.hi)
             & (words[WORDS_PER_SLOT + 2].load(Relaxed) == key.lo);
-        if in0 | in1 {
-            // A key is live in one slot at most.
-            let i = usize::from(!in0);
-            Step::Found(Hit {
-                slot: (bucket & self.mask) * SLOTS_PER_BUCKET + i,
-                value: &words[i * WORDS_PER_SLOT + 3],
-            })
-        } else if ctrl0 >> OVERFLOW_SHIFT == 0 {
-            Step::Absent
-        } else {
-            Step::Next
+        // A key is live in one slot at most.
+        let i = usize::from(!in0);
+        let found = in0 | in1;
+        Look {
+            found,
+            next: !found & (ctrl0 >> OVERFLOW_SHIFT != 0),
+            candidate: Hit { slot: bucket * SLOTS_PER_BUCKET + i, value: &words[i * WORDS_PER_SLOT + 3] },
         }
     }
 
@@ -150,16 +144,16 @@ impl<'a> View<'a> {
         mut left: usize,
     ) -> Option<Hit<'a>> {
         loop {
-            match self.look(key, hash, bucket, ctrl0) {
-                Step::Found(hit) => return Some(hit),
-                Step::Absent => return None,
-                Step::Next if left == 0 => return None,
-                Step::Next => {
-                    left -= 1;
-                    bucket = (bucket + 1) & self.mask;
-                    ctrl0 = self.first_ctrl(bucket);
-                }
+            let look = self.look(key, hash, bucket, ctrl0);
+            if look.found {
+                return Some(look.candidate);
             }
+            if !look.next || left == 0 {
+                return None;
+            }
+            left -= 1;
+            bucket = (bucket + 1) & self.mask;
+            ctrl0 = self.first_ctrl(bucket);
         }
     }
 
@@ -170,11 +164,14 @@ impl<'a> View<'a> {
 }
 
 /// What one bucket says about a key.
-pub(crate) enum Step<'a> {
-    Found(Hit<'a>),
-    Absent,
-    /// Not here, but keys from this bucket's probe overflowed further.
-    Next,
+pub(crate) struct Look<'a> {
+    /// `candidate` holds the key.
+    pub found: bool,
+    /// Not found here, but keys from this bucket's probe overflowed to the
+    /// next bucket.
+    pub next: bool,
+    /// The slot the key is in if `found`; meaningless otherwise.
+    pub candidate: Hit<'a>,
 }
 
 pub(crate) struct Table {

@@ -5,6 +5,8 @@
 pub mod decap;
 pub mod ecn;
 pub mod encap;
+#[cfg(test)]
+mod golden;
 
 use core::net::IpAddr;
 
