@@ -162,7 +162,10 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                     };
                     add(&self.counters.port(index).rx, 1);
                     let meta = buf.meta();
-                    if matches!(meta & punt_reason::KIND_MASK, punt_reason::FRAGMENT | punt_reason::REASSEMBLE) {
+                    if matches!(
+                        meta & punt_reason::KIND_MASK,
+                        punt_reason::FRAGMENT | punt_reason::REASSEMBLE | punt_reason::UPLINK_TTL_EXPIRED
+                    ) {
                         self.slow_path(index, buf.data(), meta, now);
                         continue;
                     }
@@ -257,6 +260,24 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                     }
                     Verdict::Drop(reason) => self.counters.drop(index, reason),
                     _ => {}
+                }
+            }
+            (punt_reason::UPLINK_TTL_EXPIRED, Verdict::Uplink(up)) => {
+                // RFC 792 / 4443: Time Exceeded to the inner source (the
+                // mobile node), sent back down its own tunnel.
+                if !self.icmp_allowed(now) {
+                    return;
+                }
+                let inner = &frame[up.inner_off..];
+                let ethertype: &[u8] = if up.inner_v4 { &[0x08, 0x00] } else { &[0x86, 0xdd] };
+                let l2 = [&frame[..12], ethertype].concat();
+                let Some(error) = icmp_error::build(&[&l2[..], inner].concat(), addrs, IcmpError::TimeExceeded) else {
+                    return;
+                };
+                let entry = self.lookup(up.inner_src);
+                let Some(mut b) = self.buffer(index, &error[..14], &error[14..]) else { return };
+                if let Ok(egress) = worker::downlink(&mut b, 14, entry, &state, &mut self.ip_id, self.counters, index) {
+                    self.pending[egress].push(Some(b));
                 }
             }
             _ => add(&self.counters.port(index).dropped, 1),
@@ -629,5 +650,34 @@ mod tests {
         assert_eq!(ip.ttl(), 63);
         assert_eq!(&f[..12], &want[..12]);
         assert_eq!(&f[34..], &want[34..]);
+    }
+
+    #[test]
+    fn an_uplink_whose_inner_ttl_expires_gets_time_exceeded_back_through_its_tunnel() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding(1500);
+        let mut inner = ipv4_frame(CORE_MAC, HOA, CN_V4, 20, true);
+        inner[22] = 1; // TTL
+        inner[24..26].copy_from_slice(&[0, 0]);
+        let c = checksum::fold(checksum::sum(&inner[14..34]));
+        inner[24..26].copy_from_slice(&c.to_be_bytes());
+        let mut f = vec![0u8; 14 + 20 + 8];
+        ethernet::emit_header(&mut f, CORE_MAC, MAG_MAC, ethernet::ethertype::IPV4);
+        let repr = ipv4::Ipv4Repr { src: MAG_V4, dst: CORE_V4, protocol: 47, ttl: 64, tos: 0, payload_len: 8 + 40 };
+        repr.emit(&mut f[14..34]);
+        f[34..42].copy_from_slice(&[0x20, 0, 0x08, 0, 0, 0, 0, 100]);
+        f.extend_from_slice(&inner[14..]);
+        let tx = rig.exchange_with(0, &[f], fib, publisher);
+        let out = only(&tx[0]);
+        let outer = ipv4::Packet::new_checked(&out[14..]).unwrap();
+        assert_eq!(outer.dst_addr(), MAG_V4);
+        let g = gre::Packet::new_checked(outer.payload()).unwrap();
+        assert_eq!(g.key(), Some(200), "down the binding's own tunnel");
+        let ip = ipv4::Packet::new_checked(g.payload()).unwrap();
+        assert_eq!(ip.dst_addr(), HOA);
+        let icmp = icmpv4::Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum());
+        assert_eq!((icmp.msg_type(), icmp.code()), (11, 0));
+        assert!(tx[1].is_empty(), "nothing forwarded to the correspondent");
     }
 }

@@ -36,6 +36,9 @@ pub mod punt_reason {
     pub const FRAGMENT: u32 = 4 << 24;
     /// An outer fragment addressed to us: reassemble, then decapsulate.
     pub const REASSEMBLE: u32 = 5 << 24;
+    /// Inner TTL expired on the uplink: ICMP Time Exceeded to the mobile
+    /// node, encapsulated in its tunnel.
+    pub const UPLINK_TTL_EXPIRED: u32 = 6 << 24;
     pub const KIND_MASK: u32 = 0xff << 24;
 }
 
@@ -400,15 +403,15 @@ pub fn uplink<B: PacketBuf>(
             Ok(egress.port)
         }
         Err(e) => {
-            c.drop(
-                port,
-                match e {
-                    DecapError::EcnDrop => DropReason::EcnDrop,
-                    DecapError::TtlExceeded => DropReason::TtlExpired,
-                    DecapError::Malformed => DropReason::InnerMalformed,
-                },
-            );
-            Err(None)
+            let (reason, punt) = match e {
+                DecapError::EcnDrop => (DropReason::EcnDrop, None),
+                // The frame is unchanged: the control thread answers the
+                // mobile node through its tunnel.
+                DecapError::TtlExceeded => (DropReason::TtlExpired, Some(punt_reason::UPLINK_TTL_EXPIRED)),
+                DecapError::Malformed => (DropReason::InnerMalformed, None),
+            };
+            c.drop(port, reason);
+            Err(punt)
         }
     }
 }

@@ -536,7 +536,9 @@ fn tshark_decodes_every_golden_with_the_expected_fields() {
         let goldens: Vec<(String, &Case, Dir)> = CASES
             .iter()
             .filter(|c| (c.kind == TunnelKind::UdpTlv) == udp_tlv)
-            .flat_map(|c| [(format!("down_{}.pcap", c.name), c, Dir::Down), (format!("up_{}.pcap", c.name), c, Dir::Up)])
+            .flat_map(|c| {
+                [(format!("down_{}.pcap", c.name), c, Dir::Down), (format!("up_{}.pcap", c.name), c, Dir::Up)]
+            })
             .collect();
         // The golden frame of each pcap: the only one (down) or the first (up).
         let frames: Vec<Vec<u8>> = goldens
