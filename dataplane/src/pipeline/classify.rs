@@ -8,7 +8,7 @@ use core::net::IpAddr;
 use crate::addrs::PortAddrs;
 use crate::counters::DropReason;
 use crate::tunnel::decap::{self, Outer, Uplink};
-use crate::wire::{arp, ethernet, icmpv6, ipv4, ipv6};
+use crate::wire::{arp, ethernet, icmpv6, ipv4, ipv6, udp};
 
 /// What to do with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,14 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
         return match ip.protocol() {
             ipv4::protocol::ICMP => Verdict::Punt,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE | ipv4::protocol::UDP) => {
+                // RFC 1122 §4.1.3.4: a UDP datagram with a wrong (non-zero)
+                // checksum is discarded.
+                if proto == ipv4::protocol::UDP {
+                    match udp::Packet::new_checked(ip.payload()) {
+                        Ok(u) if u.verify_checksum_v4(ip.src_addr(), dst) => {}
+                        _ => return Verdict::Drop(DropReason::InnerMalformed),
+                    }
+                }
                 let off = l3_off + ip.header_len();
                 let len = usize::from(ip.total_len()) - ip.header_len();
                 uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()))
@@ -300,5 +308,15 @@ mod tests {
         assert_eq!(classify(&v6(dst, 17, 0), &addrs()), Verdict::Downlink { l3_off: 14, dst: IpAddr::V6(dst) });
         let ll: Ipv6Addr = "fe80::5".parse().unwrap();
         assert_eq!(classify(&v6(ll, 17, 0), &addrs()), drop(DropReason::MulticastNotOurs));
+    }
+
+    #[test]
+    fn a_udp_tunnel_packet_with_a_wrong_nonzero_checksum_is_discarded() {
+        let mut f = v4(US4, protocol::UDP);
+        f[34..36].copy_from_slice(&5437u16.to_be_bytes());
+        f[36..38].copy_from_slice(&5437u16.to_be_bytes());
+        f[38..40].copy_from_slice(&8u16.to_be_bytes());
+        f[40..42].copy_from_slice(&0x1234u16.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), drop(DropReason::InnerMalformed));
     }
 }

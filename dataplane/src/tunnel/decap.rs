@@ -64,6 +64,14 @@ pub fn parse(
         outer_ecn: outer_tos & 0b11,
         inner_src: outer_src,
     };
+    // The payload type the outer headers declare, checked against the inner
+    // packet below (§12.1: use the GRE protocol type; §8.12: the MIP next
+    // header must match).
+    let mut declared_v4 = match protocol {
+        4 => Some(true),
+        41 => Some(false),
+        _ => None,
+    };
     match protocol {
         4 | 41 => {}
         47 => {
@@ -71,7 +79,7 @@ pub fn parse(
             let (key, hlen, v4) = gre(p)?;
             up.key = key;
             up.inner_off += hlen;
-            up.inner_v4 = v4;
+            declared_v4 = Some(v4);
         }
         17 => {
             if p.len() < 8 {
@@ -96,6 +104,7 @@ pub fn parse(
                 }
                 up.kind = TunnelKind::MipUdp;
                 up.inner_off += 4;
+                declared_v4 = Some(body[1] == 4);
             } else {
                 match body.first().map(|b| b >> 4) {
                     Some(4 | 6) => up.kind = TunnelKind::Udp,
@@ -108,7 +117,8 @@ pub fn parse(
                         if tlv_len != udp_len - 8 - 4 {
                             return Err(DropReason::InnerMalformed);
                         }
-                        let (key, hlen, _) = gre(&body[4..])?;
+                        let (key, hlen, v4) = gre(&body[4..])?;
+                        declared_v4 = Some(v4);
                         up.kind = TunnelKind::UdpTlv;
                         up.key = key;
                         up.inner_off += 4 + hlen;
@@ -132,6 +142,9 @@ pub fn parse(
             up.inner_src = IpAddr::V6(Ipv6Addr::from(a));
         }
         _ => return Err(DropReason::InnerMalformed),
+    }
+    if declared_v4.is_some_and(|v4| v4 != up.inner_v4) {
+        return Err(DropReason::InnerMalformed);
     }
     Ok(Outer::Tunnel(up))
 }
@@ -438,6 +451,26 @@ mod tests {
         g.key_out = Some(1);
         let mut f = from_peer(&g, 0);
         f[34] |= 0x40; // routing present (RFC 1701) must be zero
+        assert_eq!(parse_frame(&f), Err(DropReason::InnerMalformed));
+    }
+
+    #[test]
+    fn a_payload_that_contradicts_the_declared_protocol_type_is_malformed() {
+        // GRE says IPv4, the inner packet is IPv6.
+        let mut g = spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2");
+        (g.key_in, g.key_out) = (Some(100), Some(200));
+        let mut f = from_peer(&g, 0);
+        f[34 + 2..34 + 4].copy_from_slice(&0x86ddu16.to_be_bytes());
+        assert_eq!(parse_frame(&f), Err(DropReason::InnerMalformed));
+        // IP-in-IP: protocol 41 (IPv6) carrying IPv4.
+        let mut f = from_peer(&spec(TunnelKind::IpIp, "192.0.2.1", "192.0.2.2"), 0);
+        f[23] = 41;
+        assert_eq!(parse_frame(&f), Err(DropReason::InnerMalformed));
+        // MIP tunnel data: next header 41 carrying IPv4.
+        let mut m = spec(TunnelKind::MipUdp, "192.0.2.1", "192.0.2.2");
+        m.peer_port = 1434;
+        let mut f = from_peer(&m, 0);
+        f[14 + 20 + 8 + 1] = 41;
         assert_eq!(parse_frame(&f), Err(DropReason::InnerMalformed));
     }
 }

@@ -51,7 +51,8 @@ nibble 0, next header 47, length = octets after the TLV header. The MIP
 tunnel data header is `MobileIP(type=4) / MobileIPTunnelData(nexthdr=...)`
 (ORACLES.md section 2.1: MobileIPTunnelData alone omits the type octet).
 
-tshark decodes the pcaps (golden.rs runs it):
+tshark decodes the pcaps; golden.rs pipes the golden frame of every pcap
+into one tshark run (one more for UDP-TLV) and checks these fields and more:
 
     tshark -r down_gre_o4_i4.pcap -o ip.check_checksum:TRUE \\
         -o udp.check_checksum:TRUE -T fields -E separator=, -E aggregator=';' \\
@@ -61,6 +62,7 @@ tshark decodes the pcaps (golden.rs runs it):
 
 with `-d udp.port==5437,ip` for udp_*, and `-X lua_script:udp_tlv.lua` (a
 four-octet TLV dissector that hands the rest to tshark's GRE) for udptlv_*.
+The repository ignores *.pcap; testdata/.gitignore keeps these.
 """
 import os
 
