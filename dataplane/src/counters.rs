@@ -75,7 +75,8 @@ pub struct PortCounters {
 pub struct WorkerCounters {
     pub ports: [PortCounters; MAX_PORTS],
     pub drops: [AtomicU64; DropReason::COUNT],
-    /// Poll iterations; also the worker's quiescent-state counter.
+    /// Poll iterations (display only; the forwarding table keeps its own
+    /// quiescent-state counters).
     pub polls: AtomicU64,
     /// Packets encapsulated / decapsulated, per tunnel kind.
     pub encap: [AtomicU64; TUNNEL_KINDS],

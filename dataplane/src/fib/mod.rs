@@ -89,7 +89,7 @@ use std::sync::Arc;
 
 pub use key::{FibKey, Vrf};
 use qsbr::Qsbr;
-use table::{Table, SLOTS_PER_BUCKET};
+use table::Table;
 
 /// What the table maps a key to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -369,8 +369,6 @@ impl std::fmt::Debug for FibReader {
         f.debug_struct("FibReader").field("slots", &self.slots()).finish()
     }
 }
-
-const _: () = assert!(SLOTS_PER_BUCKET == 2);
 
 #[cfg(test)]
 mod tests {
