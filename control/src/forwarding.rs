@@ -16,6 +16,10 @@ use serde_json::{json, Value};
 
 use crate::neigh::{NeighState, Neighbors};
 
+/// How long a freed tunnel slot rests before another binding reuses it:
+/// far longer than any worker holds a forwarding entry (one burst).
+const TUNNEL_REUSE_DELAY: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// One binding as `show bindings` lists it.
 #[derive(Debug, Clone)]
 pub struct Binding {
@@ -29,6 +33,8 @@ pub struct Binding {
     pub tunnel: u32,
     /// None: never expires (static).
     pub expires: Option<Instant>,
+    /// "active", "deprecated" or "shadow" (DESIGN.md contract).
+    pub state: &'static str,
 }
 
 impl Binding {
@@ -49,8 +55,13 @@ impl Binding {
 pub struct Forwarding {
     fib: FibWriter,
     publisher: StatePublisher,
-    bindings: Vec<Binding>,
+    /// By binding id.
+    bindings: std::collections::BTreeMap<u32, Binding>,
+    next_id: u32,
     tunnels: Vec<Option<TunnelSpec>>,
+    /// Tunnel slots freed, with when: reused only after workers can no
+    /// longer hold a forwarding entry that points at them.
+    free_tunnels: std::collections::VecDeque<(u32, Instant)>,
     routes: Vec<Route>,
     port_macs: Vec<MacAddr>,
     neighbors: Vec<(usize, IpAddr, MacAddr)>,
@@ -121,7 +132,7 @@ impl Forwarding {
         mut fib: FibWriter,
         publisher: StatePublisher,
     ) -> Result<Forwarding, ForwardingError> {
-        let mut bindings = Vec::new();
+        let mut bindings = std::collections::BTreeMap::new();
         let mut tunnels = Vec::new();
         for (index, b) in config.bindings.iter().enumerate() {
             let tunnel = u32::try_from(tunnels.len()).unwrap_or(u32::MAX);
@@ -136,6 +147,7 @@ impl Forwarding {
                 ipv6_hoa: b.ipv6_hoa,
                 tunnel,
                 expires: None,
+                state: "active",
             };
             for key in binding.keys() {
                 fib.insert(key, FibEntry { session: binding.id, tunnel }).map_err(|source| ForwardingError::Fib {
@@ -144,14 +156,19 @@ impl Forwarding {
                     source,
                 })?;
             }
-            bindings.push(binding);
+            bindings.insert(binding.id, binding);
         }
+        let next_id = u32::try_from(bindings.len() + 1).unwrap_or(u32::MAX);
+        let mut routes = routes_of(config);
+        routes.sort_by_key(|r| std::cmp::Reverse(r.len));
         let mut f = Forwarding {
             fib,
             publisher,
             bindings,
+            next_id,
             tunnels,
-            routes: routes_of(config),
+            free_tunnels: std::collections::VecDeque::new(),
+            routes,
             port_macs,
             neighbors: Vec::new(),
         };
@@ -162,17 +179,95 @@ impl Forwarding {
     /// The next hop of a tunnel endpoint: itself when on-link, else the
     /// route's gateway.
     fn next_hop(&self, spec: &TunnelSpec) -> (usize, IpAddr) {
-        let state = ForwardingState { routes: self.sorted_routes(), ..Default::default() };
-        match state.routes.iter().find(|r| dataplane::route::covers(r, spec.remote)) {
+        // Routes are kept longest prefix first.
+        match self.routes.iter().find(|r| dataplane::route::covers(r, spec.remote)) {
             Some(r) => (r.port, r.via.unwrap_or(spec.remote)),
             None => (spec.port, spec.remote),
         }
     }
 
-    fn sorted_routes(&self) -> Vec<Route> {
-        let mut r = self.routes.clone();
-        r.sort_by_key(|r| std::cmp::Reverse(r.len));
-        r
+    /// The egress port of traffic towards `addr` (the port of the longest
+    /// matching route).
+    pub fn port_towards(&self, addr: IpAddr) -> Option<usize> {
+        self.routes.iter().find(|r| dataplane::route::covers(r, addr)).map(|r| r.port)
+    }
+
+    /// A tunnel slot: a free one whose grace has passed, or a new one.
+    fn tunnel_slot(&mut self, now: Instant) -> u32 {
+        if let Some(&(slot, freed)) = self.free_tunnels.front() {
+            if now.saturating_duration_since(freed) >= TUNNEL_REUSE_DELAY {
+                self.free_tunnels.pop_front();
+                return slot;
+            }
+        }
+        self.tunnels.push(None);
+        u32::try_from(self.tunnels.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// Creates or updates a dynamic binding (signalled by a role module)
+    /// identified by `id` (as returned by the first call, or None for a new
+    /// one): the tunnel first, then the forwarding entries that point at it.
+    pub fn install(
+        &mut self,
+        id: Option<u32>,
+        mut binding: Binding,
+        spec: TunnelSpec,
+        now: Instant,
+    ) -> Result<u32, FibError> {
+        let old = id.and_then(|id| self.bindings.remove(&id));
+        let id = match (id, &old) {
+            (Some(id), Some(_)) => id,
+            _ => {
+                self.next_id = self.next_id.wrapping_add(1).max(1);
+                self.next_id
+            }
+        };
+        let tunnel = match &old {
+            Some(o) => o.tunnel,
+            None => self.tunnel_slot(now),
+        };
+        binding.id = id;
+        binding.tunnel = tunnel;
+        if let Some(slot) = self.tunnels.get_mut(tunnel as usize) {
+            *slot = Some(spec);
+        }
+        self.publish();
+        let new_keys = binding.keys();
+        if let Some(o) = &old {
+            for k in o.keys().into_iter().filter(|k| !new_keys.contains(k)) {
+                self.fib.remove(&k);
+            }
+        }
+        for k in new_keys {
+            if let Err(e) = self.fib.insert(k, FibEntry { session: id, tunnel }) {
+                for k in binding.keys() {
+                    self.fib.remove(&k);
+                }
+                self.tunnels[tunnel as usize] = None;
+                self.free_tunnels.push_back((tunnel, now));
+                self.publish();
+                return Err(e);
+            }
+        }
+        self.bindings.insert(id, binding);
+        Ok(id)
+    }
+
+    /// Removes a dynamic binding: forwarding entries first, then the tunnel.
+    pub fn remove(&mut self, id: u32, now: Instant) {
+        let Some(b) = self.bindings.remove(&id) else { return };
+        for k in b.keys() {
+            self.fib.remove(&k);
+        }
+        if let Some(slot) = self.tunnels.get_mut(b.tunnel as usize) {
+            *slot = None;
+            self.free_tunnels.push_back((b.tunnel, now));
+        }
+        self.publish();
+    }
+
+    pub fn binding(&self, id: u32) -> Option<&Binding> {
+        self.bindings.get(&id)
     }
 
     /// Addresses the neighbour table must resolve and keep fresh: tunnel
@@ -198,13 +293,12 @@ impl Forwarding {
                 })
             })
             .collect();
-        let mut state = ForwardingState {
+        let state = ForwardingState {
             tunnels,
             routes: self.routes.clone(),
             neighbors: self.neighbors.clone(),
             port_macs: self.port_macs.clone(),
         };
-        state.sort_routes();
         self.publisher.publish(state);
     }
 
@@ -232,14 +326,14 @@ impl Forwarding {
     pub fn bindings_json(&self, now: Instant) -> Value {
         let rows: Vec<Value> = self
             .bindings
-            .iter()
+            .values()
             .map(|b| {
                 let spec = self.tunnels.get(b.tunnel as usize).and_then(Option::as_ref);
                 json!({
                     "id": b.id,
                     "mn_id": b.mn_id,
                     "role": b.role,
-                    "state": "active",
+                    "state": b.state,
                     "vrf": b.vrf,
                     "ipv4_hoa": b.ipv4_hoa.map(|a| a.to_string()),
                     "hnps": b.hnps.iter().map(|(p, l)| format!("{p}/{l}")).collect::<Vec<_>>(),

@@ -27,6 +27,22 @@ const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(15);
 /// RFC 1812 §4.3.2.8 / RFC 4443 §2.4 (f) rate limiting.
 const ICMP_ERRORS_PER_S: f64 = 100.0;
 
+/// Mobility Header (IPv6 next header 135) or PMIPv6 signalling over IPv4
+/// (UDP 5436): for the role modules, not the neighbour responder.
+fn is_signalling(frame: &[u8]) -> bool {
+    let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) else { return false };
+    let p = eth.payload();
+    match eth.ethertype() {
+        dataplane::wire::ethernet::ethertype::IPV6 => p.get(6) == Some(&dataplane::wire::ipv4::protocol::MOBILITY),
+        dataplane::wire::ethernet::ethertype::IPV4 => {
+            let ihl = usize::from(p.first().map_or(0, |b| b & 0x0f)) * 4;
+            p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
+                && p.get(ihl + 2..ihl + 4) == Some(&5436u16.to_be_bytes()[..])
+        }
+        _ => false,
+    }
+}
+
 /// Packet-handling state of the control thread, generic over the port so
 /// that it runs on DPDK ports in the daemon and on in-memory ports in tests.
 pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
@@ -45,6 +61,9 @@ pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
     next_hops: Vec<(usize, IpAddr)>,
     bufs: [Option<P::Buf>; BURST_MAX],
     pending: Vec<Vec<Option<P::Buf>>>,
+    /// Signalling frames (Mobility Header, PMIPv6 over UDP) for the role
+    /// modules, with the port they came in on.
+    signalling: Vec<(usize, Vec<u8>)>,
 }
 
 impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
@@ -78,7 +97,24 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
             next_hops,
             bufs: [const { None }; BURST_MAX],
             pending: ports.iter().map(|_| Vec::new()).collect(),
+            signalling: Vec::new(),
         }
+    }
+
+    /// Signalling frames received since the last call.
+    pub fn take_signalling(&mut self) -> Vec<(usize, Vec<u8>)> {
+        std::mem::take(&mut self.signalling)
+    }
+
+    /// Sends a frame the role modules built on port `index`, now.
+    pub fn send_now(&mut self, index: usize, frame: &[u8]) {
+        self.send_frame(index, frame);
+        self.flush();
+    }
+
+    /// The neighbour table, for resolving where signalling goes.
+    pub fn neighbors_mut(&mut self) -> &mut Neighbors {
+        &mut self.neigh
     }
 
     pub fn neighbors(&self) -> &Neighbors {
@@ -110,6 +146,10 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
             None => return Punted::Ignored("unknown port"),
         };
         let err = match meta & punt_reason::KIND_MASK {
+            punt_reason::LOCAL if is_signalling(frame) => {
+                self.signalling.push((index, frame.to_vec()));
+                return Punted::Learned;
+            }
             punt_reason::LOCAL => return self.neigh.handle_frame(index, frame, now),
             punt_reason::TTL_EXPIRED => IcmpError::TimeExceeded,
             punt_reason::TOO_BIG => IcmpError::TooBig { mtu: (meta & 0xffff) as u16 },

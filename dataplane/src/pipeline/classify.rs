@@ -82,7 +82,12 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                 // checksum is discarded.
                 if proto == ipv4::protocol::UDP {
                     match udp::Packet::new_checked(ip.payload()) {
-                        Ok(u) if u.verify_checksum_v4(ip.src_addr(), dst) => {}
+                        Ok(u) if u.verify_checksum_v4(ip.src_addr(), dst) => {
+                            // PMIPv6 signalling over IPv4 (RFC 5844 §4).
+                            if u.dst_port() == udp::port::PMIP6_CONTROL {
+                                return Verdict::Punt;
+                            }
+                        }
                         _ => return Verdict::Drop(DropReason::InnerMalformed),
                     }
                 }
@@ -113,6 +118,8 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
         return match ip.next_header() {
             ipv4::protocol::ICMPV6 => classify_icmpv6(ip.payload(), local),
             IPV6_FRAGMENT if local => Verdict::Reassemble,
+            // Mobility Header signalling (PBU, heartbeat, revocation...).
+            ipv4::protocol::MOBILITY if local => Verdict::Punt,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
                 let len = usize::from(ip.payload_len());
                 uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()))
@@ -318,5 +325,15 @@ mod tests {
         f[38..40].copy_from_slice(&8u16.to_be_bytes());
         f[40..42].copy_from_slice(&0x1234u16.to_be_bytes());
         assert_eq!(classify(&f, &addrs()), drop(DropReason::InnerMalformed));
+    }
+
+    #[test]
+    fn mobility_header_to_us_and_pmipv6_signalling_over_ipv4_are_punted() {
+        assert_eq!(classify(&v6(US6, protocol::MOBILITY, 59), &addrs()), Verdict::Punt);
+        let mut f = v4(US4, protocol::UDP);
+        f[34..36].copy_from_slice(&5436u16.to_be_bytes());
+        f[36..38].copy_from_slice(&5436u16.to_be_bytes());
+        f[38..40].copy_from_slice(&8u16.to_be_bytes());
+        assert_eq!(classify(&f, &addrs()), Verdict::Punt);
     }
 }
