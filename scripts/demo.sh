@@ -49,20 +49,20 @@ step ip netns exec anc-cn ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::1
 step ctl show ports
 step ctl show neighbors
 
-# A mobile node behind a MAG: the demo's static binding static4@anchor.test
-# (203.0.113.200, GRE keys 100 up / 200 down, MAG 192.0.2.2). The MAG's
+# A mobile node behind a MAG: the demo's static binding pinned@anchor.test
+# (203.0.113.250, GRE keys 100 up / 200 down, MAG 192.0.2.2). The MAG's
 # tunnel end is the userspace simulator (this kernel has no GRE module); the
 # mobile node lives in namespace anc-mn.
-printf '\n== mobile node 203.0.113.200 (anc-mn) behind the MAG simulator, GRE to the anchor\n'
+printf '\n== mobile node 203.0.113.250 (anc-mn) behind the MAG simulator, GRE to the anchor\n'
 ip netns add anc-mn
 ip netns exec anc-mn ip link set lo up
 coproc SIM { exec ip netns exec anc-mag /usr/bin/python3 scripts/sim/tunnel_peer.py --kind gre \
-  --local 192.0.2.2 --remote 192.0.2.1 --mn-ns anc-mn --ipv4-hoa 203.0.113.200 --key-up 100 --key-down 200; }
+  --local 192.0.2.2 --remote 192.0.2.1 --mn-ns anc-mn --ipv4-hoa 203.0.113.250 --key-up 100 --key-down 200; }
 sim=$SIM_PID
 read -r -t 10 ready <&"${SIM[0]}" || true
 [ "${ready:-}" = ready ] || { echo "demo: tunnel simulator did not start" >&2; exit 1; }
 step ip netns exec anc-mn ping -c 3 -i 0.2 -W 2 198.51.100.2
-step ip netns exec anc-cn ping -c 3 -i 0.2 -W 2 203.0.113.200
+step ip netns exec anc-cn ping -c 3 -i 0.2 -W 2 203.0.113.250
 step ctl show bindings
 step ctl show stats
 

@@ -22,8 +22,9 @@ use std::path::Path;
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::ConfigError;
 pub use model::{
-    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, LogConfig, NeighborConfig, PortConfig, PortDevice,
-    PortRole, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
+    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, GrePolicy, Ipv4Pool, LmaConfig, LogConfig, MagPeer,
+    NeighborConfig, Ordering, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile,
+    ProfilesConfig, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`
@@ -97,14 +98,14 @@ mod tests {
     }
 
     #[test]
-    fn demo_config_has_exactly_one_binding_pinning_static4_to_mag1_over_keyed_gre() {
+    fn demo_config_has_exactly_one_binding_pinning_pinned_to_mag1_over_keyed_gre() {
         let c = parse(DEMO_TOML).unwrap();
         assert_eq!(
             c.bindings,
             [StaticBinding {
-                mn_id: "static4@anchor.test".into(),
+                mn_id: "pinned@anchor.test".into(),
                 vrf: 0,
-                ipv4_hoa: Some("203.0.113.200".parse().unwrap()),
+                ipv4_hoa: Some("203.0.113.250".parse().unwrap()),
                 hnps: Vec::new(),
                 ipv6_hoa: None,
                 endpoint: "192.0.2.2".parse().unwrap(),
@@ -116,9 +117,14 @@ mod tests {
         );
     }
 
+    /// The commented-out examples of `text` whose table header is `header`.
+    fn examples_of(text: &str, header: &str) -> Vec<String> {
+        commented_examples(text).into_iter().filter(|e| e.lines().next() == Some(header)).collect()
+    }
+
     #[test]
     fn demo_commented_binding_examples_are_valid_and_show_every_other_tunnel_kind() {
-        let examples = commented_examples(DEMO_TOML);
+        let examples = examples_of(DEMO_TOML, "[[binding]]");
         let mut kinds = vec![parse(DEMO_TOML).unwrap().bindings[0].tunnel.name()];
         for example in &examples {
             let c = parse(&format!("{DEMO_TOML}\n{example}"))
@@ -137,6 +143,110 @@ mod tests {
     }
 
     #[test]
+    fn demo_commented_examples_are_bindings_a_default_profile_and_a_static_prefix_profile() {
+        let headers: BTreeSet<String> =
+            commented_examples(DEMO_TOML).iter().filter_map(|e| e.lines().next().map(str::to_owned)).collect();
+        assert_eq!(
+            headers,
+            BTreeSet::from(["[[binding]]".into(), "[[profiles.mn]]".into(), "[profiles.default]".into()])
+        );
+        // Every example at once (bindings, profiles) is valid too.
+        let all = parse(&format!("{DEMO_TOML}\n{}", commented_examples(DEMO_TOML).join("\n"))).unwrap();
+        assert!(all.profiles.default.is_some());
+        assert_eq!(all.profiles.mobile_nodes.len(), 5);
+    }
+
+    #[test]
+    fn demo_config_turns_the_lma_on_with_exactly_the_demo_mag_allow_list() {
+        let c = parse(DEMO_TOML).unwrap();
+        let lma = c.lma.as_ref().expect("the demo runs the LMA");
+        assert_eq!(lma.lmaa, Some("2001:db8:1::1".parse().unwrap()));
+        assert_eq!(lma.ipv4_lmaa, Some("192.0.2.1".parse().unwrap()));
+        let mags: Vec<(&str, IpAddr, Ordering)> =
+            lma.mags.iter().map(|m| (m.name.as_str(), m.addr, m.ordering)).collect();
+        assert_eq!(
+            mags,
+            [
+                ("mag1", "2001:db8:1::2".parse().unwrap(), Ordering::Timestamp),
+                ("mag2", "2001:db8:1::3".parse().unwrap(), Ordering::Timestamp),
+                ("mag1-v4", "192.0.2.2".parse().unwrap(), Ordering::Timestamp),
+                ("mag2-v4", "192.0.2.3".parse().unwrap(), Ordering::Timestamp),
+            ]
+        );
+        // The demo spells out the standards' defaults.
+        assert_eq!(LmaConfig { mags: Vec::new(), lmaa: None, ipv4_lmaa: None, ..lma.clone() }, LmaConfig::default());
+        assert_eq!(lma.mag("192.0.2.3".parse().unwrap()).map(|(i, _)| i), Some(3));
+        assert_eq!(lma.mag("192.0.2.4".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn demo_pools_match_the_demo_network_and_exclude_the_static_addresses() {
+        let c = parse(DEMO_TOML).unwrap();
+        assert_eq!(c.pools.hnp, ["2001:db8:100::/48".parse().unwrap()]);
+        assert_eq!(
+            c.pools.ipv4,
+            [Ipv4Pool {
+                subnet: "203.0.113.0/24".parse().unwrap(),
+                default_router: "203.0.113.1".parse().unwrap(),
+                // Listed (the pinned binding), then added (static4's profile).
+                exclude: vec!["203.0.113.250".parse().unwrap(), "203.0.113.200".parse().unwrap()],
+            }]
+        );
+        let pool = &c.pools.ipv4[0];
+        assert!(pool.is_dynamic("203.0.113.2".parse().unwrap()));
+        for never in ["203.0.113.0", "203.0.113.1", "203.0.113.200", "203.0.113.250", "203.0.113.255", "198.51.100.9"] {
+            assert!(!pool.is_dynamic(never.parse().unwrap()), "{never}");
+        }
+        assert!(c.reserved_hnps().is_empty());
+    }
+
+    #[test]
+    fn demo_profiles_are_the_four_demo_mobile_nodes_and_unknown_nais_get_none() {
+        let c = parse(DEMO_TOML).unwrap();
+        assert_eq!(c.profiles.default, None);
+        let p = |mn_id: &str, ipv4: bool, ipv6: bool, static_ipv4_hoa: Option<&str>| Profile {
+            mn_id: mn_id.into(),
+            ipv4,
+            ipv6,
+            static_ipv4_hoa: static_ipv4_hoa.map(|a| a.parse().unwrap()),
+            ..Profile::default()
+        };
+        assert_eq!(
+            c.profiles.mobile_nodes,
+            [
+                p("dual@anchor.test", true, true, None),
+                p("v4only@anchor.test", true, false, None),
+                p("v6only@anchor.test", false, true, None),
+                p("static4@anchor.test", true, true, Some("203.0.113.200")),
+            ]
+        );
+        assert_eq!(c.profiles.lookup("v6only@anchor.test").map(|p| p.ipv4), Some(false));
+        assert_eq!(c.profiles.lookup("stranger@anchor.test"), None);
+        assert!(c.profiles.mobile_nodes.iter().all(|p| p.allows_mag("mag2-v4")));
+    }
+
+    #[test]
+    fn demo_default_profile_example_applies_to_unlisted_nais() {
+        let example = examples_of(DEMO_TOML, "[profiles.default]").concat();
+        let c = parse(&format!("{DEMO_TOML}\n{example}")).unwrap();
+        let default = c.profiles.lookup("stranger@anchor.test").unwrap();
+        assert_eq!(default.mn_id, "");
+        assert_eq!(default.max_lifetime, Some(std::time::Duration::from_secs(1800)));
+        assert!(default.allows_mag("mag2") && !default.allows_mag("mag1-v4"));
+        // Listed NAIs keep their own profile.
+        assert_eq!(c.profiles.lookup("v4only@anchor.test").map(|p| p.ipv6), Some(false));
+    }
+
+    #[test]
+    fn demo_static_prefix_profile_example_reserves_its_prefix() {
+        let example = examples_of(DEMO_TOML, "[[profiles.mn]]").concat();
+        let c = parse(&format!("{DEMO_TOML}\n{example}")).unwrap();
+        let fixed = c.profiles.lookup("fixed6@anchor.test").unwrap();
+        assert_eq!(fixed.static_hnp, Some("2001:db8:100:ff::/64".parse().unwrap()));
+        assert_eq!(c.reserved_hnps(), ["2001:db8:100:ff::/64".parse().unwrap()]);
+    }
+
+    #[test]
     fn production_commented_binding_example_is_valid() {
         let examples = commented_examples(PRODUCTION_TOML);
         assert_eq!(examples.len(), 1);
@@ -151,6 +261,18 @@ mod tests {
         assert_eq!(c.tunnel.fib_capacity, 1 << 22);
         assert_eq!(c.tunnel.mtu, None);
         assert_eq!(c.tunnel.path_mtu(&c.ports[core]), 1600);
+    }
+
+    #[test]
+    fn production_example_runs_the_lma_with_routed_mags_and_a_default_profile() {
+        let c = parse(PRODUCTION_TOML).unwrap();
+        let lma = c.lma.as_ref().unwrap();
+        assert_eq!(lma.lmaa, Some("2001:db8:10::1".parse().unwrap()));
+        assert_eq!(lma.ipv4_lmaa, Some("192.0.2.1".parse().unwrap()));
+        assert!(lma.mags.len() >= 2);
+        assert!(lma.mags.iter().any(|m| m.ordering == Ordering::Sequence));
+        assert!(c.profiles.default.is_some());
+        assert!(!c.pools.hnp.is_empty() && !c.pools.ipv4.is_empty());
     }
 
     #[test]
@@ -208,6 +330,9 @@ mod tests {
         assert!(c.routes.is_empty());
         assert_eq!(c.tunnel, TunnelConfig::default());
         assert!(c.bindings.is_empty());
+        assert_eq!(c.lma, None);
+        assert_eq!(c.pools, PoolsConfig::default());
+        assert_eq!(c.profiles, ProfilesConfig::default());
         assert_eq!(c.ports[0].mtu, 1500);
         assert!(c.ports[0].ipv4.is_empty());
         // The documented defaults, spelled out once.
@@ -229,6 +354,39 @@ mod tests {
         assert_eq!(c.tunnel.ipv6_over_ipv4_mtu, 1280);
         assert_eq!(c.tunnel.fib_capacity, 1_048_576);
         assert_eq!(c.workers(), 1);
+    }
+
+    #[test]
+    fn an_lma_section_with_an_address_and_a_mag_gets_the_standards_defaults() {
+        let c = parse(
+            "[[port]]\nname = \"p\"\nrole = \"core\"\ndevice = \"net_ring0\"\n\
+             ipv6 = [\"2001:db8::1/64\"]\n[lma]\nlmaa = \"2001:db8::1\"\n\
+             [[lma.mag]]\nname = \"m\"\naddress = \"2001:db8::2\"\n",
+        )
+        .unwrap();
+        let lma = c.lma.unwrap();
+        let mag = MagPeer { name: "m".into(), addr: "2001:db8::2".parse().unwrap(), ordering: Ordering::Timestamp };
+        assert_eq!(
+            lma,
+            LmaConfig { lmaa: Some("2001:db8::1".parse().unwrap()), mags: vec![mag], ..LmaConfig::default() }
+        );
+        // The documented defaults, spelled out once.
+        use std::time::Duration;
+        assert_eq!(lma.min_delay_before_bce_delete, Duration::from_millis(10_000));
+        assert_eq!(lma.max_delay_before_new_bce_assign, Duration::from_millis(1_500));
+        assert_eq!(lma.timestamp_validity_window, Duration::from_millis(300));
+        assert!(!lma.mn_generated_timestamp);
+        assert_eq!(lma.max_lifetime, Duration::from_secs(3_600));
+        assert!(!lma.accept_forced_udp);
+        assert!(lma.tlv_supported);
+        assert_eq!(lma.gre, GrePolicy::Supported);
+        assert_eq!(lma.heartbeat_interval, Some(Duration::from_secs(60)));
+        assert_eq!(lma.missing_heartbeats_allowed, 3);
+        assert_eq!(lma.on_peer_failure, PeerFailureAction::Keep);
+        assert_eq!(lma.bri_max_retries, 1);
+        assert_eq!(lma.bri_initial_delay, Duration::from_secs(1));
+        assert_eq!(lma.max_sessions, 1_000_000);
+        assert_eq!(lma.ipv4_lmaa, None);
     }
 
     #[test]
@@ -326,9 +484,9 @@ mod tests {
 
     /// The commented-out examples of a file, uncommented. A comment is
     /// `# text`; a commented-out setting is `#key = value` (no space). An
-    /// example starts at a `#[[table]]` line and runs over the settings
-    /// right after it; a setting anywhere else fails the test, so every
-    /// commented-out setting is an example that other tests parse.
+    /// example starts at a `#[[table]]` or `#[table]` line and runs over the
+    /// settings right after it; a setting anywhere else fails the test, so
+    /// every commented-out setting is an example that other tests parse.
     fn commented_examples(text: &str) -> Vec<String> {
         let mut examples: Vec<String> = Vec::new();
         let mut open = false;
@@ -336,7 +494,7 @@ mod tests {
             let setting =
                 line.trim().strip_prefix('#').filter(|rest| !rest.is_empty() && !rest.starts_with([' ', '#']));
             match setting {
-                Some(rest) if rest.starts_with("[[") => {
+                Some(rest) if rest.starts_with('[') => {
                     examples.push(format!("{rest}\n"));
                     open = true;
                 }
@@ -356,8 +514,11 @@ mod tests {
     #[test]
     fn commented_examples_are_found_and_uncommented() {
         let text = "# a comment\n#[[binding]]\n#tunnel = \"ipip\"\n#\n\
-                    #[[binding]]\n#vrf = 1\n# prose = not a setting\nx = 1\n";
-        assert_eq!(commented_examples(text), ["[[binding]]\ntunnel = \"ipip\"\n", "[[binding]]\nvrf = 1\n"]);
+                    #[[binding]]\n#vrf = 1\n# prose = not a setting\nx = 1\n#[t]\n#y = 2\n";
+        assert_eq!(
+            commented_examples(text),
+            ["[[binding]]\ntunnel = \"ipip\"\n", "[[binding]]\nvrf = 1\n", "[t]\ny = 2\n"]
+        );
     }
 
     #[test]
@@ -367,19 +528,33 @@ mod tests {
         assert!(schema.contains("route.via"), "{schema:?}");
         assert!(schema.contains("binding.udp_port"), "{schema:?}");
         assert!(schema.contains("tunnel.fib_capacity"), "{schema:?}");
+        assert!(schema.contains("lma.mag.ordering"), "{schema:?}");
+        assert!(schema.contains("pools.ipv4.exclude"), "{schema:?}");
+        assert!(schema.contains("profiles.default.mags"), "{schema:?}");
         let mut demo = BTreeSet::new();
         document_keys(&DEMO_TOML.parse().unwrap(), "", &mut demo);
         // Keys that cannot go together with the live binding (other tunnel
         // kinds) are set in the commented-out examples, which
-        // demo_commented_binding_examples_are_valid_... parses.
+        // demo_commented_binding_examples_are_valid_... parses; so are those
+        // of the default profile (the demo has none: unknown NAIs get 153)
+        // and the static prefix and lifetime cap of a profile (no demo
+        // mobile node has them).
         let live = demo.clone();
         for example in commented_examples(DEMO_TOML) {
             document_keys(&example.parse().unwrap(), "", &mut demo);
         }
         let only_in_examples: Vec<_> = demo.difference(&live).collect();
+        let may_be_example_only = |k: &str| {
+            k.starts_with("binding.")
+                || k == "profiles.default"
+                || k.starts_with("profiles.default.")
+                || k == "profiles.mn.static_hnp"
+                || k == "profiles.mn.max_lifetime_s"
+        };
         assert!(
-            only_in_examples.iter().all(|k| k.starts_with("binding.")),
-            "only binding keys may be left to the examples: {only_in_examples:?}"
+            only_in_examples.iter().all(|k| may_be_example_only(k)),
+            "only binding keys, the default profile and a static prefix may be left to the examples: \
+             {only_in_examples:?}"
         );
         let missing: Vec<_> = schema.difference(&demo).collect();
         assert!(missing.is_empty(), "demo.toml lacks {missing:?}");

@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::cidr::{IpCidr, Ipv4Cidr, Ipv6Cidr};
 
@@ -31,6 +32,12 @@ pub struct Config {
     pub tunnel: TunnelConfig,
     /// Static bindings (fixed tunnels), in file order.
     pub bindings: Vec<StaticBinding>,
+    /// `[lma]`: the PMIPv6 local mobility anchor role; `None` = off.
+    pub lma: Option<LmaConfig>,
+    /// `[pools]`: home addresses and prefixes handed out dynamically.
+    pub pools: PoolsConfig,
+    /// `[profiles]`: mobile-node policy.
+    pub profiles: ProfilesConfig,
 }
 
 impl Config {
@@ -74,6 +81,24 @@ impl Config {
     /// Index into [`Config::ports`] of the port called `name`.
     pub fn port_index(&self, name: &str) -> Option<usize> {
         self.ports.iter().position(|p| p.name == name)
+    }
+
+    /// The /64s inside [`PoolsConfig::hnp`] that dynamic allocation must
+    /// skip, sorted, without duplicates: every profile's
+    /// [`Profile::static_hnp`], and every prefix of a VRF 0 static binding
+    /// (its `hnps`, and the /64 around its `ipv6_hoa`) that lies inside a
+    /// pool. The IPv4 counterpart is already in [`Ipv4Pool::exclude`].
+    pub fn reserved_hnps(&self) -> Vec<Ipv6Cidr> {
+        let in_pool = |p: &Ipv6Cidr| self.pools.hnp.iter().any(|pool| pool.contains(p.addr));
+        let from_bindings = self.bindings.iter().filter(|b| b.vrf == 0).flat_map(|b| {
+            let around_hoa = b.ipv6_hoa.map(|a| Ipv6Cidr { addr: a, prefix_len: 64 }.network());
+            b.hnps.iter().copied().chain(around_hoa)
+        });
+        let from_profiles = self.profiles.mobile_nodes.iter().filter_map(|p| p.static_hnp);
+        let mut reserved: Vec<Ipv6Cidr> = from_profiles.chain(from_bindings).filter(in_pool).collect();
+        reserved.sort_by_key(|p| (p.addr, p.prefix_len));
+        reserved.dedup();
+        reserved
     }
 }
 
@@ -419,6 +444,308 @@ pub struct StaticBinding {
     pub port: usize,
 }
 
+/// Whether the LMA uses GRE (RFC 5845, PROTOCOLS.md section 5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum GrePolicy {
+    /// GRE when the MAG asks for it (a GRE Key option), a plain tunnel
+    /// otherwise.
+    #[default]
+    Supported,
+    /// Every session uses GRE: a PBU without a GRE Key option gets status 163
+    /// GRE_KEY_OPTION_REQUIRED (e.g. overlapping private IPv4 home addresses).
+    Required,
+    /// Never GRE: a GRE Key option gets status 2 GRE_KEY_OPTION_NOT_REQUIRED
+    /// and a plain tunnel.
+    Disabled,
+}
+
+impl GrePolicy {
+    /// The name used in the config file: `supported`, `required` or
+    /// `disabled`.
+    pub fn name(self) -> &'static str {
+        match self {
+            GrePolicy::Supported => "supported",
+            GrePolicy::Required => "required",
+            GrePolicy::Disabled => "disabled",
+        }
+    }
+}
+
+/// What the LMA does with the sessions of a MAG that stopped answering
+/// heartbeats or restarted and lost its state (RFC 5847 section 5, a local
+/// action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PeerFailureAction {
+    /// Log it and keep the sessions until their lifetimes run out.
+    #[default]
+    Keep,
+    /// Remove the MAG's sessions (as at lifetime expiry, no PBA is sent).
+    Remove,
+}
+
+impl PeerFailureAction {
+    /// The name used in the config file: `keep` or `remove`.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerFailureAction::Keep => "keep",
+            PeerFailureAction::Remove => "remove",
+        }
+    }
+}
+
+/// How a MAG orders its PBUs (TimestampBasedApproachInUse, per MAG; RFC
+/// 5213 section 5.5). A PBU is checked by the scheme it carries (a Timestamp
+/// option or not, PROTOCOLS.md section 3.5); this says which one to expect
+/// from the MAG.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Ordering {
+    /// The MAG sends a Timestamp option (TimestampBasedApproachInUse = 1).
+    #[default]
+    Timestamp,
+    /// The MAG sends no Timestamp option; RFC 6275 sequence numbers order its
+    /// PBUs (several deployed MAGs).
+    Sequence,
+}
+
+impl Ordering {
+    /// The name used in the config file: `timestamp` or `sequence`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Ordering::Timestamp => "timestamp",
+            Ordering::Sequence => "sequence",
+        }
+    }
+}
+
+/// One MAG of the allow-list (`[[lma.mag]]`). PBUs from any other source are
+/// dropped without a reply (PROTOCOLS.md section 3.2 step 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MagPeer {
+    /// Unique name, used by [`Profile::mags`] and the CLI.
+    pub name: String,
+    /// Its Proxy-CoA: the IPv6 source of its PBUs, or the IPv4 source for
+    /// IPv4 transport (RFC 5844). Not ours, unique, reachable, of a family
+    /// for which the LMA has an address.
+    pub addr: IpAddr,
+    /// Which ordering scheme its PBUs use.
+    pub ordering: Ordering,
+}
+
+/// `[lma]`: present = the LMA role is on. Defaults are the standards'
+/// (PROTOCOLS.md sections 3.8, 4.9, 6, 7).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LmaConfig {
+    /// Our IPv6 LMA address (LMAA), an IPv6 address of a core port. At least
+    /// one of `lmaa` and `ipv4_lmaa` is set.
+    pub lmaa: Option<Ipv6Addr>,
+    /// RFC 5844 IPv4-LMAA (PBUs over IPv4-UDP 5436), an IPv4 address of a
+    /// core port.
+    pub ipv4_lmaa: Option<Ipv4Addr>,
+    /// The MAG allow-list, in file order; not empty.
+    pub mags: Vec<MagPeer>,
+    /// MinDelayBeforeBCEDelete: how long a de-registered session stays
+    /// deprecated before it is deleted.
+    pub min_delay_before_bce_delete: Duration,
+    /// MaxDelayBeforeNewBCEAssign: how long a handoff PBU with HI = 4 waits
+    /// for the old MAG's de-registration; zero = create the session at once.
+    pub max_delay_before_new_bce_assign: Duration,
+    /// TimestampValidityWindow: the largest difference between a PBU's
+    /// Timestamp and our time of day.
+    pub timestamp_validity_window: Duration,
+    /// MobileNodeGeneratedTimestampInUse: skip the validity-window test
+    /// (timestamps come from the mobile node's clock).
+    pub mn_generated_timestamp: bool,
+    /// Longest lifetime the LMA grants, 4 s..=65535 x 4 s, a multiple of 4 s.
+    pub max_lifetime: Duration,
+    /// AcceptForcedIPv4UDPEncapsulationRequest: accept F = 1 (IPv4-UDP)
+    /// requests; otherwise they get status 129.
+    pub accept_forced_udp: bool,
+    /// The RFC 5845 TLV header (UDP-TLV mode) is supported: T = 1 with a GRE
+    /// Key option is accepted; otherwise status 3.
+    pub tlv_supported: bool,
+    /// GRE negotiation policy.
+    pub gre: GrePolicy,
+    /// HEARTBEAT_INTERVAL, 30..=3600 s; `None` = send no heartbeats (we
+    /// still answer them).
+    pub heartbeat_interval: Option<Duration>,
+    /// MISSING_HEARTBEATS_ALLOWED: unanswered heartbeats before a MAG is
+    /// declared unreachable.
+    pub missing_heartbeats_allowed: u32,
+    /// What to do with a dead or restarted MAG's sessions.
+    pub on_peer_failure: PeerFailureAction,
+    /// BRIMaxRetriesNumber: retransmissions of an unanswered BRI.
+    pub bri_max_retries: u32,
+    /// InitMINDelayBRIs: first BRI retransmission timeout, 500..=2000 ms
+    /// (it doubles up to MAX_BRACK_TIMEOUT, 2 s).
+    pub bri_initial_delay: Duration,
+    /// Most mobility sessions at once; a PBU beyond gets status 130.
+    pub max_sessions: u32,
+}
+
+impl LmaConfig {
+    /// MinDelayBeforeBCEDelete default (RFC 5213).
+    pub const DEFAULT_MIN_DELAY_BEFORE_BCE_DELETE: Duration = Duration::from_millis(10_000);
+    /// MaxDelayBeforeNewBCEAssign default (RFC 5213).
+    pub const DEFAULT_MAX_DELAY_BEFORE_NEW_BCE_ASSIGN: Duration = Duration::from_millis(1_500);
+    /// TimestampValidityWindow default (RFC 5213).
+    pub const DEFAULT_TIMESTAMP_VALIDITY_WINDOW: Duration = Duration::from_millis(300);
+    /// Default lifetime cap.
+    pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(3_600);
+    /// Largest lifetime a PBA can carry: 65535 units of 4 s.
+    pub const MAX_LIFETIME: Duration = Duration::from_secs(65_535 * 4);
+    /// HEARTBEAT_INTERVAL default (RFC 5847).
+    pub const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(60);
+    /// MISSING_HEARTBEATS_ALLOWED default (RFC 5847).
+    pub const DEFAULT_MISSING_HEARTBEATS_ALLOWED: u32 = 3;
+    /// BRIMaxRetriesNumber default (RFC 5846).
+    pub const DEFAULT_BRI_MAX_RETRIES: u32 = 1;
+    /// InitMINDelayBRIs default (RFC 5846).
+    pub const DEFAULT_BRI_INITIAL_DELAY: Duration = Duration::from_secs(1);
+    /// Default session limit.
+    pub const DEFAULT_MAX_SESSIONS: u32 = 1_000_000;
+
+    /// The allow-listed MAG whose Proxy-CoA is `addr`, with its index.
+    pub fn mag(&self, addr: IpAddr) -> Option<(usize, &MagPeer)> {
+        self.mags.iter().enumerate().find(|(_, m)| m.addr == addr)
+    }
+}
+
+impl Default for LmaConfig {
+    /// The standards' defaults, with no address and no MAG (which a valid
+    /// `[lma]` has).
+    fn default() -> Self {
+        LmaConfig {
+            lmaa: None,
+            ipv4_lmaa: None,
+            mags: Vec::new(),
+            min_delay_before_bce_delete: Self::DEFAULT_MIN_DELAY_BEFORE_BCE_DELETE,
+            max_delay_before_new_bce_assign: Self::DEFAULT_MAX_DELAY_BEFORE_NEW_BCE_ASSIGN,
+            timestamp_validity_window: Self::DEFAULT_TIMESTAMP_VALIDITY_WINDOW,
+            mn_generated_timestamp: false,
+            max_lifetime: Self::DEFAULT_MAX_LIFETIME,
+            accept_forced_udp: false,
+            tlv_supported: true,
+            gre: GrePolicy::Supported,
+            heartbeat_interval: Some(Self::DEFAULT_HEARTBEAT_INTERVAL),
+            missing_heartbeats_allowed: Self::DEFAULT_MISSING_HEARTBEATS_ALLOWED,
+            on_peer_failure: PeerFailureAction::Keep,
+            bri_max_retries: Self::DEFAULT_BRI_MAX_RETRIES,
+            bri_initial_delay: Self::DEFAULT_BRI_INITIAL_DELAY,
+            max_sessions: Self::DEFAULT_MAX_SESSIONS,
+        }
+    }
+}
+
+/// One IPv4 home subnet (`[[pools.ipv4]]`), in the default realm (VRF 0).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ipv4Pool {
+    /// The home subnet (host bits zero, /1../30); its prefix length is the
+    /// one the IPv4 HoA Reply carries.
+    pub subnet: Ipv4Cidr,
+    /// The mobile nodes' default router, inside the subnet; never allocated.
+    pub default_router: Ipv4Addr,
+    /// Addresses of the subnet never allocated dynamically: the ones the file
+    /// lists, then (auto-excluded) every profile's `static_ipv4_hoa` and
+    /// every VRF 0 static binding's `ipv4_hoa` inside the subnet; no
+    /// duplicates.
+    pub exclude: Vec<Ipv4Addr>,
+}
+
+impl Ipv4Pool {
+    /// Whether `addr` may be allocated dynamically: inside the subnet, not
+    /// its network or broadcast address, not the default router, not
+    /// excluded.
+    pub fn is_dynamic(&self, addr: Ipv4Addr) -> bool {
+        self.subnet.contains(addr)
+            && addr != self.subnet.addr
+            && addr != self.subnet.broadcast()
+            && addr != self.default_router
+            && !self.exclude.contains(&addr)
+    }
+}
+
+/// `[pools]`: what the LMA (and later roles) allocate home addresses from.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PoolsConfig {
+    /// Aggregates (host bits zero, shorter than /64, not overlapping) from
+    /// which /64 home network prefixes are allocated, skipping
+    /// [`Config::reserved_hnps`].
+    pub hnp: Vec<Ipv6Cidr>,
+    /// IPv4 home subnets, not overlapping.
+    pub ipv4: Vec<Ipv4Pool>,
+}
+
+/// Policy for one mobile node (`[[profiles.mn]]`) or for every unlisted one
+/// (`[profiles.default]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    /// The NAI; `""` for the default profile.
+    pub mn_id: String,
+    /// Network-based mobility (PMIPv6) enabled; false → status 152.
+    pub pmip6: bool,
+    /// IPv4 home address service allowed (false → status 170).
+    pub ipv4: bool,
+    /// IPv6 home network prefix service allowed (false → status 172).
+    pub ipv6: bool,
+    /// The only IPv4 HoA this MN gets; inside a `pools.ipv4` subnet and
+    /// excluded from dynamic allocation there (automatically).
+    pub static_ipv4_hoa: Option<Ipv4Addr>,
+    /// The /64 this MN gets, inside a `pools.hnp` aggregate and reserved for
+    /// it (see [`Config::reserved_hnps`]).
+    pub static_hnp: Option<Ipv6Cidr>,
+    /// Lifetime cap for this MN, at most `lma.max_lifetime`, a multiple of
+    /// 4 s; `None` = the LMA's cap.
+    pub max_lifetime: Option<Duration>,
+    /// Its sessions must use GRE (a PBU without a GRE Key option gets status
+    /// 163), whatever `lma.gre` says (which must not be `disabled`).
+    pub gre_required: bool,
+    /// Names of `[[lma.mag]]` entries allowed to register this MN (others get
+    /// status 154); empty = every listed MAG.
+    pub mags: Vec<String>,
+}
+
+impl Profile {
+    /// Whether the MAG called `name` may register this mobile node.
+    pub fn allows_mag(&self, name: &str) -> bool {
+        self.mags.is_empty() || self.mags.iter().any(|m| m == name)
+    }
+}
+
+impl Default for Profile {
+    /// The default profile's defaults: PMIPv6 with both families, nothing
+    /// static, every MAG.
+    fn default() -> Self {
+        Profile {
+            mn_id: String::new(),
+            pmip6: true,
+            ipv4: true,
+            ipv6: true,
+            static_ipv4_hoa: None,
+            static_hnp: None,
+            max_lifetime: None,
+            gre_required: false,
+            mags: Vec::new(),
+        }
+    }
+}
+
+/// `[profiles]`: mobile-node policy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProfilesConfig {
+    /// Applies to NAIs not listed; `None` = an unknown MN-ID gets status 153
+    /// NOT_LMA_FOR_THIS_MOBILE_NODE.
+    pub default: Option<Profile>,
+    /// One per listed NAI (unique), in file order.
+    pub mobile_nodes: Vec<Profile>,
+}
+
+impl ProfilesConfig {
+    /// The profile for `mn_id`: its own, else the default one, else `None`.
+    pub fn lookup(&self, mn_id: &str) -> Option<&Profile> {
+        self.mobile_nodes.iter().find(|p| p.mn_id == mn_id).or(self.default.as_ref())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -450,6 +777,9 @@ mod tests {
             routes: Vec::new(),
             tunnel: TunnelConfig::default(),
             bindings: Vec::new(),
+            lma: None,
+            pools: PoolsConfig::default(),
+            profiles: ProfilesConfig::default(),
         }
     }
 

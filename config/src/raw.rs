@@ -9,7 +9,10 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::model::{CliConfig, DataplaneConfig, EalConfig, LogConfig, NeighborConfig, PortConfig, TunnelConfig};
+use crate::model::{
+    CliConfig, DataplaneConfig, EalConfig, GrePolicy, LmaConfig, LogConfig, NeighborConfig, PeerFailureAction,
+    PortConfig, Profile, TunnelConfig,
+};
 
 /// The whole file.
 #[derive(Debug, Deserialize)]
@@ -43,6 +46,14 @@ pub(crate) struct RawConfig {
     /// `[[binding]]`: static bindings (fixed tunnels).
     #[serde(default)]
     pub binding: Vec<RawBinding>,
+    /// `[lma]`: the PMIPv6 LMA role; absent = off.
+    pub lma: Option<RawLma>,
+    /// `[pools]`: dynamic home address and prefix pools.
+    #[serde(default)]
+    pub pools: RawPools,
+    /// `[profiles]`: mobile-node policy.
+    #[serde(default)]
+    pub profiles: RawProfiles,
 }
 
 /// `[eal]`.
@@ -252,6 +263,216 @@ pub(crate) struct RawBinding {
     pub port: Option<String>,
 }
 
+/// Milliseconds of a duration that fits (the defaults all do).
+fn millis(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
+}
+
+/// Seconds of a duration that fits (the defaults all do).
+fn secs(d: std::time::Duration) -> u32 {
+    u32::try_from(d.as_secs()).unwrap_or(u32::MAX)
+}
+
+/// `[lma]`. Timers are integers in the unit their name ends with.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawLma {
+    /// Our IPv6 LMA address.
+    pub lmaa: Option<String>,
+    /// Our IPv4 LMA address (RFC 5844).
+    pub ipv4_lmaa: Option<String>,
+    /// MinDelayBeforeBCEDelete.
+    pub min_delay_before_bce_delete_ms: u32,
+    /// MaxDelayBeforeNewBCEAssign; 0 = no wait.
+    pub max_delay_before_new_bce_assign_ms: u32,
+    /// TimestampValidityWindow.
+    pub timestamp_validity_window_ms: u32,
+    /// MobileNodeGeneratedTimestampInUse.
+    pub mn_generated_timestamp: bool,
+    /// Lifetime cap granted by the LMA.
+    pub max_lifetime_s: u32,
+    /// AcceptForcedIPv4UDPEncapsulationRequest.
+    pub accept_forced_udp: bool,
+    /// RFC 5845 TLV header mode supported.
+    pub tlv_supported: bool,
+    /// `"supported"`, `"required"` or `"disabled"`.
+    pub gre: String,
+    /// HEARTBEAT_INTERVAL; 0 = send no heartbeats.
+    pub heartbeat_interval_s: u32,
+    /// MISSING_HEARTBEATS_ALLOWED.
+    pub missing_heartbeats_allowed: u32,
+    /// `"keep"` or `"remove"`.
+    pub on_peer_failure: String,
+    /// BRIMaxRetriesNumber.
+    pub bri_max_retries: u32,
+    /// InitMINDelayBRIs.
+    pub bri_initial_delay_ms: u32,
+    /// Session limit.
+    pub max_sessions: u32,
+    /// `[[lma.mag]]`: the MAG allow-list.
+    pub mag: Vec<RawMag>,
+}
+
+impl Default for RawLma {
+    fn default() -> Self {
+        let d = LmaConfig::default();
+        RawLma {
+            lmaa: None,
+            ipv4_lmaa: None,
+            min_delay_before_bce_delete_ms: millis(d.min_delay_before_bce_delete),
+            max_delay_before_new_bce_assign_ms: millis(d.max_delay_before_new_bce_assign),
+            timestamp_validity_window_ms: millis(d.timestamp_validity_window),
+            mn_generated_timestamp: d.mn_generated_timestamp,
+            max_lifetime_s: secs(d.max_lifetime),
+            accept_forced_udp: d.accept_forced_udp,
+            tlv_supported: d.tlv_supported,
+            gre: GrePolicy::default().name().to_owned(),
+            heartbeat_interval_s: d.heartbeat_interval.map_or(0, secs),
+            missing_heartbeats_allowed: d.missing_heartbeats_allowed,
+            on_peer_failure: PeerFailureAction::default().name().to_owned(),
+            bri_max_retries: d.bri_max_retries,
+            bri_initial_delay_ms: millis(d.bri_initial_delay),
+            max_sessions: d.max_sessions,
+            mag: Vec::new(),
+        }
+    }
+}
+
+/// One `[[lma.mag]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMag {
+    /// Unique name.
+    pub name: String,
+    /// Its Proxy-CoA (IPv6 or IPv4).
+    pub address: String,
+    /// `"timestamp"` (default) or `"sequence"`.
+    pub ordering: Option<String>,
+}
+
+/// `[pools]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawPools {
+    /// IPv6 aggregates the /64 home network prefixes come from.
+    pub hnp: Vec<String>,
+    /// `[[pools.ipv4]]`: IPv4 home subnets.
+    pub ipv4: Vec<RawIpv4Pool>,
+}
+
+/// One `[[pools.ipv4]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawIpv4Pool {
+    /// The subnet, `address/prefix_len` with host bits zero.
+    pub subnet: String,
+    /// The mobile nodes' default router inside it.
+    pub default_router: String,
+    /// Addresses never allocated dynamically.
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+/// `[profiles]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawProfiles {
+    /// `[profiles.default]`: policy for unlisted NAIs; absent = reject them.
+    pub default: Option<RawDefaultProfile>,
+    /// `[[profiles.mn]]`: one per listed NAI.
+    pub mn: Vec<RawProfile>,
+}
+
+/// `[profiles.default]`: the keys of a profile that are not about one mobile
+/// node (no NAI, no static address).
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawDefaultProfile {
+    /// Network-based mobility enabled.
+    pub pmip6: bool,
+    /// IPv4 home address service allowed.
+    pub ipv4: bool,
+    /// IPv6 home network prefix service allowed.
+    pub ipv6: bool,
+    /// Lifetime cap.
+    pub max_lifetime_s: Option<u32>,
+    /// Sessions must use GRE.
+    pub gre_required: bool,
+    /// Names of `[[lma.mag]]` entries allowed to register unlisted MNs.
+    pub mags: Vec<String>,
+}
+
+impl Default for RawDefaultProfile {
+    fn default() -> Self {
+        let d = Profile::default();
+        RawDefaultProfile {
+            pmip6: d.pmip6,
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+            max_lifetime_s: None,
+            gre_required: d.gre_required,
+            mags: Vec::new(),
+        }
+    }
+}
+
+impl From<RawDefaultProfile> for RawProfile {
+    fn from(d: RawDefaultProfile) -> Self {
+        RawProfile {
+            mn_id: None,
+            pmip6: d.pmip6,
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+            static_ipv4_hoa: None,
+            static_hnp: None,
+            max_lifetime_s: d.max_lifetime_s,
+            gre_required: d.gre_required,
+            mags: d.mags,
+        }
+    }
+}
+
+/// One `[[profiles.mn]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawProfile {
+    /// The NAI; required (checked in validation so the message says so).
+    pub mn_id: Option<String>,
+    /// Network-based mobility enabled.
+    pub pmip6: bool,
+    /// IPv4 home address service allowed.
+    pub ipv4: bool,
+    /// IPv6 home network prefix service allowed.
+    pub ipv6: bool,
+    /// Static IPv4 home address.
+    pub static_ipv4_hoa: Option<String>,
+    /// Static /64 home network prefix.
+    pub static_hnp: Option<String>,
+    /// Per-MN lifetime cap.
+    pub max_lifetime_s: Option<u32>,
+    /// Sessions must use GRE.
+    pub gre_required: bool,
+    /// Names of `[[lma.mag]]` entries allowed to register the MN.
+    pub mags: Vec<String>,
+}
+
+impl Default for RawProfile {
+    fn default() -> Self {
+        let d = Profile::default();
+        RawProfile {
+            mn_id: None,
+            pmip6: d.pmip6,
+            ipv4: d.ipv4,
+            ipv6: d.ipv6,
+            static_ipv4_hoa: None,
+            static_hnp: None,
+            max_lifetime_s: None,
+            gre_required: d.gre_required,
+            mags: Vec::new(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +490,50 @@ mod tests {
         assert_eq!(raw.tunnel.ttl, 64);
         assert_eq!(raw.tunnel.ecn, "normal");
         assert_eq!(raw.tunnel.mtu, None);
+        assert!(raw.lma.is_none());
+        assert!(raw.pools.hnp.is_empty() && raw.pools.ipv4.is_empty());
+        assert!(raw.profiles.default.is_none() && raw.profiles.mn.is_empty());
+    }
+
+    #[test]
+    fn an_lma_section_with_only_addresses_gets_the_standards_timers() {
+        let raw: RawConfig = toml::from_str("[lma]\nlmaa = \"2001:db8::1\"\n").unwrap();
+        let lma = raw.lma.unwrap();
+        assert_eq!(lma.min_delay_before_bce_delete_ms, 10_000);
+        assert_eq!(lma.max_delay_before_new_bce_assign_ms, 1_500);
+        assert_eq!(lma.timestamp_validity_window_ms, 300);
+        assert_eq!(lma.max_lifetime_s, 3_600);
+        assert_eq!(lma.heartbeat_interval_s, 60);
+        assert_eq!(lma.bri_initial_delay_ms, 1_000);
+        assert_eq!(lma.gre, "supported");
+        assert_eq!(lma.on_peer_failure, "keep");
+        assert!(lma.tlv_supported && !lma.accept_forced_udp && !lma.mn_generated_timestamp);
+        assert!(lma.mag.is_empty());
+    }
+
+    #[test]
+    fn a_profile_allows_pmip6_and_both_families_unless_told_otherwise() {
+        let raw: RawConfig = toml::from_str("[[profiles.mn]]\nmn_id = \"a@b\"\nipv6 = false\n").unwrap();
+        let p = &raw.profiles.mn[0];
+        assert!(p.pmip6 && p.ipv4 && !p.ipv6 && !p.gre_required);
+        assert!(p.mags.is_empty() && p.static_ipv4_hoa.is_none() && p.max_lifetime_s.is_none());
+    }
+
+    #[test]
+    fn unknown_key_in_a_mag_or_profile_is_a_toml_error_naming_the_key() {
+        let err = toml::from_str::<RawConfig>("[[lma.mag]]\nname = \"m\"\naddress = \"::1\"\nkey = 1\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `key`"), "{err}");
+        let err = toml::from_str::<RawConfig>("[profiles.default]\nipv5 = true\n").unwrap_err();
+        assert!(err.to_string().contains("unknown field `ipv5`"), "{err}");
+    }
+
+    #[test]
+    fn the_default_profile_has_no_mn_id_and_no_static_addresses() {
+        for key in ["mn_id = \"a@b\"", "static_ipv4_hoa = \"203.0.113.9\"", "static_hnp = \"2001:db8::/64\""] {
+            let err = toml::from_str::<RawConfig>(&format!("[profiles.default]\n{key}\n")).unwrap_err();
+            let field = key.split(' ').next().unwrap();
+            assert!(err.to_string().contains(&format!("unknown field `{field}`")), "{err}");
+        }
     }
 
     #[test]

@@ -6,15 +6,18 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::Duration;
 
 use crate::cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use crate::error::ConfigError;
 use crate::model::{
-    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, LogConfig, NeighborConfig, PortConfig, PortDevice,
-    PortRole, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
+    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, GrePolicy, Ipv4Pool, LmaConfig, LogConfig, MagPeer,
+    NeighborConfig, Ordering, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile,
+    ProfilesConfig, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
 };
 use crate::raw::{
-    RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawLog, RawNeighbor, RawPort, RawRoute, RawTunnel,
+    RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawIpv4Pool, RawLma, RawLog, RawMag, RawNeighbor, RawPools,
+    RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -53,6 +56,24 @@ const MAX_DSCP: u8 = 63;
 /// packet.
 const SIGNALLING_UDP_PORTS: [(u16, &str); 2] =
     [(434, "Mobile IPv4 registration and RFC 3519 tunnel"), (5436, "PMIPv6 signalling over IPv4")];
+/// Lifetime unit of the (P)BA Lifetime field (RFC 6275 section 6.1.8).
+const LIFETIME_UNIT_S: u32 = 4;
+/// Largest lifetime a (P)BA can carry: 65535 units of 4 s.
+const MAX_LIFETIME_S: u32 = 65_535 * LIFETIME_UNIT_S;
+/// HEARTBEAT_INTERVAL bounds (RFC 5847 section 5: configurable 30..3600 s).
+const MIN_HEARTBEAT_INTERVAL_S: u32 = 30;
+const MAX_HEARTBEAT_INTERVAL_S: u32 = 3_600;
+/// InitMINDelayBRIs: never below 0.5 s (RFC 5846 section 11); above
+/// MAX_BRACK_TIMEOUT (2 s), which caps its doubling, makes no sense.
+const MIN_BRI_INITIAL_DELAY_MS: u32 = 500;
+const MAX_BRACK_TIMEOUT_MS: u32 = 2_000;
+/// Longest MinDelayBeforeBCEDelete we accept (10 minutes).
+const MAX_MIN_DELAY_BEFORE_BCE_DELETE_MS: u32 = 600_000;
+/// Longest MaxDelayBeforeNewBCEAssign: the MAG gives up retransmitting a
+/// held PBU long before (its back-off is capped at 32 s).
+const MAX_MAX_DELAY_BEFORE_NEW_BCE_ASSIGN_MS: u32 = 30_000;
+/// Widest TimestampValidityWindow (one minute).
+const MAX_TIMESTAMP_VALIDITY_WINDOW_MS: u32 = 60_000;
 /// Levels `tracing` knows, as accepted by `EnvFilter`.
 const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
 /// EAL options this crate generates; a copy in `eal.args` would conflict.
@@ -78,7 +99,12 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let routes = routes(raw.route, &ports)?;
     let tunnel = tunnel(raw.tunnel, &ports)?;
     let bindings = bindings(raw.binding, &ports, &routes, &tunnel)?;
-    Ok(Config { eal, log, cli, dataplane, neighbor, ports, routes, tunnel, bindings })
+    let mut pools = pools(raw.pools, &ports)?;
+    bindings_against_pools(&bindings, &pools)?;
+    let lma = raw.lma.map(|raw| lma(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
+    let profiles = profiles(raw.profiles, lma.as_ref(), &ports, &pools, &bindings)?;
+    auto_exclude(&mut pools, &profiles, &bindings);
+    Ok(Config { eal, log, cli, dataplane, neighbor, ports, routes, tunnel, bindings, lma, pools, profiles })
 }
 
 fn eal(raw: RawEal) -> Result<EalConfig, ConfigError> {
@@ -705,10 +731,7 @@ fn bindings(
         bindings.push(binding);
     }
     // Each address of a binding is one forwarding-table entry.
-    let entries: u64 = bindings
-        .iter()
-        .map(|b| u64::from(b.ipv4_hoa.is_some()) + b.hnps.len() as u64 + u64::from(b.ipv6_hoa.is_some()))
-        .sum();
+    let entries = static_entries(&bindings);
     if entries > u64::from(tunnel.fib_capacity) {
         return Err(ConfigError::invalid(
             "tunnel.fib_capacity",
@@ -1213,6 +1236,683 @@ fn binding_is_distinct(b: usize, new: &StaticBinding, earlier: &[StaticBinding])
         }
     }
     Ok(())
+}
+
+/// Names of ports and MAGs: 1 to 32 letters, digits, '_' or '-'.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty() && name.len() <= 32 && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+}
+
+/// Forwarding-table entries the static bindings take: one per address or
+/// prefix.
+fn static_entries(bindings: &[StaticBinding]) -> u64 {
+    bindings
+        .iter()
+        .map(|b| u64::from(b.ipv4_hoa.is_some()) + b.hnps.len() as u64 + u64::from(b.ipv6_hoa.is_some()))
+        .sum()
+}
+
+/// A lifetime in seconds: 4..=`max`, a multiple of 4 (the (P)BA Lifetime
+/// field counts 4-second units).
+fn lifetime(key: &str, value: u32, max: u32, max_name: &str) -> Result<Duration, ConfigError> {
+    if value < LIFETIME_UNIT_S {
+        return Err(ConfigError::invalid(key, format!("must be at least {LIFETIME_UNIT_S}, got {value}")));
+    }
+    if value > max {
+        return Err(ConfigError::invalid(key, format!("must be at most {max_name} ({max}), got {value}")));
+    }
+    // Both neighbours are in range: `max` is a multiple of 4 too.
+    let below = value - value % LIFETIME_UNIT_S;
+    if below != value {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be a multiple of {LIFETIME_UNIT_S} (the Lifetime field counts 4-second units), got {value}; \
+                 use {below} or {}",
+                below + LIFETIME_UNIT_S
+            ),
+        ));
+    }
+    Ok(Duration::from_secs(u64::from(value)))
+}
+
+/// `lma.lmaa` / `lma.ipv4_lmaa` (already parsed): an address of ours on a
+/// core port.
+fn lma_address(key: &str, addr: IpAddr, ports: &[PortConfig]) -> Result<(), ConfigError> {
+    let on = |port: &PortConfig| -> bool {
+        match addr {
+            IpAddr::V4(a) => port.ipv4.iter().any(|c| c.addr == a),
+            IpAddr::V6(a) => port.ipv6.iter().any(|c| c.addr == a),
+        }
+    };
+    match ports.iter().find(|p| on(p)) {
+        Some(port) if port.role == PortRole::Core => Ok(()),
+        Some(port) => Err(ConfigError::invalid(
+            key,
+            format!(
+                "{addr} is an address of port {:?}, whose role is \"home\"; the LMA address is on a core port, \
+                 where the MAGs are",
+                port.name
+            ),
+        )),
+        None => {
+            let core: Vec<String> = ports
+                .iter()
+                .filter(|p| p.role == PortRole::Core)
+                .flat_map(|p| {
+                    let v4s = p.ipv4.iter().map(|c| IpAddr::V4(c.addr));
+                    let v6s = p.ipv6.iter().map(|c| IpAddr::V6(c.addr));
+                    v4s.chain(v6s)
+                })
+                .filter(|a| a.is_ipv4() == addr.is_ipv4())
+                .map(|a| a.to_string())
+                .collect();
+            Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{addr} is not an address of any port; the LMA address must be one of the core ports' \
+                     {} addresses ({})",
+                    family_name(addr),
+                    if core.is_empty() { "they have none".to_owned() } else { core.join(", ") }
+                ),
+            ))
+        }
+    }
+}
+
+fn lma(
+    raw: RawLma,
+    ports: &[PortConfig],
+    routes: &[RouteConfig],
+    tunnel: &TunnelConfig,
+    bindings: &[StaticBinding],
+    pools: &PoolsConfig,
+) -> Result<LmaConfig, ConfigError> {
+    let lmaa = raw
+        .lmaa
+        .as_deref()
+        .map(|text| {
+            let key = "lma.lmaa";
+            let addr: Ipv6Addr =
+                text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv6 address {text:?}: {e}")))?;
+            lma_address(key, addr.into(), ports).map(|()| addr)
+        })
+        .transpose()?;
+    let ipv4_lmaa = raw
+        .ipv4_lmaa
+        .as_deref()
+        .map(|text| {
+            let key = "lma.ipv4_lmaa";
+            let addr: Ipv4Addr =
+                text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv4 address {text:?}: {e}")))?;
+            lma_address(key, addr.into(), ports).map(|()| addr)
+        })
+        .transpose()?;
+    if lmaa.is_none() && ipv4_lmaa.is_none() {
+        return Err(ConfigError::invalid(
+            "lma",
+            "has no address: give lmaa (IPv6) and/or ipv4_lmaa (IPv4, RFC 5844), addresses of a core port",
+        ));
+    }
+
+    let min_delay_before_bce_delete = Duration::from_millis(u64::from(in_range(
+        "lma.min_delay_before_bce_delete_ms",
+        raw.min_delay_before_bce_delete_ms,
+        0,
+        MAX_MIN_DELAY_BEFORE_BCE_DELETE_MS,
+    )?));
+    let max_delay_before_new_bce_assign = Duration::from_millis(u64::from(in_range(
+        "lma.max_delay_before_new_bce_assign_ms",
+        raw.max_delay_before_new_bce_assign_ms,
+        0,
+        MAX_MAX_DELAY_BEFORE_NEW_BCE_ASSIGN_MS,
+    )?));
+    let timestamp_validity_window = Duration::from_millis(u64::from(in_range(
+        "lma.timestamp_validity_window_ms",
+        raw.timestamp_validity_window_ms,
+        1,
+        MAX_TIMESTAMP_VALIDITY_WINDOW_MS,
+    )?));
+    let max_lifetime = lifetime("lma.max_lifetime_s", raw.max_lifetime_s, MAX_LIFETIME_S, "65535 x 4 s")?;
+    let gre = match raw.gre.as_str() {
+        "supported" => GrePolicy::Supported,
+        "required" => GrePolicy::Required,
+        "disabled" => GrePolicy::Disabled,
+        other => {
+            return Err(ConfigError::invalid(
+                "lma.gre",
+                format!("must be \"supported\", \"required\" or \"disabled\", got {other:?}"),
+            ))
+        }
+    };
+    let heartbeat_interval = match raw.heartbeat_interval_s {
+        0 => None,
+        s if (MIN_HEARTBEAT_INTERVAL_S..=MAX_HEARTBEAT_INTERVAL_S).contains(&s) => {
+            Some(Duration::from_secs(u64::from(s)))
+        }
+        s => {
+            return Err(ConfigError::invalid(
+                "lma.heartbeat_interval_s",
+                format!(
+                    "must be 0 (send no heartbeats) or between {MIN_HEARTBEAT_INTERVAL_S} and \
+                     {MAX_HEARTBEAT_INTERVAL_S} (RFC 5847), got {s}"
+                ),
+            ))
+        }
+    };
+    let missing_heartbeats_allowed =
+        in_range("lma.missing_heartbeats_allowed", raw.missing_heartbeats_allowed, 1, 100)?;
+    let on_peer_failure = match raw.on_peer_failure.as_str() {
+        "keep" => PeerFailureAction::Keep,
+        "remove" => PeerFailureAction::Remove,
+        other => {
+            return Err(ConfigError::invalid(
+                "lma.on_peer_failure",
+                format!("must be \"keep\" or \"remove\", got {other:?}"),
+            ))
+        }
+    };
+    let bri_max_retries = in_range("lma.bri_max_retries", raw.bri_max_retries, 0, 10)?;
+    let bri_initial_delay = Duration::from_millis(u64::from(in_range(
+        "lma.bri_initial_delay_ms",
+        raw.bri_initial_delay_ms,
+        MIN_BRI_INITIAL_DELAY_MS,
+        MAX_BRACK_TIMEOUT_MS,
+    )?));
+    // Every session takes at least one forwarding entry, next to those of
+    // the static bindings.
+    let room = u64::from(tunnel.fib_capacity).saturating_sub(static_entries(bindings));
+    if raw.max_sessions == 0 {
+        return Err(ConfigError::invalid("lma.max_sessions", "must be at least 1"));
+    }
+    if u64::from(raw.max_sessions) > room {
+        return Err(ConfigError::invalid(
+            "lma.max_sessions",
+            format!(
+                "{} sessions do not fit the forwarding table: tunnel.fib_capacity ({}) less the static \
+                 bindings' entries leaves {room}, and every session takes at least one entry",
+                raw.max_sessions, tunnel.fib_capacity
+            ),
+        ));
+    }
+
+    if raw.mag.is_empty() {
+        return Err(ConfigError::invalid(
+            "lma.mag",
+            "at least one [[lma.mag]] is required: PBUs from sources not listed are dropped",
+        ));
+    }
+    let mut mags: Vec<MagPeer> = Vec::with_capacity(raw.mag.len());
+    for (m, raw) in raw.mag.into_iter().enumerate() {
+        let mag = mag_peer(m, raw, lmaa.is_some(), ipv4_lmaa.is_some(), ports, routes, pools)?;
+        if let Some(first) = mags.iter().position(|o| o.name == mag.name) {
+            return Err(ConfigError::invalid(
+                format!("lma.mag[{m}].name"),
+                format!("duplicate MAG name {:?} (also lma.mag[{first}])", mag.name),
+            ));
+        }
+        if let Some(first) = mags.iter().position(|o| o.addr == mag.addr) {
+            return Err(ConfigError::invalid(
+                format!("lma.mag[{m}].address"),
+                format!("duplicate MAG address {} (also lma.mag[{first}])", mag.addr),
+            ));
+        }
+        mags.push(mag);
+    }
+
+    Ok(LmaConfig {
+        lmaa,
+        ipv4_lmaa,
+        mags,
+        min_delay_before_bce_delete,
+        max_delay_before_new_bce_assign,
+        timestamp_validity_window,
+        mn_generated_timestamp: raw.mn_generated_timestamp,
+        max_lifetime,
+        accept_forced_udp: raw.accept_forced_udp,
+        tlv_supported: raw.tlv_supported,
+        gre,
+        heartbeat_interval,
+        missing_heartbeats_allowed,
+        on_peer_failure,
+        bri_max_retries,
+        bri_initial_delay,
+        max_sessions: raw.max_sessions,
+    })
+}
+
+fn mag_peer(
+    m: usize,
+    raw: RawMag,
+    has_lmaa: bool,
+    has_ipv4_lmaa: bool,
+    ports: &[PortConfig],
+    routes: &[RouteConfig],
+    pools: &PoolsConfig,
+) -> Result<MagPeer, ConfigError> {
+    let key = |field: &str| format!("lma.mag[{m}].{field}");
+    if !is_plain_name(&raw.name) {
+        return Err(ConfigError::invalid(
+            key("name"),
+            format!("must be 1 to 32 letters, digits, '_' or '-', got {:?}", raw.name),
+        ));
+    }
+
+    let addr_key = key("address");
+    let text = &raw.address;
+    let addr: IpAddr =
+        text.parse().map_err(|e| ConfigError::invalid(&addr_key, format!("invalid IP address {text:?}: {e}")))?;
+    let unicast = match addr {
+        IpAddr::V4(a) => !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback()),
+        IpAddr::V6(a) => !(a.is_unspecified() || a.is_multicast() || a.is_loopback() || a.is_unicast_link_local()),
+    };
+    if !unicast {
+        return Err(ConfigError::invalid(&addr_key, format!("{addr} is not a routable unicast address")));
+    }
+    if let Some((_, ours)) = own_addresses(ports).find(|(a, _)| *a == addr) {
+        return Err(ConfigError::invalid(
+            &addr_key,
+            format!("{addr} is our own address ({ours}); a MAG's address is the peer's"),
+        ));
+    }
+    match addr {
+        IpAddr::V6(_) if !has_lmaa => {
+            return Err(ConfigError::invalid(
+                &addr_key,
+                format!("{addr} is IPv6, but lma.lmaa is not set: the LMA has no IPv6 address for this MAG"),
+            ))
+        }
+        IpAddr::V4(_) if !has_ipv4_lmaa => {
+            return Err(ConfigError::invalid(
+                &addr_key,
+                format!("{addr} is IPv4, but lma.ipv4_lmaa is not set: the LMA has no IPv4 address for this MAG"),
+            ))
+        }
+        _ => {}
+    }
+    let home = match addr {
+        IpAddr::V4(a) => pools
+            .ipv4
+            .iter()
+            .position(|p| p.subnet.contains(a))
+            .map(|i| (format!("pools.ipv4[{i}].subnet"), IpCidr::V4(pools.ipv4[i].subnet))),
+        IpAddr::V6(a) => {
+            pools.hnp.iter().position(|p| p.contains(a)).map(|i| (format!("pools.hnp[{i}]"), IpCidr::V6(pools.hnp[i])))
+        }
+    };
+    if let Some((pool_key, pool)) = home {
+        return Err(ConfigError::invalid(
+            &addr_key,
+            format!("{addr} lies inside {pool_key} ({pool}), a home pool; a MAG's address is a transport address"),
+        ));
+    }
+    // PBAs, heartbeats and revocations go to it: it must be reachable.
+    let endpoint_key = |field: &str| if field == "endpoint" { key("address") } else { key(field) };
+    egress_port(&endpoint_key, None, addr, ports, routes)?;
+
+    let ordering = match raw.ordering.as_deref() {
+        None | Some("timestamp") => Ordering::Timestamp,
+        Some("sequence") => Ordering::Sequence,
+        Some(other) => {
+            return Err(ConfigError::invalid(
+                key("ordering"),
+                format!("must be \"timestamp\" or \"sequence\", got {other:?}"),
+            ))
+        }
+    };
+    Ok(MagPeer { name: raw.name, addr, ordering })
+}
+
+/// Whether a prefix overlaps IPv6 space that is not global unicast
+/// (unspecified/loopback/IPv4-mapped ::/64s, link-local, multicast).
+fn ipv6_non_unicast(prefix: Ipv6Cidr) -> bool {
+    let special: [Ipv6Cidr; 2] = [
+        Ipv6Cidr { addr: Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0), prefix_len: 10 },
+        Ipv6Cidr { addr: Ipv6Addr::new(0xff00, 0, 0, 0, 0, 0, 0, 0), prefix_len: 8 },
+    ];
+    prefix.addr.segments()[..4] == [0; 4] || special.iter().any(|s| s.overlaps(&prefix))
+}
+
+/// Whether a subnet overlaps IPv4 space that is not unicast ("this network"
+/// 0/8, loopback 127/8, multicast and reserved 224/3).
+fn ipv4_non_unicast(subnet: Ipv4Cidr) -> bool {
+    let special: [Ipv4Cidr; 3] = [
+        Ipv4Cidr { addr: Ipv4Addr::new(0, 0, 0, 0), prefix_len: 8 },
+        Ipv4Cidr { addr: Ipv4Addr::new(127, 0, 0, 0), prefix_len: 8 },
+        Ipv4Cidr { addr: Ipv4Addr::new(224, 0, 0, 0), prefix_len: 3 },
+    ];
+    special.iter().any(|s| s.overlaps(&subnet))
+}
+
+fn pools(raw: RawPools, ports: &[PortConfig]) -> Result<PoolsConfig, ConfigError> {
+    let mut hnp: Vec<Ipv6Cidr> = Vec::with_capacity(raw.hnp.len());
+    for (i, text) in raw.hnp.iter().enumerate() {
+        let key = format!("pools.hnp[{i}]");
+        let prefix: Ipv6Cidr =
+            text.parse().map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid prefix {text:?}: {e}")))?;
+        if prefix.network() != prefix {
+            return Err(ConfigError::invalid(
+                &key,
+                format!("{text:?} has host bits set; the prefix is {}", prefix.network()),
+            ));
+        }
+        if prefix.prefix_len >= HNP_LEN {
+            return Err(ConfigError::invalid(
+                &key,
+                format!(
+                    "must be shorter than /{HNP_LEN}: /{HNP_LEN} home network prefixes are allocated from it, \
+                     got /{}",
+                    prefix.prefix_len
+                ),
+            ));
+        }
+        if ipv6_non_unicast(prefix) {
+            return Err(ConfigError::invalid(&key, format!("{prefix} is not a routable unicast prefix")));
+        }
+        on_our_links(&key, "home network prefix pool", prefix.into(), ports)?;
+        if let Some(j) = hnp.iter().position(|p| p.overlaps(&prefix)) {
+            return Err(ConfigError::invalid(&key, format!("{prefix} overlaps pools.hnp[{j}] ({})", hnp[j])));
+        }
+        hnp.push(prefix);
+    }
+
+    let mut ipv4: Vec<Ipv4Pool> = Vec::with_capacity(raw.ipv4.len());
+    for (i, raw) in raw.ipv4.into_iter().enumerate() {
+        let pool = ipv4_pool(i, raw, ports)?;
+        if let Some(j) = ipv4.iter().position(|p| p.subnet.overlaps(&pool.subnet)) {
+            return Err(ConfigError::invalid(
+                format!("pools.ipv4[{i}].subnet"),
+                format!("{} overlaps pools.ipv4[{j}].subnet ({})", pool.subnet, ipv4[j].subnet),
+            ));
+        }
+        ipv4.push(pool);
+    }
+    Ok(PoolsConfig { hnp, ipv4 })
+}
+
+/// Why `addr` cannot be a mobile node's address in `pool`: it is the
+/// subnet's network or broadcast address or its default router.
+fn reserved_in_pool(addr: Ipv4Addr, pool: &Ipv4Pool, p: usize) -> Option<String> {
+    if addr == pool.subnet.addr {
+        Some(format!("{addr} is the network address of pools.ipv4[{p}].subnet ({})", pool.subnet))
+    } else if addr == pool.subnet.broadcast() {
+        Some(format!("{addr} is the broadcast address of pools.ipv4[{p}].subnet ({})", pool.subnet))
+    } else if addr == pool.default_router {
+        Some(format!("{addr} is the mobile nodes' default router (pools.ipv4[{p}].default_router)"))
+    } else {
+        None
+    }
+}
+
+fn ipv4_pool(i: usize, raw: RawIpv4Pool, ports: &[PortConfig]) -> Result<Ipv4Pool, ConfigError> {
+    let key = |field: &str| format!("pools.ipv4[{i}].{field}");
+    let text = &raw.subnet;
+    let subnet: Ipv4Cidr = text
+        .parse()
+        .map_err(|e: CidrError| ConfigError::invalid(key("subnet"), format!("invalid subnet {text:?}: {e}")))?;
+    if subnet.network() != subnet {
+        return Err(ConfigError::invalid(
+            key("subnet"),
+            format!("{text:?} has host bits set; the subnet is {}", subnet.network()),
+        ));
+    }
+    if !(1..=30).contains(&subnet.prefix_len) {
+        return Err(ConfigError::invalid(
+            key("subnet"),
+            format!(
+                "prefix length must be 1 to 30 (room for a default router and a mobile node), got /{}",
+                subnet.prefix_len
+            ),
+        ));
+    }
+    if ipv4_non_unicast(subnet) {
+        return Err(ConfigError::invalid(key("subnet"), format!("{subnet} is not a unicast subnet")));
+    }
+    on_our_links(&key("subnet"), "home subnet", subnet.into(), ports)?;
+
+    let parse = |k: &str, text: &str| -> Result<Ipv4Addr, ConfigError> {
+        text.parse().map_err(|e| ConfigError::invalid(k, format!("invalid IPv4 address {text:?}: {e}")))
+    };
+    let default_router = parse(&key("default_router"), &raw.default_router)?;
+    if !subnet.contains(default_router) {
+        return Err(ConfigError::invalid(key("default_router"), format!("{default_router} is not inside {subnet}")));
+    }
+    if default_router == subnet.addr || default_router == subnet.broadcast() {
+        return Err(ConfigError::invalid(
+            key("default_router"),
+            format!("{default_router} is the network or broadcast address of {subnet}"),
+        ));
+    }
+
+    let mut pool = Ipv4Pool { subnet, default_router, exclude: Vec::with_capacity(raw.exclude.len()) };
+    for (x, text) in raw.exclude.iter().enumerate() {
+        let k = key(&format!("exclude[{x}]"));
+        let addr = parse(&k, text)?;
+        if !subnet.contains(addr) {
+            return Err(ConfigError::invalid(k, format!("{addr} is not inside {subnet}")));
+        }
+        if let Some(why) = reserved_in_pool(addr, &pool, i) {
+            return Err(ConfigError::invalid(k, format!("{why}, which is never allocated anyway")));
+        }
+        if let Some(first) = pool.exclude.iter().position(|a| *a == addr) {
+            return Err(ConfigError::invalid(
+                k,
+                format!("duplicate address {addr} (also pools.ipv4[{i}].exclude[{first}])"),
+            ));
+        }
+        pool.exclude.push(addr);
+    }
+    Ok(pool)
+}
+
+/// Static bindings live beside the pools (whose addresses are in VRF 0): a
+/// VRF 0 binding address inside a pool is excluded from dynamic allocation
+/// automatically, but it cannot be what is never a mobile node's address.
+fn bindings_against_pools(bindings: &[StaticBinding], pools: &PoolsConfig) -> Result<(), ConfigError> {
+    for (b, binding) in bindings.iter().enumerate().filter(|(_, b)| b.vrf == 0) {
+        let Some(addr) = binding.ipv4_hoa else { continue };
+        for (p, pool) in pools.ipv4.iter().enumerate().filter(|(_, p)| p.subnet.contains(addr)) {
+            if let Some(why) = reserved_in_pool(addr, pool, p) {
+                return Err(ConfigError::invalid(
+                    format!("binding[{b}].ipv4_hoa"),
+                    format!("{why}, not a home address"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds every profile's static IPv4 HoA and every VRF 0 static binding's
+/// IPv4 HoA to the exclude list of the pool they are in.
+fn auto_exclude(pools: &mut PoolsConfig, profiles: &ProfilesConfig, bindings: &[StaticBinding]) {
+    let statics = profiles.mobile_nodes.iter().filter_map(|p| p.static_ipv4_hoa);
+    let bound = bindings.iter().filter(|b| b.vrf == 0).filter_map(|b| b.ipv4_hoa);
+    for addr in statics.chain(bound) {
+        if let Some(pool) = pools.ipv4.iter_mut().find(|p| p.subnet.contains(addr)) {
+            if !pool.exclude.contains(&addr) {
+                pool.exclude.push(addr);
+            }
+        }
+    }
+}
+
+fn profiles(
+    raw: RawProfiles,
+    lma: Option<&LmaConfig>,
+    ports: &[PortConfig],
+    pools: &PoolsConfig,
+    bindings: &[StaticBinding],
+) -> Result<ProfilesConfig, ConfigError> {
+    let context = ProfileContext { lma, ports, pools, bindings };
+    let default = raw.default.map(|raw| profile("profiles.default", raw.into(), true, &context)).transpose()?;
+    let mut mobile_nodes: Vec<Profile> = Vec::with_capacity(raw.mn.len());
+    for (i, raw) in raw.mn.into_iter().enumerate() {
+        let prefix = format!("profiles.mn[{i}]");
+        let new = profile(&prefix, raw, false, &context)?;
+        let key = |field: &str| format!("{prefix}.{field}");
+        for (j, other) in mobile_nodes.iter().enumerate() {
+            if other.mn_id == new.mn_id {
+                return Err(ConfigError::invalid(
+                    key("mn_id"),
+                    format!("duplicate MN-ID {:?} (also profiles.mn[{j}])", new.mn_id),
+                ));
+            }
+            if let Some(a) = new.static_ipv4_hoa.filter(|a| other.static_ipv4_hoa == Some(*a)) {
+                return Err(ConfigError::invalid(
+                    key("static_ipv4_hoa"),
+                    format!("{a} is already the static address of profiles.mn[{j}] ({})", other.mn_id),
+                ));
+            }
+            if let Some(p) = new.static_hnp.filter(|p| other.static_hnp == Some(*p)) {
+                return Err(ConfigError::invalid(
+                    key("static_hnp"),
+                    format!("{p} is already the static prefix of profiles.mn[{j}] ({})", other.mn_id),
+                ));
+            }
+        }
+        mobile_nodes.push(new);
+    }
+    Ok(ProfilesConfig { default, mobile_nodes })
+}
+
+/// What a profile is checked against.
+struct ProfileContext<'a> {
+    lma: Option<&'a LmaConfig>,
+    ports: &'a [PortConfig],
+    pools: &'a PoolsConfig,
+    bindings: &'a [StaticBinding],
+}
+
+fn profile(prefix: &str, raw: RawProfile, is_default: bool, cx: &ProfileContext<'_>) -> Result<Profile, ConfigError> {
+    let key = |field: &str| format!("{prefix}.{field}");
+    // The default profile's raw form has no mn_id and no static address.
+    let mn_id = match &raw.mn_id {
+        None if is_default => String::new(),
+        None => return Err(ConfigError::invalid(key("mn_id"), "required: the mobile node's identifier (NAI)")),
+        Some(id) => mn_id(&key("mn_id"), id)?,
+    };
+    if raw.pmip6 && !raw.ipv4 && !raw.ipv6 {
+        return Err(ConfigError::invalid(
+            prefix,
+            "allows neither ipv4 nor ipv6, so every PBU would be refused; to refuse network-based mobility \
+             set pmip6 = false",
+        ));
+    }
+    let static_ipv4_hoa = raw
+        .static_ipv4_hoa
+        .as_deref()
+        .map(|text| static_ipv4_hoa(&key("static_ipv4_hoa"), text, raw.ipv4, cx))
+        .transpose()?;
+    let static_hnp =
+        raw.static_hnp.as_deref().map(|text| static_hnp(&key("static_hnp"), text, raw.ipv6, cx)).transpose()?;
+
+    let max_lifetime = match raw.max_lifetime_s {
+        None => None,
+        Some(s) => Some(match cx.lma {
+            Some(lma) => {
+                let cap = u32::try_from(lma.max_lifetime.as_secs()).unwrap_or(MAX_LIFETIME_S);
+                lifetime(&key("max_lifetime_s"), s, cap, "lma.max_lifetime_s")?
+            }
+            None => lifetime(&key("max_lifetime_s"), s, MAX_LIFETIME_S, "65535 x 4 s")?,
+        }),
+    };
+
+    if raw.gre_required && cx.lma.is_some_and(|l| l.gre == GrePolicy::Disabled) {
+        return Err(ConfigError::invalid(
+            key("gre_required"),
+            "lma.gre is \"disabled\", so no session can use GRE; set lma.gre to \"supported\" or \"required\"",
+        ));
+    }
+
+    for (i, name) in raw.mags.iter().enumerate() {
+        let k = key(&format!("mags[{i}]"));
+        let known = cx.lma.is_some_and(|l| l.mags.iter().any(|m| &m.name == name));
+        if !known {
+            let names = match cx.lma {
+                None => "there is no [lma]".to_owned(),
+                Some(l) => {
+                    let names: Vec<String> = l.mags.iter().map(|m| format!("{:?}", m.name)).collect();
+                    format!("MAGs: {}", names.join(", "))
+                }
+            };
+            return Err(ConfigError::invalid(k, format!("no [[lma.mag]] named {name:?} ({names})")));
+        }
+        if let Some(first) = raw.mags[..i].iter().position(|n| n == name) {
+            return Err(ConfigError::invalid(k, format!("duplicate MAG {name:?} (also {prefix}.mags[{first}])")));
+        }
+    }
+
+    Ok(Profile {
+        mn_id,
+        pmip6: raw.pmip6,
+        ipv4: raw.ipv4,
+        ipv6: raw.ipv6,
+        static_ipv4_hoa,
+        static_hnp,
+        max_lifetime,
+        gre_required: raw.gre_required,
+        mags: raw.mags,
+    })
+}
+
+/// A profile's static IPv4 home address: inside a pool (which then excludes
+/// it from dynamic allocation), a host address there, bound by no VRF 0
+/// static binding.
+fn static_ipv4_hoa(key: &str, text: &str, ipv4: bool, cx: &ProfileContext<'_>) -> Result<Ipv4Addr, ConfigError> {
+    let addr: Ipv4Addr =
+        text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv4 address {text:?}: {e}")))?;
+    if !ipv4 {
+        return Err(ConfigError::invalid(key, "the profile does not allow IPv4 (ipv4 = false)"));
+    }
+    let Some((p, pool)) = cx.pools.ipv4.iter().enumerate().find(|(_, p)| p.subnet.contains(addr)) else {
+        let subnets: Vec<String> = cx.pools.ipv4.iter().map(|p| p.subnet.to_string()).collect();
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{addr} is not inside any pools.ipv4 subnet ({}); a static home address belongs to a home subnet",
+                if subnets.is_empty() { "there is none".to_owned() } else { subnets.join(", ") }
+            ),
+        ));
+    };
+    if let Some(why) = reserved_in_pool(addr, pool, p) {
+        return Err(ConfigError::invalid(key, format!("{why}, not a home address")));
+    }
+    if let Some(b) = cx.bindings.iter().position(|b| b.vrf == 0 && b.ipv4_hoa == Some(addr)) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{addr} is already bound by binding[{b}] ({}), a static binding", cx.bindings[b].mn_id),
+        ));
+    }
+    Ok(addr)
+}
+
+/// A profile's static home network prefix: a /64 inside a `pools.hnp`
+/// aggregate, not a VRF 0 static binding's.
+fn static_hnp(key: &str, text: &str, ipv6: bool, cx: &ProfileContext<'_>) -> Result<Ipv6Cidr, ConfigError> {
+    let prefix = home_prefix(key, text, cx.ports)?;
+    if !ipv6 {
+        return Err(ConfigError::invalid(key, "the profile does not allow IPv6 (ipv6 = false)"));
+    }
+    if !cx.pools.hnp.iter().any(|p| p.contains(prefix.addr)) {
+        let pools: Vec<String> = cx.pools.hnp.iter().map(|p| p.to_string()).collect();
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "{prefix} is not inside any pools.hnp prefix ({})",
+                if pools.is_empty() { "there is none".to_owned() } else { pools.join(", ") }
+            ),
+        ));
+    }
+    for (b, binding) in cx.bindings.iter().enumerate().filter(|(_, b)| b.vrf == 0) {
+        if binding.hnps.contains(&prefix) || binding.ipv6_hoa.is_some_and(|a| prefix.contains(a)) {
+            return Err(ConfigError::invalid(
+                key,
+                format!("{prefix} is already bound by binding[{b}] ({}), a static binding", binding.mn_id),
+            ));
+        }
+    }
+    Ok(prefix)
 }
 
 #[cfg(test)]
@@ -2071,5 +2771,615 @@ port = "home"
             .starts_with("cli.socket: unix socket paths are at most 107 bytes"));
         let text = format!("{BASE}\n[cli]\nsocket = \"\"\n");
         assert_eq!(parse(&text).unwrap_err().to_string(), "cli.socket: must not be empty");
+    }
+
+    /// An LMA, pools and profiles that fit `BASE`; tests break one thing in
+    /// it at a time.
+    const LMA: &str = r#"
+[lma]
+lmaa = "2001:db8:1::1"
+ipv4_lmaa = "192.0.2.1"
+
+[[lma.mag]]
+name = "mag1"
+address = "2001:db8:1::2"
+
+[[lma.mag]]
+name = "mag1-v4"
+address = "192.0.2.2"
+ordering = "sequence"
+
+[pools]
+hnp = ["2001:db8:100::/48"]
+
+[[pools.ipv4]]
+subnet = "203.0.113.0/24"
+default_router = "203.0.113.1"
+exclude = ["203.0.113.250"]
+
+[[profiles.mn]]
+mn_id = "dual@anchor.test"
+
+[[profiles.mn]]
+mn_id = "static4@anchor.test"
+ipv6 = false
+static_ipv4_hoa = "203.0.113.200"
+mags = ["mag1-v4"]
+"#;
+
+    /// `BASE` + `LMA` with `from` replaced by `to` (which must occur in
+    /// `LMA`), then `extra`, parsed.
+    fn with_lma(from: &str, to: &str, extra: &str) -> Result<Config, ConfigError> {
+        assert!(LMA.contains(from), "{from:?} not in LMA");
+        parse(&format!("{BASE}{}\n{extra}\n", LMA.replacen(from, to, 1)))
+    }
+
+    /// The error message of `with_lma`, which must fail.
+    fn lma_error(from: &str, to: &str, extra: &str) -> String {
+        match with_lma(from, to, extra) {
+            Ok(_) => panic!("replacing {from:?} by {to:?} (and {extra:?}) was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    /// The error message of `LMA` with `line` added to `[lma]`.
+    fn lma_setting_error(line: &str) -> String {
+        lma_error("[lma]\n", &format!("[lma]\n{line}\n"), "")
+    }
+
+    #[test]
+    fn lma_pools_and_profiles_are_parsed_into_the_typed_model() {
+        let c = with_lma("", "", "").unwrap();
+        let lma = c.lma.unwrap();
+        assert_eq!(lma.lmaa, Some("2001:db8:1::1".parse().unwrap()));
+        assert_eq!(lma.ipv4_lmaa, Some(Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(
+            lma.mags,
+            [
+                MagPeer { name: "mag1".into(), addr: "2001:db8:1::2".parse().unwrap(), ordering: Ordering::Timestamp },
+                MagPeer { name: "mag1-v4".into(), addr: "192.0.2.2".parse().unwrap(), ordering: Ordering::Sequence },
+            ]
+        );
+        assert_eq!(c.pools.hnp, ["2001:db8:100::/48".parse().unwrap()]);
+        assert_eq!(c.pools.ipv4[0].default_router, Ipv4Addr::new(203, 0, 113, 1));
+        assert_eq!(c.profiles.default, None);
+        assert_eq!(c.profiles.mobile_nodes[0], Profile { mn_id: "dual@anchor.test".into(), ..Profile::default() });
+        let static4 = &c.profiles.mobile_nodes[1];
+        assert_eq!(static4.static_ipv4_hoa, Some(Ipv4Addr::new(203, 0, 113, 200)));
+        assert!(!static4.ipv6 && static4.allows_mag("mag1-v4") && !static4.allows_mag("mag1"));
+    }
+
+    #[test]
+    fn every_lma_setting_is_read_from_the_file() {
+        let settings = "min_delay_before_bce_delete_ms = 0\nmax_delay_before_new_bce_assign_ms = 0\n\
+                        timestamp_validity_window_ms = 1000\nmn_generated_timestamp = true\nmax_lifetime_s = 262140\n\
+                        accept_forced_udp = true\ntlv_supported = false\ngre = \"required\"\n\
+                        heartbeat_interval_s = 0\nmissing_heartbeats_allowed = 5\non_peer_failure = \"remove\"\n\
+                        bri_max_retries = 0\nbri_initial_delay_ms = 500\nmax_sessions = 10";
+        let lma = with_lma("[lma]\n", &format!("[lma]\n{settings}\n"), "").unwrap().lma.unwrap();
+        assert_eq!(lma.min_delay_before_bce_delete, Duration::ZERO);
+        assert_eq!(lma.max_delay_before_new_bce_assign, Duration::ZERO);
+        assert_eq!(lma.timestamp_validity_window, Duration::from_secs(1));
+        assert!(lma.mn_generated_timestamp && lma.accept_forced_udp && !lma.tlv_supported);
+        assert_eq!(lma.max_lifetime, LmaConfig::MAX_LIFETIME);
+        assert_eq!(lma.gre, GrePolicy::Required);
+        assert_eq!(lma.heartbeat_interval, None);
+        assert_eq!(lma.missing_heartbeats_allowed, 5);
+        assert_eq!(lma.on_peer_failure, PeerFailureAction::Remove);
+        assert_eq!(lma.bri_max_retries, 0);
+        assert_eq!(lma.bri_initial_delay, Duration::from_millis(500));
+        assert_eq!(lma.max_sessions, 10);
+        let lma =
+            with_lma("[lma]\n", "[lma]\ngre = \"disabled\"\nheartbeat_interval_s = 3600\n", "").unwrap().lma.unwrap();
+        assert_eq!((lma.gre, lma.heartbeat_interval), (GrePolicy::Disabled, Some(Duration::from_secs(3600))));
+    }
+
+    #[test]
+    fn lma_without_any_address_is_rejected() {
+        let msg = lma_error("lmaa = \"2001:db8:1::1\"\nipv4_lmaa = \"192.0.2.1\"\n", "", "");
+        assert!(msg.starts_with("lma: has no address: give lmaa (IPv6) and/or ipv4_lmaa"), "{msg}");
+    }
+
+    #[test]
+    fn lmaa_must_be_an_address_of_a_core_port() {
+        assert_eq!(
+            lma_error("lmaa = \"2001:db8:1::1\"", "lmaa = \"2001:db8:1::9\"", ""),
+            "lma.lmaa: 2001:db8:1::9 is not an address of any port; the LMA address must be one of the \
+             core ports' IPv6 addresses (2001:db8:1::1)"
+        );
+        assert!(lma_error("lmaa = \"2001:db8:1::1\"", "lmaa = \"2001:db8:2::1\"", "")
+            .starts_with("lma.lmaa: 2001:db8:2::1 is an address of port \"home\", whose role is \"home\""));
+        assert!(lma_error("lmaa = \"2001:db8:1::1\"", "lmaa = \"192.0.2.1\"", "")
+            .starts_with("lma.lmaa: invalid IPv6 address \"192.0.2.1\""));
+        assert!(lma_error("ipv4_lmaa = \"192.0.2.1\"", "ipv4_lmaa = \"192.0.2.9\"", "")
+            .starts_with("lma.ipv4_lmaa: 192.0.2.9 is not an address of any port"));
+        assert!(lma_error("ipv4_lmaa = \"192.0.2.1\"", "ipv4_lmaa = \"198.51.100.1\"", "")
+            .contains("whose role is \"home\""));
+    }
+
+    #[test]
+    fn lma_timers_out_of_range_are_rejected() {
+        for (line, msg) in [
+            (
+                "min_delay_before_bce_delete_ms = 600001",
+                "lma.min_delay_before_bce_delete_ms: must be between 0 and 600000, got 600001",
+            ),
+            (
+                "max_delay_before_new_bce_assign_ms = 30001",
+                "lma.max_delay_before_new_bce_assign_ms: must be between 0 and 30000, got 30001",
+            ),
+            (
+                "timestamp_validity_window_ms = 0",
+                "lma.timestamp_validity_window_ms: must be between 1 and 60000, got 0",
+            ),
+            ("missing_heartbeats_allowed = 0", "lma.missing_heartbeats_allowed: must be between 1 and 100, got 0"),
+            ("bri_max_retries = 11", "lma.bri_max_retries: must be between 0 and 10, got 11"),
+            ("bri_initial_delay_ms = 499", "lma.bri_initial_delay_ms: must be between 500 and 2000, got 499"),
+            ("bri_initial_delay_ms = 2001", "lma.bri_initial_delay_ms: must be between 500 and 2000, got 2001"),
+        ] {
+            assert_eq!(lma_setting_error(line), msg);
+        }
+    }
+
+    #[test]
+    fn heartbeat_interval_is_zero_or_30_to_3600_seconds() {
+        for bad in [1, 29, 3601] {
+            assert_eq!(
+                lma_setting_error(&format!("heartbeat_interval_s = {bad}")),
+                format!(
+                    "lma.heartbeat_interval_s: must be 0 (send no heartbeats) or between 30 and 3600 \
+                     (RFC 5847), got {bad}"
+                )
+            );
+        }
+        let lma = with_lma("[lma]\n", "[lma]\nheartbeat_interval_s = 30\n", "").unwrap().lma.unwrap();
+        assert_eq!(lma.heartbeat_interval, Some(Duration::from_secs(30)));
+    }
+
+    #[test]
+    fn max_lifetime_is_4_to_262140_seconds_in_4_second_units() {
+        assert_eq!(lma_setting_error("max_lifetime_s = 0"), "lma.max_lifetime_s: must be at least 4, got 0");
+        assert_eq!(
+            lma_setting_error("max_lifetime_s = 262144"),
+            "lma.max_lifetime_s: must be at most 65535 x 4 s (262140), got 262144"
+        );
+        assert_eq!(
+            lma_setting_error("max_lifetime_s = 3601"),
+            "lma.max_lifetime_s: must be a multiple of 4 (the Lifetime field counts 4-second units), got \
+             3601; use 3600 or 3604"
+        );
+    }
+
+    #[test]
+    fn unknown_gre_policy_and_peer_failure_action_are_rejected() {
+        assert_eq!(
+            lma_setting_error("gre = \"always\""),
+            "lma.gre: must be \"supported\", \"required\" or \"disabled\", got \"always\""
+        );
+        assert_eq!(
+            lma_setting_error("on_peer_failure = \"revoke\""),
+            "lma.on_peer_failure: must be \"keep\" or \"remove\", got \"revoke\""
+        );
+    }
+
+    #[test]
+    fn max_sessions_must_fit_the_forwarding_table_beside_the_static_bindings() {
+        assert_eq!(lma_setting_error("max_sessions = 0"), "lma.max_sessions: must be at least 1");
+        let tight = "[lma]\nmax_sessions = 1024\n";
+        let binding = format!("[tunnel]\nfib_capacity = 1024\n\n[[binding]]\n{IPIP}");
+        assert!(with_lma("[lma]\n", tight, "[tunnel]\nfib_capacity = 1024").is_ok());
+        assert_eq!(
+            lma_error("[lma]\n", tight, &binding),
+            "lma.max_sessions: 1024 sessions do not fit the forwarding table: tunnel.fib_capacity (1024) \
+             less the static bindings' entries leaves 1023, and every session takes at least one entry"
+        );
+    }
+
+    #[test]
+    fn lma_without_mags_is_rejected() {
+        let text = format!("{BASE}\n[lma]\nlmaa = \"2001:db8:1::1\"\n");
+        assert_eq!(
+            parse(&text).unwrap_err().to_string(),
+            "lma.mag: at least one [[lma.mag]] is required: PBUs from sources not listed are dropped"
+        );
+    }
+
+    #[test]
+    fn bad_and_duplicate_mag_names_are_rejected() {
+        assert!(lma_error("name = \"mag1\"", "name = \"mag 1\"", "")
+            .starts_with("lma.mag[0].name: must be 1 to 32 letters, digits, '_' or '-', got \"mag 1\""));
+        assert_eq!(
+            lma_error("name = \"mag1-v4\"", "name = \"mag1\"", ""),
+            "lma.mag[1].name: duplicate MAG name \"mag1\" (also lma.mag[0])"
+        );
+    }
+
+    #[test]
+    fn duplicate_mag_addresses_are_rejected() {
+        let extra = "[[lma.mag]]\nname = \"again\"\naddress = \"2001:db8:1:0::2\"";
+        assert_eq!(
+            lma_error("", "", extra),
+            "lma.mag[2].address: duplicate MAG address 2001:db8:1::2 (also lma.mag[0])"
+        );
+    }
+
+    #[test]
+    fn mag_address_must_be_a_peers_unicast_address() {
+        assert_eq!(
+            lma_error("address = \"192.0.2.2\"", "address = \"192.0.2.1\"", ""),
+            "lma.mag[1].address: 192.0.2.1 is our own address (port[0].ipv4[0]); a MAG's address is the peer's"
+        );
+        assert_eq!(
+            lma_error("address = \"2001:db8:1::2\"", "address = \"ff02::2\"", ""),
+            "lma.mag[0].address: ff02::2 is not a routable unicast address"
+        );
+        assert!(lma_error("address = \"192.0.2.2\"", "address = \"192.0.2\"", "")
+            .starts_with("lma.mag[1].address: invalid IP address \"192.0.2\""));
+        assert!(lma_error("address = \"192.0.2.2\"", "address = \"192.0.2.255\"", "")
+            .starts_with("lma.mag[1].address: 192.0.2.255 is the network or broadcast address"));
+    }
+
+    #[test]
+    fn mag_address_family_needs_the_matching_lma_address() {
+        assert_eq!(
+            lma_error("lmaa = \"2001:db8:1::1\"\n", "", ""),
+            "lma.mag[0].address: 2001:db8:1::2 is IPv6, but lma.lmaa is not set: the LMA has no IPv6 \
+             address for this MAG"
+        );
+        assert_eq!(
+            lma_error("ipv4_lmaa = \"192.0.2.1\"\n", "", ""),
+            "lma.mag[1].address: 192.0.2.2 is IPv4, but lma.ipv4_lmaa is not set: the LMA has no IPv4 \
+             address for this MAG"
+        );
+    }
+
+    #[test]
+    fn mag_address_inside_a_home_pool_is_rejected() {
+        assert_eq!(
+            lma_error("address = \"192.0.2.2\"", "address = \"203.0.113.7\"", ""),
+            "lma.mag[1].address: 203.0.113.7 lies inside pools.ipv4[0].subnet (203.0.113.0/24), a home pool; \
+             a MAG's address is a transport address"
+        );
+        assert!(lma_error("address = \"2001:db8:1::2\"", "address = \"2001:db8:100::7\"", "")
+            .starts_with("lma.mag[0].address: 2001:db8:100::7 lies inside pools.hnp[0] (2001:db8:100::/48)"));
+    }
+
+    #[test]
+    fn unreachable_mag_is_rejected_and_a_routed_one_accepted() {
+        assert_eq!(
+            lma_error("address = \"2001:db8:1::2\"", "address = \"2001:db8:99::2\"", ""),
+            "lma.mag[0].address: 2001:db8:99::2 is not inside a subnet of any port and no [[route]] covers \
+             it: the anchor has no way to reach it"
+        );
+        // 0.0.0.0/0 via the home port covers any IPv4 MAG.
+        let c = with_lma("address = \"192.0.2.2\"", "address = \"100.64.1.1\"", "").unwrap();
+        assert_eq!(c.lma.unwrap().mags[1].addr, "100.64.1.1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn mag_ordering_is_timestamp_or_sequence() {
+        assert_eq!(
+            lma_error("ordering = \"sequence\"", "ordering = \"seq\"", ""),
+            "lma.mag[1].ordering: must be \"timestamp\" or \"sequence\", got \"seq\""
+        );
+        let c = with_lma("ordering = \"sequence\"", "ordering = \"timestamp\"", "").unwrap();
+        assert!(c.lma.unwrap().mags.iter().all(|m| m.ordering == Ordering::Timestamp));
+    }
+
+    #[test]
+    fn hnp_pool_must_be_a_network_shorter_than_64() {
+        let pool = "hnp = [\"2001:db8:100::/48\"]";
+        let bad = |p: &str| lma_error(pool, &format!("hnp = [\"{p}\"]"), "");
+        assert_eq!(
+            bad("2001:db8:100::1/48"),
+            "pools.hnp[0]: \"2001:db8:100::1/48\" has host bits set; the prefix is 2001:db8:100::/48"
+        );
+        assert_eq!(
+            bad("2001:db8:100::/64"),
+            "pools.hnp[0]: must be shorter than /64: /64 home network prefixes are allocated from it, got /64"
+        );
+        assert!(bad("2001:db8:100::").starts_with("pools.hnp[0]: invalid prefix \"2001:db8:100::\""));
+        for p in ["fe80::/16", "ff00::/8", "::/0", "8000::/1"] {
+            assert_eq!(bad(p), format!("pools.hnp[0]: {p} is not a routable unicast prefix"));
+        }
+    }
+
+    #[test]
+    fn hnp_pools_must_not_overlap_each_other_or_a_ports_link() {
+        let pool = "hnp = [\"2001:db8:100::/48\"]";
+        assert_eq!(
+            lma_error(pool, "hnp = [\"2001:db8:100::/48\", \"2001:db8:100::/40\"]", ""),
+            "pools.hnp[1]: 2001:db8:100::/40 overlaps pools.hnp[0] (2001:db8:100::/48)"
+        );
+        assert!(lma_error(pool, "hnp = [\"2001:db8:1::/48\"]", "")
+            .starts_with("pools.hnp[0]: home network prefix pool 2001:db8:1::/48 lies on the link of port[0].ipv6[0]"));
+        let c = with_lma(pool, "hnp = [\"2001:db8:100::/48\", \"2001:db8:101::/48\"]", "").unwrap();
+        assert_eq!(c.pools.hnp.len(), 2);
+    }
+
+    #[test]
+    fn ipv4_pool_subnet_must_be_a_unicast_network_off_our_links() {
+        let subnet = "subnet = \"203.0.113.0/24\"";
+        let bad = |s: &str| lma_error(subnet, &format!("subnet = \"{s}\""), "");
+        assert_eq!(
+            bad("203.0.113.1/24"),
+            "pools.ipv4[0].subnet: \"203.0.113.1/24\" has host bits set; the subnet is 203.0.113.0/24"
+        );
+        assert!(bad("203.0.113.0/31").starts_with("pools.ipv4[0].subnet: prefix length must be 1 to 30"));
+        assert!(bad("203.0.113.0").starts_with("pools.ipv4[0].subnet: invalid subnet \"203.0.113.0\""));
+        assert_eq!(bad("224.0.0.0/24"), "pools.ipv4[0].subnet: 224.0.0.0/24 is not a unicast subnet");
+        assert!(bad("192.0.2.0/25").starts_with("pools.ipv4[0].subnet: home subnet 192.0.2.0/25 lies on the link"));
+    }
+
+    #[test]
+    fn overlapping_ipv4_pools_are_rejected() {
+        let extra = "[[pools.ipv4]]\nsubnet = \"203.0.113.128/25\"\ndefault_router = \"203.0.113.129\"";
+        assert_eq!(
+            lma_error("", "", extra),
+            "pools.ipv4[1].subnet: 203.0.113.128/25 overlaps pools.ipv4[0].subnet (203.0.113.0/24)"
+        );
+    }
+
+    #[test]
+    fn default_router_must_be_a_host_of_the_pool_subnet() {
+        let router = "default_router = \"203.0.113.1\"";
+        assert_eq!(
+            lma_error(router, "default_router = \"203.0.114.1\"", ""),
+            "pools.ipv4[0].default_router: 203.0.114.1 is not inside 203.0.113.0/24"
+        );
+        assert_eq!(
+            lma_error(router, "default_router = \"203.0.113.255\"", ""),
+            "pools.ipv4[0].default_router: 203.0.113.255 is the network or broadcast address of 203.0.113.0/24"
+        );
+    }
+
+    #[test]
+    fn excluded_addresses_must_be_distinct_hosts_of_the_subnet() {
+        let exclude = "exclude = [\"203.0.113.250\"]";
+        let bad = |list: &str| lma_error(exclude, &format!("exclude = [{list}]"), "");
+        assert_eq!(bad("\"203.0.114.9\""), "pools.ipv4[0].exclude[0]: 203.0.114.9 is not inside 203.0.113.0/24");
+        assert_eq!(
+            bad("\"203.0.113.9\", \"203.0.113.1\""),
+            "pools.ipv4[0].exclude[1]: 203.0.113.1 is the mobile nodes' default router \
+             (pools.ipv4[0].default_router), which is never allocated anyway"
+        );
+        assert!(bad("\"203.0.113.0\"").starts_with("pools.ipv4[0].exclude[0]: 203.0.113.0 is the network address"));
+        assert_eq!(
+            bad("\"203.0.113.9\", \"203.0.113.9\""),
+            "pools.ipv4[0].exclude[1]: duplicate address 203.0.113.9 (also pools.ipv4[0].exclude[0])"
+        );
+        assert!(bad("\"x\"").starts_with("pools.ipv4[0].exclude[0]: invalid IPv4 address \"x\""));
+    }
+
+    #[test]
+    fn static_addresses_of_profiles_and_vrf0_bindings_are_excluded_from_the_pool_automatically() {
+        let bindings = format!(
+            "[[binding]]\n{}\n\n[[binding]]\n{}\nvrf = 3\n\n[[binding]]\nhnps = [\"2001:db8:100:7::/64\"]\n\
+             ipv6_hoa = \"2001:db8:100:8::5\"\nendpoint = \"2001:db8:1::3\"\ntunnel = \"ipip\"\n\n\
+             [[binding]]\nhnps = [\"2001:db8:300::/64\"]\nendpoint = \"2001:db8:1::3\"\ntunnel = \"gre\"",
+            ipip("203.0.113.200", "203.0.113.7"),
+            ipip("203.0.113.200", "203.0.113.8").replacen("192.0.2.2", "192.0.2.3", 1)
+        );
+        let c = with_lma("", "", &bindings).unwrap();
+        // Listed, then the profile's static address, then the VRF 0 binding's;
+        // not the VRF 3 binding's.
+        let exclude: Vec<String> = c.pools.ipv4[0].exclude.iter().map(|a| a.to_string()).collect();
+        assert_eq!(exclude, ["203.0.113.250", "203.0.113.200", "203.0.113.7"]);
+        assert!(c.pools.ipv4[0].is_dynamic(Ipv4Addr::new(203, 0, 113, 8)));
+        // The binding's prefix and the /64 of its IPv6 HoA, inside the pool;
+        // not the prefix outside it.
+        let reserved: Vec<String> = c.reserved_hnps().iter().map(|p| p.to_string()).collect();
+        assert_eq!(reserved, ["2001:db8:100:7::/64", "2001:db8:100:8::/64"]);
+        // Listing a static address in exclude as well is no error.
+        let c = with_lma("exclude = [\"203.0.113.250\"]", "exclude = [\"203.0.113.200\"]", "").unwrap();
+        assert_eq!(c.pools.ipv4[0].exclude, [Ipv4Addr::new(203, 0, 113, 200)]);
+    }
+
+    #[test]
+    fn a_binding_address_that_is_a_pools_router_network_or_broadcast_is_rejected() {
+        for (addr, what) in
+            [("203.0.113.1", "default router"), ("203.0.113.0", "network"), ("203.0.113.255", "broadcast")]
+        {
+            let binding = format!("[[binding]]\n{}", ipip("203.0.113.200", addr));
+            let msg = lma_error("", "", &binding);
+            assert!(msg.starts_with(&format!("binding[0].ipv4_hoa: {addr} is the ")), "{msg}");
+            assert!(msg.contains(what) && msg.ends_with(", not a home address"), "{msg}");
+        }
+        // In another VRF the pool does not apply.
+        let binding = format!("[[binding]]\n{}\nvrf = 1", ipip("203.0.113.200", "203.0.113.1"));
+        assert!(with_lma("", "", &binding).is_ok());
+    }
+
+    #[test]
+    fn profile_without_mn_id_or_with_a_bad_one_is_rejected() {
+        assert_eq!(
+            lma_error("mn_id = \"dual@anchor.test\"\n", "", ""),
+            "profiles.mn[0].mn_id: required: the mobile node's identifier (NAI)"
+        );
+        assert_eq!(lma_error("\"dual@anchor.test\"", "\"\"", ""), "profiles.mn[0].mn_id: must not be empty");
+        assert!(lma_error("\"dual@anchor.test\"", "\"du al@anchor.test\"", "").contains("must not contain spaces"));
+    }
+
+    #[test]
+    fn duplicate_mn_ids_are_rejected() {
+        assert_eq!(
+            lma_error("", "", "[[profiles.mn]]\nmn_id = \"dual@anchor.test\""),
+            "profiles.mn[2].mn_id: duplicate MN-ID \"dual@anchor.test\" (also profiles.mn[0])"
+        );
+    }
+
+    #[test]
+    fn a_pmip6_profile_must_allow_ipv4_or_ipv6() {
+        let neither = "mn_id = \"dual@anchor.test\"\nipv4 = false\nipv6 = false";
+        let msg = lma_error("mn_id = \"dual@anchor.test\"", neither, "");
+        assert!(msg.starts_with("profiles.mn[0]: allows neither ipv4 nor ipv6"), "{msg}");
+        let c = with_lma("mn_id = \"dual@anchor.test\"", &format!("{neither}\npmip6 = false"), "").unwrap();
+        assert!(!c.profiles.mobile_nodes[0].pmip6);
+        let msg = lma_error("", "", "[profiles.default]\nipv4 = false\nipv6 = false");
+        assert!(msg.starts_with("profiles.default: allows neither"), "{msg}");
+    }
+
+    #[test]
+    fn static_ipv4_hoa_must_lie_in_a_pool_and_be_a_host_address_there() {
+        let hoa = "static_ipv4_hoa = \"203.0.113.200\"";
+        let bad = |a: &str| lma_error(hoa, &format!("static_ipv4_hoa = \"{a}\""), "");
+        assert_eq!(
+            bad("198.18.0.1"),
+            "profiles.mn[1].static_ipv4_hoa: 198.18.0.1 is not inside any pools.ipv4 subnet (203.0.113.0/24); \
+             a static home address belongs to a home subnet"
+        );
+        assert_eq!(
+            bad("203.0.113.1"),
+            "profiles.mn[1].static_ipv4_hoa: 203.0.113.1 is the mobile nodes' default router \
+             (pools.ipv4[0].default_router), not a home address"
+        );
+        assert!(bad("203.0.113.255").contains("is the broadcast address of pools.ipv4[0].subnet"));
+        assert!(bad("203.0.113").starts_with("profiles.mn[1].static_ipv4_hoa: invalid IPv4 address"));
+        let no_pool = LMA.replacen(
+            "[[pools.ipv4]]\nsubnet = \"203.0.113.0/24\"\ndefault_router = \"203.0.113.1\"\nexclude = [\"203.0.113.250\"]\n",
+            "",
+            1,
+        );
+        assert!(parse(&format!("{BASE}{no_pool}"))
+            .unwrap_err()
+            .to_string()
+            .contains("is not inside any pools.ipv4 subnet (there is none)"));
+    }
+
+    #[test]
+    fn static_ipv4_hoa_needs_ipv4_allowed() {
+        assert_eq!(
+            lma_error("ipv6 = false\n", "ipv4 = false\n", ""),
+            "profiles.mn[1].static_ipv4_hoa: the profile does not allow IPv4 (ipv4 = false)"
+        );
+    }
+
+    #[test]
+    fn one_static_ipv4_hoa_per_profile_and_none_of_a_vrf0_binding() {
+        let twin = "[[profiles.mn]]\nmn_id = \"twin@anchor.test\"\nstatic_ipv4_hoa = \"203.0.113.200\"";
+        assert_eq!(
+            lma_error("", "", twin),
+            "profiles.mn[2].static_ipv4_hoa: 203.0.113.200 is already the static address of profiles.mn[1] \
+             (static4@anchor.test)"
+        );
+        let binding = format!("[[binding]]\nmn_id = \"pinned@anchor.test\"\n{IPIP}");
+        assert_eq!(
+            lma_error("", "", &binding),
+            "profiles.mn[1].static_ipv4_hoa: 203.0.113.200 is already bound by binding[0] \
+             (pinned@anchor.test), a static binding"
+        );
+        // A binding in another VRF does not take the pool's address.
+        assert!(with_lma("", "", &format!("{binding}\nvrf = 1")).is_ok());
+    }
+
+    #[test]
+    fn static_hnp_must_be_a_64_inside_a_hnp_pool() {
+        let dual = "mn_id = \"dual@anchor.test\"";
+        let with_hnp = |p: &str| format!("{dual}\nstatic_hnp = \"{p}\"");
+        let c = with_lma(dual, &with_hnp("2001:db8:100:5::/64"), "").unwrap();
+        assert_eq!(c.profiles.mobile_nodes[0].static_hnp, Some("2001:db8:100:5::/64".parse().unwrap()));
+        assert_eq!(c.reserved_hnps(), ["2001:db8:100:5::/64".parse().unwrap()]);
+        assert_eq!(
+            lma_error(dual, &with_hnp("2001:db8:300::/64"), ""),
+            "profiles.mn[0].static_hnp: 2001:db8:300::/64 is not inside any pools.hnp prefix (2001:db8:100::/48)"
+        );
+        assert_eq!(
+            lma_error(dual, &with_hnp("2001:db8:100::/56"), ""),
+            "profiles.mn[0].static_hnp: a home network prefix must be a /64, got /56"
+        );
+        assert!(lma_error(dual, &with_hnp("2001:db8:100:5::1/64"), "").contains("has host bits set"));
+        assert_eq!(
+            lma_error(dual, &format!("{}\nipv6 = false", with_hnp("2001:db8:100:5::/64")), ""),
+            "profiles.mn[0].static_hnp: the profile does not allow IPv6 (ipv6 = false)"
+        );
+    }
+
+    #[test]
+    fn one_static_hnp_per_profile_and_none_of_a_vrf0_binding() {
+        let dual = "mn_id = \"dual@anchor.test\"";
+        let p5 = format!("{dual}\nstatic_hnp = \"2001:db8:100:5::/64\"");
+        let twin = "[[profiles.mn]]\nmn_id = \"twin@anchor.test\"\nstatic_hnp = \"2001:db8:100:5::/64\"";
+        assert_eq!(
+            lma_error(dual, &p5, twin),
+            "profiles.mn[2].static_hnp: 2001:db8:100:5::/64 is already the static prefix of profiles.mn[0] \
+             (dual@anchor.test)"
+        );
+        for binding in ["hnps = [\"2001:db8:100:5::/64\"]", "ipv6_hoa = \"2001:db8:100:5::9\""] {
+            let table = format!("[[binding]]\n{binding}\nendpoint = \"2001:db8:1::3\"\ntunnel = \"ipip\"");
+            assert_eq!(
+                lma_error(dual, &p5, &table),
+                "profiles.mn[0].static_hnp: 2001:db8:100:5::/64 is already bound by binding[0] (binding-0), \
+                 a static binding"
+            );
+        }
+    }
+
+    #[test]
+    fn profile_max_lifetime_is_at_most_the_lmas_in_4_second_units() {
+        let dual = "mn_id = \"dual@anchor.test\"";
+        let c = with_lma(dual, &format!("{dual}\nmax_lifetime_s = 3600"), "").unwrap();
+        assert_eq!(c.profiles.mobile_nodes[0].max_lifetime, Some(Duration::from_secs(3600)));
+        assert_eq!(
+            lma_error(dual, &format!("{dual}\nmax_lifetime_s = 3604"), ""),
+            "profiles.mn[0].max_lifetime_s: must be at most lma.max_lifetime_s (3600), got 3604"
+        );
+        assert!(lma_error(dual, &format!("{dual}\nmax_lifetime_s = 601"), "")
+            .starts_with("profiles.mn[0].max_lifetime_s: must be a multiple of 4"));
+        assert!(lma_error("", "", "[profiles.default]\nmax_lifetime_s = 2")
+            .starts_with("profiles.default.max_lifetime_s: must be at least 4"));
+    }
+
+    #[test]
+    fn gre_required_profile_conflicts_with_gre_disabled() {
+        let dual = "mn_id = \"dual@anchor.test\"";
+        let required = LMA.replacen(dual, &format!("{dual}\ngre_required = true"), 1);
+        let c = parse(&format!("{BASE}{required}")).unwrap();
+        assert!(c.profiles.mobile_nodes[0].gre_required);
+        let disabled = required.replacen("[lma]\n", "[lma]\ngre = \"disabled\"\n", 1);
+        assert_eq!(
+            parse(&format!("{BASE}{disabled}")).unwrap_err().to_string(),
+            "profiles.mn[0].gre_required: lma.gre is \"disabled\", so no session can use GRE; set lma.gre to \
+             \"supported\" or \"required\""
+        );
+    }
+
+    #[test]
+    fn profile_mags_must_name_distinct_listed_mags() {
+        assert_eq!(
+            lma_error("mags = [\"mag1-v4\"]", "mags = [\"mag1-v4\", \"mag2\"]", ""),
+            "profiles.mn[1].mags[1]: no [[lma.mag]] named \"mag2\" (MAGs: \"mag1\", \"mag1-v4\")"
+        );
+        assert_eq!(
+            lma_error("mags = [\"mag1-v4\"]", "mags = [\"mag1-v4\", \"mag1-v4\"]", ""),
+            "profiles.mn[1].mags[1]: duplicate MAG \"mag1-v4\" (also profiles.mn[1].mags[0])"
+        );
+        assert_eq!(
+            lma_error("", "", "[profiles.default]\nmags = [\"magX\"]"),
+            "profiles.default.mags[0]: no [[lma.mag]] named \"magX\" (MAGs: \"mag1\", \"mag1-v4\")"
+        );
+    }
+
+    #[test]
+    fn profiles_and_pools_without_an_lma_are_valid_but_cannot_name_mags() {
+        let start = LMA.find("[pools]").unwrap();
+        let no_lma = &LMA[start..];
+        let c = parse(&format!("{BASE}{no_lma}")).unwrap_err().to_string();
+        assert_eq!(c, "profiles.mn[1].mags[0]: no [[lma.mag]] named \"mag1-v4\" (there is no [lma])");
+        let c = parse(&format!("{BASE}{}", no_lma.replacen("mags = [\"mag1-v4\"]", "", 1))).unwrap();
+        assert_eq!(c.lma, None);
+        assert_eq!(c.profiles.mobile_nodes.len(), 2);
+        assert_eq!(c.pools.ipv4[0].exclude.len(), 2);
+    }
+
+    #[test]
+    fn the_default_profile_applies_to_unlisted_nais() {
+        let c = with_lma("", "", "[profiles.default]\nipv4 = false\nmags = [\"mag1\"]").unwrap();
+        let default = c.profiles.default.as_ref().unwrap();
+        assert_eq!(
+            *default,
+            Profile { mn_id: String::new(), ipv4: false, mags: vec!["mag1".into()], ..Profile::default() }
+        );
+        assert_eq!(c.profiles.lookup("stranger@anchor.test"), Some(default));
+        assert_eq!(c.profiles.lookup("dual@anchor.test").map(|p| p.ipv4), Some(true));
     }
 }

@@ -378,10 +378,10 @@ mod tests {
         assert_eq!(tunnel.spec.kind, TunnelKind::Gre);
         assert_eq!((tunnel.spec.key_in, tunnel.spec.key_out), (Some(100), Some(200)));
         assert_eq!(tunnel.next_hop_mac, None, "unresolved until ARP answers");
-        let key = FibKey::V4 { vrf: 0, addr: "203.0.113.200".parse().unwrap() };
+        let key = FibKey::V4 { vrf: 0, addr: "203.0.113.250".parse().unwrap() };
         assert_eq!(f.fib.get(&key), Some(FibEntry { session: 1, tunnel: 0 }));
         let rows = f.bindings_json(Instant::now());
-        assert_eq!(rows[0]["mn_id"], "static4@anchor.test");
+        assert_eq!(rows[0]["mn_id"], "pinned@anchor.test");
         assert_eq!(rows[0]["coa"], "192.0.2.2");
         assert_eq!(rows[0]["tunnel"], "gre");
         assert!(rows[0]["lifetime_left_s"].is_null());
