@@ -6,5 +6,6 @@ pub mod daemon;
 pub mod forwarding;
 pub mod icmp_error;
 pub mod neigh;
+pub mod proto;
 pub mod punt;
 pub mod slowpath;
