@@ -25,6 +25,7 @@ use crate::cli::Reply;
 use crate::forwarding::Forwarding;
 use crate::neigh::{NeighState, NeighborConfig, Neighbors};
 use crate::punt::ControlPlane;
+use crate::signalling::Signalling;
 
 /// How often the control loop runs the neighbour timers.
 const TIMER_TICK: Duration = Duration::from_millis(10);
@@ -196,16 +197,34 @@ fn control_loop(
         forwarding.publisher().clone(),
         fib,
     );
+    let mut signalling = Signalling::new(config, Instant::now());
+    if signalling.lma().is_some() {
+        tracing::info!("PMIPv6 LMA on");
+    }
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         let mut busy = cp.service_punts(now) > 0;
+        let frames = cp.take_signalling();
+        if !frames.is_empty() {
+            signalling.receive(frames, &mut cp, &mut forwarding, config, now);
+        }
         if now >= next_tick {
             cp.run_timers(now);
+            signalling.poll(&mut cp, &mut forwarding, config, now);
             forwarding.refresh(cp.neighbors());
             next_tick = now + TIMER_TICK;
         }
-        busy |= serve_cli(&calls, config, shared, &cp, &forwarding, lcores, started);
+        let mut ctx = Ctx {
+            config,
+            shared,
+            cp: &mut cp,
+            forwarding: &mut forwarding,
+            signalling: &mut signalling,
+            lcores,
+            started,
+        };
+        busy |= serve_cli(&calls, &mut ctx);
         if !busy {
             std::thread::sleep(CONTROL_IDLE);
         }
@@ -217,21 +236,24 @@ fn control_loop(
 
 type Cp<'a> = ControlPlane<'a, EthPort, Ring>;
 
-fn serve_cli(
-    calls: &Receiver<CliCall>,
-    config: &Config,
-    shared: &Shared,
-    cp: &Cp<'_>,
-    forwarding: &Forwarding,
-    lcores: &[LcoreId],
+/// What a CLI request may look at or change.
+struct Ctx<'c, 'a> {
+    config: &'c Config,
+    shared: &'c Shared,
+    cp: &'c mut Cp<'a>,
+    forwarding: &'c mut Forwarding,
+    signalling: &'c mut Signalling,
+    lcores: &'c [LcoreId],
     started: Instant,
-) -> bool {
+}
+
+fn serve_cli(calls: &Receiver<CliCall>, ctx: &mut Ctx<'_, '_>) -> bool {
     let mut any = false;
     loop {
         match calls.try_recv() {
             Ok(call) => {
                 any = true;
-                let reply = answer(&call.request.command, config, shared, cp, forwarding, lcores, started);
+                let reply = answer(&call.request.command, ctx);
                 let _ = call.reply.send(reply);
             }
             Err(TryRecvError::Empty | TryRecvError::Disconnected) => return any,
@@ -239,26 +261,36 @@ fn serve_cli(
     }
 }
 
-fn answer(
-    command: &str,
-    config: &Config,
-    shared: &Shared,
-    cp: &Cp<'_>,
-    forwarding: &Forwarding,
-    lcores: &[LcoreId],
-    started: Instant,
-) -> Reply {
+fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
+    let now = Instant::now();
+    if let Some(what) = command.strip_prefix("clear binding ") {
+        return match ctx.signalling.clear(what.trim(), ctx.cp, ctx.forwarding, ctx.config, now) {
+            Ok(v) => Reply::data(v),
+            Err(e) => Reply::error(e),
+        };
+    }
     match command {
         "show version" => Reply::data(json!({
             "anchord": env!("CARGO_PKG_VERSION"),
             "dpdk": Eal::version(),
-            "uptime_s": started.elapsed().as_secs(),
-            "workers": lcores.len(),
+            "uptime_s": ctx.started.elapsed().as_secs(),
+            "workers": ctx.lcores.len(),
         })),
-        "show ports" => Reply::data(show_ports(config, shared)),
-        "show stats" => Reply::data(show_stats(config, shared, lcores)),
-        "show neighbors" => Reply::data(show_neighbors(config, cp)),
-        "show bindings" => Reply::data(forwarding.bindings_json(Instant::now())),
+        "show ports" => Reply::data(show_ports(ctx.config, ctx.shared)),
+        "show stats" => {
+            let mut stats = show_stats(ctx.config, ctx.shared, ctx.lcores);
+            stats["lma"] = ctx.signalling.stats_json();
+            Reply::data(stats)
+        }
+        "show neighbors" => Reply::data(show_neighbors(ctx.config, ctx.cp)),
+        "show bindings" => {
+            let mut rows = match ctx.forwarding.bindings_json(now) {
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            rows.extend(ctx.signalling.bindings_json(now));
+            Reply::data(Value::Array(rows))
+        }
         other => Reply::error(format!("unknown command {other:?}")),
     }
 }

@@ -322,11 +322,13 @@ impl Forwarding {
         &self.publisher
     }
 
-    /// `show bindings` rows (DESIGN.md contract).
+    /// `show bindings` rows (DESIGN.md contract) of the static bindings;
+    /// signalled ones are listed by their role module.
     pub fn bindings_json(&self, now: Instant) -> Value {
         let rows: Vec<Value> = self
             .bindings
             .values()
+            .filter(|b| b.role == "static")
             .map(|b| {
                 let spec = self.tunnels.get(b.tunnel as usize).and_then(Option::as_ref);
                 json!({

@@ -16,6 +16,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
+    ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG, then removal"),
 ];
 
 /// One request line.
@@ -58,6 +59,9 @@ pub fn parse_command(words: &[String]) -> Result<String, String> {
         })
         .collect::<Vec<_>>()
         .join(" ");
+    if joined.starts_with("clear binding ") && words.len() == 3 {
+        return Ok(joined);
+    }
     if COMMANDS.iter().any(|(c, _)| *c == joined) {
         Ok(joined)
     } else {

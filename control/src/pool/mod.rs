@@ -1,0 +1,204 @@
+//! Home address allocators: IPv6 home network prefixes (/64s carved out of
+//! shorter aggregates, RFC 5213 §5.3.2 / PROTOCOLS.md §3.4.1) and IPv4 home
+//! addresses (RFC 5844 §3.1.2.2 / PROTOCOLS.md §4.3.1).
+//!
+//! Both pools share one allocator (`Allocator`): a cursor that walks the
+//! never-used values once, plus a FIFO free list of released ones, plus the
+//! set of values in use. An allocation advances the cursor or, once it has
+//! walked everything, pops the free list; values the cursor or the free list meet that are in use or must
+//! never be allocated are skipped, and each such value is skipped at most
+//! once per pass of the cursor, so allocation is amortised O(1) however
+//! large the pool (a /32 aggregate holds 2^32 /64s) and however many values
+//! are out (1M sessions). Released values are reused only when no fresh one
+//! is left, oldest first, so a prefix does not go straight back to a new
+//! mobile node.
+
+mod ipv4;
+mod prefix;
+
+use std::collections::{HashSet, VecDeque};
+
+pub use ipv4::Ipv4HoaPool;
+pub use prefix::PrefixPool;
+
+/// Hands out values from inclusive ranges `first..=last`, never one of
+/// `never`, never one twice. Also the LMA's GRE key allocator.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Allocator {
+    /// The ranges, walked in this order by the cursor; not overlapping.
+    ranges: Vec<(u64, u64)>,
+    /// Values that are never handed out by [`Allocator::allocate`] (they
+    /// may still be [`Allocator::reserve`]d).
+    never: HashSet<u64>,
+    /// Values out, by allocation or reservation.
+    in_use: HashSet<u64>,
+    /// Released values the cursor has already passed, oldest first. May
+    /// hold values reserved again since, and duplicates of them; both are
+    /// skipped when popped.
+    free: VecDeque<u64>,
+    /// Next never-walked value: (range index, value); `None` once every
+    /// range has been walked.
+    cursor: Option<(usize, u64)>,
+}
+
+impl Allocator {
+    pub(crate) fn new(ranges: Vec<(u64, u64)>, never: HashSet<u64>) -> Allocator {
+        let ranges: Vec<(u64, u64)> = ranges.into_iter().filter(|(first, last)| first <= last).collect();
+        let cursor = ranges.first().map(|&(first, _)| (0, first));
+        Allocator { ranges, never, in_use: HashSet::new(), free: VecDeque::new(), cursor }
+    }
+
+    /// Index of the range holding `value`.
+    fn range_of(&self, value: u64) -> Option<usize> {
+        self.ranges.iter().position(|&(first, last)| (first..=last).contains(&value))
+    }
+
+    /// Whether the cursor has not reached `value` yet (it will hand it out
+    /// when it gets there, unless it is in use then).
+    fn ahead_of_cursor(&self, value: u64) -> bool {
+        match (self.cursor, self.range_of(value)) {
+            (Some(cursor), Some(range)) => (range, value) >= cursor,
+            _ => false,
+        }
+    }
+
+    fn advance(&mut self) -> Option<u64> {
+        let (range, value) = self.cursor?;
+        let &(_, last) = self.ranges.get(range)?;
+        self.cursor = if value < last {
+            Some((range, value + 1))
+        } else {
+            self.ranges.get(range + 1).map(|&(first, _)| (range + 1, first))
+        };
+        Some(value)
+    }
+
+    /// A never-used value while there are any, else the oldest released
+    /// one.
+    pub(crate) fn allocate(&mut self) -> Option<u64> {
+        while let Some(value) = self.advance() {
+            if !self.never.contains(&value) && self.in_use.insert(value) {
+                return Some(value);
+            }
+        }
+        while let Some(value) = self.free.pop_front() {
+            if !self.never.contains(&value) && self.in_use.insert(value) {
+                return Some(value);
+            }
+        }
+        None
+    }
+
+    /// Takes `value` (inside a range, `never` values included); false when
+    /// it is outside every range or already out.
+    pub(crate) fn reserve(&mut self, value: u64) -> bool {
+        self.range_of(value).is_some() && self.in_use.insert(value)
+    }
+
+    /// Gives `value` back; a no-op when it is not out.
+    pub(crate) fn release(&mut self, value: u64) {
+        if self.in_use.remove(&value) && !self.never.contains(&value) && !self.ahead_of_cursor(value) {
+            self.free.push_back(value);
+        }
+    }
+
+    pub(crate) fn is_in_use(&self, value: u64) -> bool {
+        self.in_use.contains(&value)
+    }
+
+    pub(crate) fn in_use(&self) -> usize {
+        self.in_use.len()
+    }
+
+    /// Values in all ranges, `never` ones included.
+    pub(crate) fn size(&self) -> u128 {
+        self.ranges.iter().map(|&(first, last)| u128::from(last - first) + 1).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allocator_walks_the_ranges_in_order_and_skips_never_values() {
+        let mut a = Allocator::new(vec![(10, 12), (20, 21)], HashSet::from([11, 20]));
+        let got: Vec<u64> = std::iter::from_fn(|| a.allocate()).collect();
+        assert_eq!(got, [10, 12, 21]);
+        assert_eq!(a.in_use(), 3);
+        assert_eq!(a.size(), 5);
+    }
+
+    #[test]
+    fn allocator_reuses_released_values_oldest_first_after_the_cursor_is_done() {
+        let mut a = Allocator::new(vec![(1, 4)], HashSet::new());
+        assert_eq!((a.allocate(), a.allocate(), a.allocate()), (Some(1), Some(2), Some(3)));
+        a.release(2);
+        a.release(1);
+        assert_eq!(a.allocate(), Some(4));
+        assert_eq!(a.allocate(), Some(2));
+        assert_eq!(a.allocate(), Some(1));
+        assert_eq!(a.allocate(), None);
+    }
+
+    #[test]
+    fn allocator_never_hands_out_a_reserved_value_and_a_released_one_ahead_of_the_cursor_comes_once() {
+        let mut a = Allocator::new(vec![(1, 3)], HashSet::new());
+        assert!(a.reserve(2));
+        assert!(!a.reserve(2));
+        assert_eq!(a.allocate(), Some(1));
+        a.release(2);
+        assert_eq!(a.allocate(), Some(2));
+        assert_eq!(a.allocate(), Some(3));
+        assert_eq!(a.allocate(), None);
+    }
+
+    #[test]
+    fn allocator_skips_free_list_entries_reserved_again_and_duplicates() {
+        let mut a = Allocator::new(vec![(1, 2)], HashSet::new());
+        assert_eq!(a.allocate(), Some(1));
+        assert_eq!(a.allocate(), Some(2));
+        a.release(1);
+        assert!(a.reserve(1));
+        a.release(1);
+        assert!(a.reserve(1));
+        assert_eq!(a.allocate(), None);
+        a.release(1);
+        assert_eq!(a.allocate(), Some(1));
+        assert_eq!(a.allocate(), None);
+    }
+
+    #[test]
+    fn allocator_reserves_never_values_but_does_not_recycle_them() {
+        let mut a = Allocator::new(vec![(1, 2)], HashSet::from([1]));
+        assert!(a.reserve(1));
+        assert!(!a.reserve(7));
+        a.release(1);
+        assert_eq!(a.allocate(), Some(2));
+        assert_eq!(a.allocate(), None);
+    }
+
+    #[test]
+    fn allocator_handles_a_range_ending_at_the_largest_value() {
+        let mut a = Allocator::new(vec![(u64::MAX - 1, u64::MAX)], HashSet::new());
+        assert_eq!(a.allocate(), Some(u64::MAX - 1));
+        assert_eq!(a.allocate(), Some(u64::MAX));
+        assert_eq!(a.allocate(), None);
+        assert_eq!(a.size(), 2);
+    }
+
+    #[test]
+    fn allocator_hands_out_a_million_values_without_repeats() {
+        let mut a = Allocator::new(vec![(0, (1 << 32) - 1)], HashSet::new());
+        let mut seen = HashSet::new();
+        for _ in 0..1_000_000 {
+            let v = a.allocate().unwrap();
+            assert!(seen.insert(v));
+        }
+        for v in (0..1_000_000u64).step_by(2) {
+            a.release(v);
+        }
+        assert_eq!(a.allocate(), Some(1_000_000));
+        assert_eq!(a.in_use(), 500_001);
+    }
+}

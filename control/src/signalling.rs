@@ -1,0 +1,266 @@
+//! Glue between the punt path and the role state machines: signalling
+//! frames go to the PMIPv6 LMA; its outputs are executed here in one place —
+//! messages are framed and sent on the right port, session changes become
+//! forwarding-table changes that the workers see.
+
+use std::collections::HashMap;
+use std::time::{Instant, SystemTime};
+
+use anchor_config::{Config, EcnMode};
+use dataplane::port::{Port, PuntRing};
+use dataplane::route::RouteMiss;
+use dataplane::tunnel::{TunnelKind, TunnelSpec};
+use serde_json::{json, Value};
+
+use crate::forwarding::{Binding, Forwarding};
+use crate::mh_io::{self, RxError};
+use crate::pmip6::{Encap, Lma, Output, Session};
+use crate::punt::ControlPlane;
+
+/// UDP port of PMIPv6 data over IPv4 (RFC 5844).
+const PMIP6_DATA_PORT: u16 = 5437;
+
+/// The role modules and what they installed.
+pub struct Signalling {
+    lma: Option<Lma>,
+    /// LMA session id → forwarding binding id.
+    installed: HashMap<u32, u32>,
+    /// Frames that were not signalling for any role on, or that the codec refused.
+    pub malformed: u64,
+    pub unrouted: u64,
+}
+
+impl Signalling {
+    pub fn new(config: &Config, now: Instant) -> Signalling {
+        let mut lma = Lma::new(config);
+        if let Some(lma) = lma.as_mut() {
+            // RFC 5847: the Restart Counter changes whenever the LMA restarts;
+            // seconds since the epoch do (kept in a state file once bindings
+            // survive restarts).
+            let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map_or(1, |d| d.as_secs());
+            lma.set_restart_counter(u32::try_from(secs & 0xffff_ffff).unwrap_or(1));
+            // Arms the periodic work (heartbeats); nothing is sent yet.
+            let _ = lma.poll(now, SystemTime::now());
+        }
+        Signalling { lma, installed: HashMap::new(), malformed: 0, unrouted: 0 }
+    }
+
+    pub fn lma(&self) -> Option<&Lma> {
+        self.lma.as_ref()
+    }
+
+    /// Hands received signalling frames to the role modules.
+    pub fn receive<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        frames: Vec<(usize, Vec<u8>)>,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        for (_port, frame) in frames {
+            let Some(lma) = self.lma.as_mut() else {
+                self.malformed += 1;
+                continue;
+            };
+            match mh_io::receive(&frame) {
+                Ok(rx) => {
+                    let out = lma.handle(rx, now, SystemTime::now());
+                    self.apply(out, cp, fwd, config, now);
+                }
+                Err(RxError::Mh(e)) => {
+                    self.malformed += 1;
+                    tracing::debug!("mobility header refused: {e}");
+                }
+                Err(RxError::NotMobility) => self.malformed += 1,
+            }
+        }
+    }
+
+    /// Role timers (lifetimes, deletion delays, retransmissions, heartbeats).
+    pub fn poll<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(lma) = self.lma.as_mut() else { return };
+        if lma.next_deadline().is_some_and(|d| d <= now) {
+            let out = lma.poll(now, SystemTime::now());
+            self.apply(out, cp, fwd, config, now);
+        }
+    }
+
+    /// `anchorctl clear binding <mn-id|address>`: revocation (RFC 5846).
+    pub fn clear<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        what: &str,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) -> Result<Value, String> {
+        let lma = self.lma.as_mut().ok_or("the LMA role is not configured")?;
+        let out = lma.revoke(what, now)?;
+        self.apply(out, cp, fwd, config, now);
+        Ok(json!({ "revoking": what }))
+    }
+
+    fn apply<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        outputs: Vec<Output>,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let mut hops_changed = false;
+        for o in outputs {
+            match o {
+                Output::Send { src, dst, transport, msg } => {
+                    let state = fwd.publisher().current();
+                    let (port, mac) = match state.egress(dst) {
+                        Ok(e) => (e.port, Some(e.dst)),
+                        Err(RouteMiss::Unresolved { port, ip }) => (port, cp.neighbors().lookup(port, ip)),
+                        Err(RouteMiss::NoRoute) => {
+                            self.unrouted += 1;
+                            continue;
+                        }
+                    };
+                    let Some(mac) = mac else {
+                        // The MAG retransmits; by then its address is resolved.
+                        if let Err(RouteMiss::Unresolved { port, ip }) = state.egress(dst) {
+                            cp.neighbors_mut().resolve(port, ip, now);
+                        }
+                        self.unrouted += 1;
+                        continue;
+                    };
+                    let Some(src_mac) = state.port_macs.get(port).copied() else { continue };
+                    if let Some(frame) = mh_io::frame(src_mac, mac, src, dst, transport, &msg) {
+                        cp.send_now(port, &frame);
+                    }
+                }
+                Output::Install(session) => {
+                    let (binding, spec) = binding_of(&session, fwd, config);
+                    match fwd.install(self.installed.get(&session.id).copied(), binding, spec, now) {
+                        Ok(id) => {
+                            self.installed.insert(session.id, id);
+                            hops_changed = true;
+                        }
+                        Err(e) => tracing::warn!(session = session.id, mn_id = %session.mn_id, "cannot install: {e}"),
+                    }
+                }
+                Output::Remove { id } => {
+                    if let Some(fid) = self.installed.remove(&id) {
+                        fwd.remove(fid, now);
+                        hops_changed = true;
+                    }
+                }
+            }
+        }
+        if hops_changed {
+            cp.set_next_hops(fwd.wanted_neighbors());
+        }
+    }
+
+    /// `show bindings` rows of the signalled sessions.
+    pub fn bindings_json(&self, now: Instant) -> Vec<Value> {
+        let Some(lma) = &self.lma else { return Vec::new() };
+        lma.sessions()
+            .map(|s| {
+                let (key_in, key_out) = match s.encap {
+                    Encap::Gre { key_up, key_down } => (key_up, key_down),
+                    Encap::UdpTlv { key_up, key_down, .. } => (Some(key_up), Some(key_down)),
+                    _ => (None, None),
+                };
+                json!({
+                    "id": self.installed.get(&s.id),
+                    "session": s.id,
+                    "mn_id": s.mn_id,
+                    "role": "pmip6",
+                    "state": s.state.name(),
+                    "ipv4_hoa": s.ipv4_hoa.map(|(a, _, _)| a.to_string()),
+                    "ipv4_prefix_len": s.ipv4_hoa.map(|(_, l, _)| l),
+                    "ipv4_default_router": s.ipv4_hoa.map(|(_, _, r)| r.to_string()),
+                    "hnps": s.hnps.iter().map(|p| format!("{p}/64")).collect::<Vec<_>>(),
+                    "ipv6_hoa": Value::Null,
+                    "coa": s.proxy_coa.to_string(),
+                    "local": s.local.to_string(),
+                    "tunnel": s.encap.name(),
+                    "gre_key_in": key_in,
+                    "gre_key_out": key_out,
+                    "att": s.att,
+                    "lifetime_left_s": s.expires.saturating_duration_since(now).as_secs(),
+                })
+            })
+            .collect()
+    }
+
+    /// LMA counters for `show stats`.
+    pub fn stats_json(&self) -> Value {
+        let Some(lma) = &self.lma else { return Value::Null };
+        let c = lma.counters();
+        json!({
+            "sessions": lma.sessions().count(),
+            "pbu_received": c.pbu_received,
+            "pba_sent": c.pba_sent.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "dropped_unlisted_peer": c.dropped_unlisted_peer,
+            "malformed": c.malformed + self.malformed,
+            "pbu_ignored": c.pbu_ignored,
+            "sessions_created": c.sessions_created,
+            "handoffs": c.handoffs,
+            "deregistrations": c.deregistrations,
+            "sessions_deleted": c.sessions_deleted,
+            "sessions_expired": c.sessions_expired,
+            "heartbeat_requests_sent": c.heartbeat_requests_sent,
+            "heartbeat_responses_received": c.heartbeat_responses_received,
+            "heartbeat_peer_failures": c.heartbeat_peer_failures,
+            "bri_sent": c.bri_sent,
+            "bra_received": c.bra_received,
+            "unrouted_replies": self.unrouted,
+        })
+    }
+}
+
+/// The forwarding binding and tunnel of a signalled session.
+fn binding_of(s: &Session, fwd: &Forwarding, config: &Config) -> (Binding, TunnelSpec) {
+    let (kind, key_in, key_out, local_port, peer_port) = match s.encap {
+        Encap::IpIp => (TunnelKind::IpIp, None, None, 0, 0),
+        Encap::Gre { key_up, key_down } => (TunnelKind::Gre, key_up, key_down, 0, 0),
+        Encap::Udp { mag_port } => (TunnelKind::Udp, None, None, PMIP6_DATA_PORT, mag_port),
+        Encap::UdpTlv { mag_port, key_up, key_down } => {
+            (TunnelKind::UdpTlv, Some(key_up), Some(key_down), PMIP6_DATA_PORT, mag_port)
+        }
+    };
+    let port = fwd.port_towards(s.proxy_coa).unwrap_or(0);
+    let path_mtu = config.ports.get(port).map_or(1500, |p| config.tunnel.path_mtu(p));
+    let spec = TunnelSpec {
+        kind,
+        local: s.local,
+        remote: s.proxy_coa,
+        key_in,
+        key_out,
+        local_port,
+        peer_port,
+        port,
+        dscp: None,
+        ttl: config.tunnel.ttl,
+        ecn_compat: config.tunnel.ecn == EcnMode::Compat,
+        path_mtu,
+        ipv6_over_ipv4_mtu: config.tunnel.ipv6_over_ipv4_mtu,
+    };
+    let binding = Binding {
+        id: 0,
+        mn_id: s.mn_id.clone(),
+        role: "pmip6",
+        vrf: 0,
+        ipv4_hoa: s.ipv4_hoa.map(|(a, _, _)| a),
+        hnps: s.hnps.iter().map(|p| (*p, 64)).collect(),
+        ipv6_hoa: None,
+        tunnel: 0,
+        expires: Some(s.expires),
+        state: s.state.name(),
+    };
+    (binding, spec)
+}
