@@ -16,22 +16,25 @@ ctl() { "$bin/anchorctl" --socket "$sock" "$@"; }
 
 pid=
 sim=
+net_up=
 cleanup() {
   trap - EXIT INT TERM
   if [ -n "$sim" ] && kill -0 "$sim" 2>/dev/null; then
     kill -TERM "$sim"; wait "$sim" 2>/dev/null || true
   fi
-  ip netns del anc-mn 2>/dev/null || true
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
     wait "$pid" && echo "demo: anchord stopped cleanly" || echo "demo: anchord exited with $?"
   fi
-  bash scripts/netns.sh down
+  # Only what this demo built: never another run's namespaces.
+  [ -n "$net_up" ] && bash scripts/netns.sh down
+  return 0
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 bash scripts/netns.sh up
+net_up=1
 ip netns exec anc-lma "$bin/anchord" --config config/demo.toml &
 pid=$!
 for _ in $(seq 100); do
@@ -49,20 +52,33 @@ step ip netns exec anc-cn ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::1
 step ctl show ports
 step ctl show neighbors
 
-# A mobile node behind a MAG: the demo's static binding pinned@anchor.test
-# (203.0.113.250, GRE keys 100 up / 200 down, MAG 192.0.2.2). The MAG's
-# tunnel end is the userspace simulator (this kernel has no GRE module); the
-# mobile node lives in namespace anc-mn.
-printf '\n== mobile node 203.0.113.250 (anc-mn) behind the MAG simulator, GRE to the anchor\n'
+# A dual-stack mobile node attaches through a MAG (PMIPv6): the MAG simulator
+# in anc-mag sends a Proxy Binding Update for dual@anchor.test, the anchor
+# allocates a home network prefix and an IPv4 home address, answers with a
+# PBA and installs the GRE tunnel (keys negotiated, RFC 5845). The MAG's
+# tunnel end runs in userspace (this kernel has no GRE module); the mobile
+# node lives in namespace anc-mn.
+printf '\n== PMIPv6: dual@anchor.test attaches via MAG 2001:db8:1::2\n'
 ip netns add anc-mn
 ip netns exec anc-mn ip link set lo up
-coproc SIM { exec ip netns exec anc-mag /usr/bin/python3 scripts/sim/tunnel_peer.py --kind gre \
-  --local 192.0.2.2 --remote 192.0.2.1 --mn-ns anc-mn --ipv4-hoa 203.0.113.250 --key-up 100 --key-down 200; }
+coproc SIM { exec ip netns exec anc-mag /usr/bin/python3 scripts/sim/mag.py --mag 2001:db8:1::2 \
+  --lma 2001:db8:1::1 --mag4 192.0.2.2 --lma4 192.0.2.1 --mn-ns anc-mn 2>/dev/null; }
 sim=$SIM_PID
-read -r -t 10 ready <&"${SIM[0]}" || true
-[ "${ready:-}" = ready ] || { echo "demo: tunnel simulator did not start" >&2; exit 1; }
+# Sets EVENT to the first event line of type $1 (JSON), 15 s at most. (No
+# subshell: bash closes coprocess descriptors in subshells.)
+wait_event() {
+  local line
+  while read -r -t 15 line <&"${SIM[0]}"; do
+    case "$line" in *"\"event\": \"$1\""*) EVENT=$line; return 0 ;; esac
+  done
+  return 1
+}
+wait_event ready || { echo "demo: MAG simulator did not start" >&2; exit 1; }
+echo "attach dual@anchor.test --ipv4 --ipv6 --gre" >&"${SIM[1]}"
+wait_event attached || { echo "demo: attach failed" >&2; exit 1; }
+printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin); print("attached:", ", ".join(e["mn_addrs"]), "- tunnel", e["mode"], "- GRE keys up/down", e["gre_key_up"], e["gre_key_down"])'
 step ip netns exec anc-mn ping -c 3 -i 0.2 -W 2 198.51.100.2
-step ip netns exec anc-cn ping -c 3 -i 0.2 -W 2 203.0.113.250
+step ip netns exec anc-mn ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
 step ctl show bindings
 step ctl show stats
 

@@ -4,18 +4,23 @@
 //! forwarding-table changes that the workers see.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::{Instant, SystemTime};
 
 use anchor_config::{Config, EcnMode};
 use dataplane::port::{Port, PuntRing};
 use dataplane::route::RouteMiss;
 use dataplane::tunnel::{TunnelKind, TunnelSpec};
+use dataplane::wire::MacAddr;
 use serde_json::{json, Value};
 
 use crate::forwarding::{Binding, Forwarding};
 use crate::mh_io::{self, RxError};
 use crate::pmip6::{Encap, Lma, Output, Session};
 use crate::punt::ControlPlane;
+
+/// Peers whose last Ethernet source is remembered (bounded memory).
+const MAX_PEERS_REMEMBERED: usize = 4096;
 
 /// UDP port of PMIPv6 data over IPv4 (RFC 5844).
 const PMIP6_DATA_PORT: u16 = 5437;
@@ -25,6 +30,10 @@ pub struct Signalling {
     lma: Option<Lma>,
     /// LMA session id → forwarding binding id.
     installed: HashMap<u32, u32>,
+    /// Port and Ethernet source of the last signalling frame from each peer:
+    /// a reply goes back the way the request came even before the
+    /// neighbour table has resolved the peer.
+    came_from: HashMap<IpAddr, (usize, MacAddr)>,
     /// Frames that were not signalling for any role on, or that the codec refused.
     pub malformed: u64,
     pub unrouted: u64,
@@ -42,7 +51,7 @@ impl Signalling {
             // Arms the periodic work (heartbeats); nothing is sent yet.
             let _ = lma.poll(now, SystemTime::now());
         }
-        Signalling { lma, installed: HashMap::new(), malformed: 0, unrouted: 0 }
+        Signalling { lma, installed: HashMap::new(), came_from: HashMap::new(), malformed: 0, unrouted: 0 }
     }
 
     pub fn lma(&self) -> Option<&Lma> {
@@ -58,13 +67,18 @@ impl Signalling {
         config: &Config,
         now: Instant,
     ) {
-        for (_port, frame) in frames {
+        for (port, frame) in frames {
             let Some(lma) = self.lma.as_mut() else {
                 self.malformed += 1;
                 continue;
             };
             match mh_io::receive(&frame) {
                 Ok(rx) => {
+                    if let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(&frame[..]) {
+                        if self.came_from.len() < MAX_PEERS_REMEMBERED || self.came_from.contains_key(&rx.src) {
+                            self.came_from.insert(rx.src, (port, eth.src_addr()));
+                        }
+                    }
                     let out = lma.handle(rx, now, SystemTime::now());
                     self.apply(out, cp, fwd, config, now);
                 }
@@ -122,7 +136,10 @@ impl Signalling {
                     let state = fwd.publisher().current();
                     let (port, mac) = match state.egress(dst) {
                         Ok(e) => (e.port, Some(e.dst)),
-                        Err(RouteMiss::Unresolved { port, ip }) => (port, cp.neighbors().lookup(port, ip)),
+                        Err(RouteMiss::Unresolved { port, ip }) => {
+                            let learned = self.came_from.get(&dst).filter(|(p, _)| *p == port).map(|(_, m)| *m);
+                            (port, cp.neighbors().lookup(port, ip).or(learned))
+                        }
                         Err(RouteMiss::NoRoute) => {
                             self.unrouted += 1;
                             continue;

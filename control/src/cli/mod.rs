@@ -48,6 +48,12 @@ impl Reply {
 /// Normalises command words ("show  neighbours" → "show neighbors") and
 /// checks the command exists.
 pub fn parse_command(words: &[String]) -> Result<String, String> {
+    // Commands with an argument: the argument is taken verbatim.
+    if let [verb, noun, arg] = words {
+        if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") {
+            return Ok(format!("clear binding {arg}"));
+        }
+    }
     let joined = words
         .iter()
         .map(|w| match w.as_str() {
@@ -59,9 +65,6 @@ pub fn parse_command(words: &[String]) -> Result<String, String> {
         })
         .collect::<Vec<_>>()
         .join(" ");
-    if joined.starts_with("clear binding ") && words.len() == 3 {
-        return Ok(joined);
-    }
     if COMMANDS.iter().any(|(c, _)| *c == joined) {
         Ok(joined)
     } else {
@@ -93,5 +96,14 @@ mod tests {
         let r = Reply::error("boom");
         let s = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&s).unwrap(), r);
+    }
+
+    #[test]
+    fn clear_binding_keeps_its_argument_verbatim() {
+        assert_eq!(
+            parse_command(&words("clear binding dual@anchor.test")).as_deref(),
+            Ok("clear binding dual@anchor.test")
+        );
+        assert_eq!(parse_command(&words("clear bindings 203.0.113.2")).as_deref(), Ok("clear binding 203.0.113.2"));
     }
 }
