@@ -17,8 +17,9 @@ pub const PMIP6_CONTROL_PORT: u16 = 5436;
 pub enum RxError {
     /// Not a Mobility Header packet at all.
     NotMobility,
-    /// A Mobility Header packet the codec refused.
-    Mh(MhError),
+    /// A Mobility Header packet the codec refused, with where it came from
+    /// (for a Binding Error reply).
+    Mh { error: MhError, src: IpAddr, dst: IpAddr, transport: Transport },
 }
 
 /// Parses a punted Ethernet frame carrying a Mobility Header message.
@@ -31,7 +32,12 @@ pub fn receive(frame: &[u8]) -> Result<Received, RxError> {
                 return Err(RxError::NotMobility);
             }
             let (src, dst) = (ip.src_addr(), ip.dst_addr());
-            let msg = proto::parse(ip.payload(), Checksum::Ipv6 { src, dst }).map_err(RxError::Mh)?;
+            let msg = proto::parse(ip.payload(), Checksum::Ipv6 { src, dst }).map_err(|error| RxError::Mh {
+                error,
+                src: IpAddr::V6(src),
+                dst: IpAddr::V6(dst),
+                transport: Transport::Ipv6,
+            })?;
             Ok(Received { src: IpAddr::V6(src), dst: IpAddr::V6(dst), transport: Transport::Ipv6, msg })
         }
         ethernet::ethertype::IPV4 => {
@@ -43,7 +49,12 @@ pub fn receive(frame: &[u8]) -> Result<Received, RxError> {
             if u.dst_port() != PMIP6_CONTROL_PORT {
                 return Err(RxError::NotMobility);
             }
-            let msg = proto::parse(u.payload(), Checksum::None).map_err(RxError::Mh)?;
+            let msg = proto::parse(u.payload(), Checksum::None).map_err(|error| RxError::Mh {
+                error,
+                src: IpAddr::V4(ip.src_addr()),
+                dst: IpAddr::V4(ip.dst_addr()),
+                transport: Transport::Udp4 { src_port: u.src_port() },
+            })?;
             Ok(Received {
                 src: IpAddr::V4(ip.src_addr()),
                 dst: IpAddr::V4(ip.dst_addr()),

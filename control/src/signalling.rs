@@ -17,10 +17,14 @@ use serde_json::{json, Value};
 use crate::forwarding::{Binding, Forwarding};
 use crate::mh_io::{self, RxError};
 use crate::pmip6::{Encap, Lma, Output, Session};
+use crate::proto::{BindingError, MhMessage};
 use crate::punt::ControlPlane;
 
 /// Peers whose last Ethernet source is remembered (bounded memory).
 const MAX_PEERS_REMEMBERED: usize = 4096;
+
+/// Binding Errors sent per second at most.
+const BINDING_ERRORS_PER_S: u32 = 10;
 
 /// UDP port of PMIPv6 data over IPv4 (RFC 5844).
 const PMIP6_DATA_PORT: u16 = 5437;
@@ -37,6 +41,8 @@ pub struct Signalling {
     /// Frames that were not signalling for any role on, or that the codec refused.
     pub malformed: u64,
     pub unrouted: u64,
+    /// Start of the current one-second window and Binding Errors sent in it.
+    errors_window: (Instant, u32),
 }
 
 impl Signalling {
@@ -51,7 +57,14 @@ impl Signalling {
             // Arms the periodic work (heartbeats); nothing is sent yet.
             let _ = lma.poll(now, SystemTime::now());
         }
-        Signalling { lma, installed: HashMap::new(), came_from: HashMap::new(), malformed: 0, unrouted: 0 }
+        Signalling {
+            lma,
+            installed: HashMap::new(),
+            came_from: HashMap::new(),
+            malformed: 0,
+            unrouted: 0,
+            errors_window: (now, 0),
+        }
     }
 
     pub fn lma(&self) -> Option<&Lma> {
@@ -82,9 +95,24 @@ impl Signalling {
                     let out = lma.handle(rx, now, SystemTime::now());
                     self.apply(out, cp, fwd, config, now);
                 }
-                Err(RxError::Mh(e)) => {
+                Err(RxError::Mh { error, src, dst, transport }) => {
                     self.malformed += 1;
-                    tracing::debug!("mobility header refused: {e}");
+                    tracing::debug!("mobility header from {src} refused: {error}");
+                    // RFC 6275 §9.2: an unknown MH Type gets Binding Error
+                    // status 2, to a unicast source only, rate limited.
+                    if let Some(status) = error.binding_error_status() {
+                        let unicast = match src {
+                            IpAddr::V6(a) => !a.is_multicast() && !a.is_unspecified(),
+                            IpAddr::V4(a) => !a.is_multicast() && !a.is_broadcast() && !a.is_unspecified(),
+                        };
+                        if unicast && self.binding_error_allowed(now) {
+                            let msg = MhMessage::BindingError(BindingError {
+                                status,
+                                home_address: std::net::Ipv6Addr::UNSPECIFIED,
+                            });
+                            self.apply(vec![Output::Send { src: dst, dst: src, transport, msg }], cp, fwd, config, now);
+                        }
+                    }
                 }
                 Err(RxError::NotMobility) => self.malformed += 1,
             }
@@ -154,8 +182,12 @@ impl Signalling {
                         continue;
                     };
                     let Some(src_mac) = state.port_macs.get(port).copied() else { continue };
-                    if let Some(frame) = mh_io::frame(src_mac, mac, src, dst, transport, &msg) {
-                        cp.send_now(port, &frame);
+                    match mh_io::frame(src_mac, mac, src, dst, transport, &msg) {
+                        Some(frame) => {
+                            tracing::debug!(%src, %dst, mh_type = msg.mh_type(), port, "sending mobility header");
+                            cp.send_now(port, &frame);
+                        }
+                        None => tracing::warn!(%src, %dst, "cannot frame a mobility header message"),
                     }
                 }
                 Output::Install(session) => {
@@ -212,6 +244,17 @@ impl Signalling {
                 })
             })
             .collect()
+    }
+
+    /// At most BINDING_ERRORS_PER_S Binding Errors a second (RFC 6275 §9.2:
+    /// rate limited like ICMPv6).
+    fn binding_error_allowed(&mut self, now: Instant) -> bool {
+        let second = now.checked_duration_since(self.errors_window.0).is_some_and(|d| d.as_secs() < 1);
+        if !second {
+            self.errors_window = (now, 0);
+        }
+        self.errors_window.1 += 1;
+        self.errors_window.1 <= BINDING_ERRORS_PER_S
     }
 
     /// LMA counters for `show stats`.
