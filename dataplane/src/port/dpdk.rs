@@ -675,10 +675,10 @@ impl Port for EthPort {
             return 0;
         }
         let n = u16::try_from(bufs.len()).unwrap_or(u16::MAX);
+        let slots = bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>();
         // SAFETY: Option<Mbuf> has the layout of *mut rte_mbuf; the driver
         // writes at most n pointers, each an mbuf we then own.
-        let got =
-            unsafe { sys::anchor_rx_burst(self.id.0, queue.0, bufs.as_mut_ptr().cast::<*mut sys::rte_mbuf>(), n) };
+        let got = unsafe { sys::anchor_rx_burst(self.id.0, queue.0, slots, n) };
         usize::from(got)
     }
 
