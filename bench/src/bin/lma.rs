@@ -155,8 +155,8 @@ fn main() -> Result<(), String> {
         "0 / 0"
     );
     println!("sessions in the binding cache: {}", lma.sessions().count());
-    println!("RESULT lma.initial_per_s {:.0}", rate(sessions, initial));
-    println!("RESULT lma.rereg_per_s {:.0}", rate(sessions, rereg));
-    println!("RESULT lma.bytes_per_session {per_session:.0}");
+    println!("RESULT lma.initial_per_s {:.0} regs/s", rate(sessions, initial));
+    println!("RESULT lma.rereg_per_s {:.0} regs/s", rate(sessions, rereg));
+    println!("RESULT lma.bytes_per_session {per_session:.0} bytes");
     Ok(())
 }
