@@ -406,11 +406,8 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
     })
 }
 
-const KINDS: [TunnelKind; 5] =
-    [TunnelKind::IpIp, TunnelKind::Gre, TunnelKind::Udp, TunnelKind::UdpTlv, TunnelKind::MipUdp];
-
 fn per_kind(counts: &[u64; 5]) -> Value {
-    Value::Object(KINDS.iter().zip(counts).map(|(k, n)| (k.name().to_string(), json!(n))).collect())
+    Value::Object(TunnelKind::ALL.iter().zip(counts).map(|(k, n)| (k.name().to_string(), json!(n))).collect())
 }
 
 fn show_neighbors(config: &Config, cp: &Cp<'_>) -> Value {

@@ -106,12 +106,10 @@ fn routes_of(config: &Config) -> Vec<Route> {
     let mut routes = Vec::new();
     for (i, p) in config.ports.iter().enumerate() {
         for c in &p.ipv4 {
-            let net = u32::from(c.addr) & (u32::MAX.checked_shl(32 - u32::from(c.prefix_len)).unwrap_or(0));
-            routes.push(Route { prefix: IpAddr::V4(net.into()), len: c.prefix_len, port: i, via: None });
+            routes.push(Route { prefix: IpAddr::V4(c.network().addr), len: c.prefix_len, port: i, via: None });
         }
         for c in &p.ipv6 {
-            let net = u128::from(c.addr) & (u128::MAX.checked_shl(128 - u32::from(c.prefix_len)).unwrap_or(0));
-            routes.push(Route { prefix: IpAddr::V6(net.into()), len: c.prefix_len, port: i, via: None });
+            routes.push(Route { prefix: IpAddr::V6(c.network().addr), len: c.prefix_len, port: i, via: None });
         }
     }
     for r in &config.routes {

@@ -10,7 +10,7 @@ use crate::pmip6::{Received, Transport};
 use crate::proto::{self, Checksum, MhError};
 
 /// UDP port of PMIPv6 signalling over IPv4 (RFC 5844).
-pub const PMIP6_CONTROL_PORT: u16 = 5436;
+pub use crate::pmip6::PMIP6_CONTROL_PORT;
 
 /// Why a punted frame yielded no message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -37,7 +37,7 @@ fn is_signalling(frame: &[u8]) -> bool {
         dataplane::wire::ethernet::ethertype::IPV4 => {
             let ihl = usize::from(p.first().map_or(0, |b| b & 0x0f)) * 4;
             p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
-                && p.get(ihl + 2..ihl + 4) == Some(&5436u16.to_be_bytes()[..])
+                && p.get(ihl + 2..ihl + 4) == Some(&crate::pmip6::PMIP6_CONTROL_PORT.to_be_bytes()[..])
         }
         _ => false,
     }

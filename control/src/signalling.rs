@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 
 use crate::forwarding::{Binding, Forwarding};
 use crate::mh_io::{self, RxError};
-use crate::pmip6::{Encap, Lma, Output, Session};
+use crate::pmip6::{Encap, Lma, Output, Session, PMIP6_DATA_PORT};
 use crate::proto::{BindingError, MhMessage};
 use crate::punt::ControlPlane;
 
@@ -25,9 +25,6 @@ const MAX_PEERS_REMEMBERED: usize = 4096;
 
 /// Binding Errors sent per second at most.
 const BINDING_ERRORS_PER_S: u32 = 10;
-
-/// UDP port of PMIPv6 data over IPv4 (RFC 5844).
-const PMIP6_DATA_PORT: u16 = 5437;
 
 /// The role modules and what they installed.
 pub struct Signalling {

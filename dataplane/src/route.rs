@@ -4,7 +4,7 @@
 //! thread publishes it as a whole snapshot with an atomic pointer swap; a
 //! worker's `arc_swap::Cache` reads it without any read-modify-write.
 
-use core::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use core::net::IpAddr;
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Cache};
@@ -133,15 +133,6 @@ impl StateReader {
     #[inline]
     pub fn load(&mut self) -> &Arc<ForwardingState> {
         self.0.load()
-    }
-}
-
-/// Convenience for tests and config: an IPv4 or IPv6 unspecified address.
-pub fn unspecified(v4: bool) -> IpAddr {
-    if v4 {
-        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
-    } else {
-        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
     }
 }
 

@@ -45,10 +45,10 @@ use timers::{Timer, Timers};
 
 /// RFC 5844 "pmip6-data": UDP port of IPv4-UDP (and, our choice, UDP-TLV)
 /// data on both sides (PROTOCOLS.md §4.8.3).
-pub const PMIP6_DATA_PORT: u16 = 5437;
+pub const PMIP6_DATA_PORT: u16 = dataplane::wire::udp::port::PMIP6_DATA;
 
 /// RFC 5844 "pmip6-cntl": our UDP port for signalling over IPv4.
-pub const PMIP6_CONTROL_PORT: u16 = 5436;
+pub const PMIP6_CONTROL_PORT: u16 = dataplane::wire::udp::port::PMIP6_CONTROL;
 
 /// One received Mobility Header message.
 #[derive(Debug, Clone, PartialEq)]

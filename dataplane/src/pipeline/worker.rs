@@ -16,7 +16,7 @@ use crate::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
 use crate::route::{ForwardingState, RouteMiss, StateReader};
 use crate::tunnel::decap::{self, DecapError, Uplink};
 use crate::tunnel::encap::{self, EncapError};
-use crate::tunnel::{Tunnel, TunnelKind};
+use crate::tunnel::Tunnel;
 
 use super::classify::{classify, Verdict};
 
@@ -44,16 +44,6 @@ pub mod punt_reason {
 
 /// How many packets ahead of the one being classified the worker prefetches.
 const PREFETCH_AHEAD: usize = 4;
-
-fn kind_index(k: TunnelKind) -> usize {
-    match k {
-        TunnelKind::IpIp => 0,
-        TunnelKind::Gre => 1,
-        TunnelKind::Udp => 2,
-        TunnelKind::UdpTlv => 3,
-        TunnelKind::MipUdp => 4,
-    }
-}
 
 /// The lookup key of an address: IPv4 HoA, or IPv6 /64 prefix first (HNP)
 /// and the /128 home address as the fallback.
@@ -333,7 +323,7 @@ pub fn downlink<B: PacketBuf>(
     };
     match encap::encapsulate(buf, l3_off, t, ip_id) {
         Ok(()) => {
-            add(&c.encap[kind_index(t.spec.kind)], 1);
+            add(&c.encap[t.spec.kind.index()], 1);
             Ok(t.spec.port)
         }
         Err(e) => {
@@ -399,7 +389,7 @@ pub fn uplink<B: PacketBuf>(
     };
     match decap::decapsulate(buf, up, egress.src, egress.dst) {
         Ok(()) => {
-            add(&c.decap[kind_index(up.kind)], 1);
+            add(&c.decap[up.kind.index()], 1);
             Ok(egress.port)
         }
         Err(e) => {

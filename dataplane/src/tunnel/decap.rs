@@ -36,7 +36,7 @@ pub enum Outer {
     NotTunnel,
 }
 
-const UDP_MIP: u16 = 434;
+const UDP_MIP: u16 = crate::wire::udp::port::MIP;
 
 /// Parses the tunnel headers of the packet at `l3_off` (already validated
 /// as IPv4 or IPv6 addressed to us, not a fragment). `outer_src`,

@@ -29,6 +29,15 @@ pub enum TunnelKind {
 }
 
 impl TunnelKind {
+    /// Every kind, in the order of the per-kind counters.
+    pub const ALL: [TunnelKind; 5] =
+        [TunnelKind::IpIp, TunnelKind::Gre, TunnelKind::Udp, TunnelKind::UdpTlv, TunnelKind::MipUdp];
+
+    /// Position in [`TunnelKind::ALL`] (the per-kind counter index).
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// The name used in config and CLI.
     pub fn name(self) -> &'static str {
         match self {
