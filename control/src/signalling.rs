@@ -223,7 +223,7 @@ impl Signalling {
                 json!({
                     "id": self.installed.get(&s.id),
                     "session": s.id,
-                    "mn_id": s.mn_id,
+                    "mn_id": &*s.mn_id,
                     "role": "pmip6",
                     "state": s.state.name(),
                     "ipv4_hoa": s.ipv4_hoa.map(|(a, _, _)| a.to_string()),
@@ -309,7 +309,7 @@ fn binding_of(s: &Session, fwd: &Forwarding, config: &Config) -> (Binding, Tunne
     };
     let binding = Binding {
         id: 0,
-        mn_id: s.mn_id.clone(),
+        mn_id: s.mn_id.to_string(),
         role: "pmip6",
         vrf: 0,
         ipv4_hoa: s.ipv4_hoa.map(|(a, _, _)| a),

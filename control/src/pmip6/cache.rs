@@ -1,25 +1,45 @@
 //! The binding cache: one owner of every proxy Binding Cache Entry (RFC 5213
 //! §5.1, PROTOCOLS.md §3.1) and the indexes the standards' lookups need:
-//! HNP → BCE, (MN-ID, ATT, MN-LL-ID) → BCEs, MN-ID → BCEs, IPv4 HoA → BCE,
-//! Proxy-CoA → BCEs, MAG signalling address → BCEs.
+//! HNP → BCE, MN-ID → BCEs (and through it (MN-ID, ATT, MN-LL-ID) → BCEs),
+//! IPv4 HoA → BCE, Proxy-CoA → BCEs, MAG signalling address → BCEs.
 //!
 //! The indexes change only in [`BindingCache::insert`] and
-//! [`BindingCache::remove`]; an entry is changed by taking it out, editing
-//! it and putting it back ([`BindingCache::replace`]), so they never drift.
+//! [`BindingCache::remove`]; an entry is changed by taking a copy, editing
+//! it and putting it back ([`BindingCache::replace`], which re-indexes it
+//! when a key changed), so they never drift.
+//!
+//! Memory (issue "PMIPv6 LMA": at most 1 KiB per session with 1M resident):
+//! the entries live in a slab indexed by session id, so an entry costs its
+//! own size and no tree or hash overhead; the MN-ID text is one shared
+//! [`MnId`] for the session and the MN-ID index; one MN's sessions (almost
+//! always one) are kept inline in that index ([`Ids`]); the (MN-ID, ATT,
+//! MN-LL-ID) lookup filters the MN's few sessions instead of keeping a
+//! fourth map of owned keys.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
-use super::{Session, Transport};
+use crate::proto::MobilityOption;
+
+use super::{MnId, Session, Transport};
+
+/// A released session id is handed out again only after this many other
+/// ids were released after it, so that an id does not name a new session
+/// straight after the old one went (logs, `anchorctl`, the data plane's
+/// last `Remove`).
+const ID_QUARANTINE: usize = 1024;
 
 /// A proxy Binding Cache Entry: what [`Session`] shows plus what only the
 /// LMA needs.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Bce {
     pub session: Session,
-    /// MN-ID option subtype and identifier as received (echoed in BRIs).
-    pub mn_id_raw: (u8, Vec<u8>),
+    /// MN-ID option subtype as received (echoed in BRIs).
+    pub mn_id_subtype: u8,
+    /// Whether the identifier was not UTF-8, so that `session.mn_id` shows
+    /// it as `0x` and hex digits (and [`Bce::mn_id_option`] decodes them).
+    pub mn_id_hex: bool,
     /// The MAG's signalling address: the source of its last accepted PBU
     /// (the Proxy-CoA unless an Alternate Care-of Address option named
     /// another). Heartbeats and BRIs go there.
@@ -38,54 +58,154 @@ pub(super) struct Bce {
     pub revoking: Option<u16>,
 }
 
-type LinkKey = (String, u8, Vec<u8>);
+impl Bce {
+    /// The MN-ID option as the MAG sent it (for BRIs).
+    pub fn mn_id_option(&self) -> MobilityOption {
+        let text = self.session.mn_id.as_bytes();
+        let id = if self.mn_id_hex {
+            text.get(2..)
+                .unwrap_or_default()
+                .chunks(2)
+                .filter_map(|pair| std::str::from_utf8(pair).ok().and_then(|h| u8::from_str_radix(h, 16).ok()))
+                .collect()
+        } else {
+            text.to_vec()
+        };
+        MobilityOption::MnIdentifier { subtype: self.mn_id_subtype, id }
+    }
+}
+
+/// The session ids under one index key, in id order. One MN almost always
+/// has one session, so one id is kept inline (no allocation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Ids {
+    One(u32),
+    /// Two or more, sorted.
+    Many(Box<[u32]>),
+}
+
+impl Ids {
+    fn as_slice(&self) -> &[u32] {
+        match self {
+            Ids::One(id) => std::slice::from_ref(id),
+            Ids::Many(ids) => ids,
+        }
+    }
+
+    fn insert(&mut self, id: u32) {
+        let ids = self.as_slice();
+        if let Err(at) = ids.binary_search(&id) {
+            let mut v = ids.to_vec();
+            v.insert(at, id);
+            *self = Ids::Many(v.into_boxed_slice());
+        }
+    }
+
+    /// Takes `id` out; `false` when nothing is left.
+    fn remove(&mut self, id: u32) -> bool {
+        match self {
+            Ids::One(one) => *one != id,
+            Ids::Many(ids) => {
+                let rest: Vec<u32> = ids.iter().copied().filter(|i| *i != id).collect();
+                *self = match rest.as_slice() {
+                    [] => return false,
+                    [one] => Ids::One(*one),
+                    _ => Ids::Many(rest.into_boxed_slice()),
+                };
+                true
+            }
+        }
+    }
+}
 
 /// The BCEs and their indexes.
 #[derive(Debug, Default)]
 pub(super) struct BindingCache {
-    by_id: BTreeMap<u32, Bce>,
+    /// Entry of session id `i + 1` at index `i`.
+    slots: Vec<Option<Bce>>,
+    /// Ids of empty slots, oldest release first.
+    free: VecDeque<u32>,
+    len: usize,
     by_hnp: HashMap<Ipv6Addr, u32>,
-    by_link: HashMap<LinkKey, HashSet<u32>>,
-    by_mn: HashMap<String, HashSet<u32>>,
+    by_mn: HashMap<MnId, Ids>,
     by_hoa: HashMap<Ipv4Addr, u32>,
-    by_coa: HashMap<IpAddr, HashSet<u32>>,
-    by_mag: HashMap<IpAddr, HashSet<u32>>,
+    by_coa: HashMap<IpAddr, BTreeSet<u32>>,
+    by_mag: HashMap<IpAddr, BTreeSet<u32>>,
 }
 
-fn link_key(s: &Session) -> LinkKey {
-    (s.mn_id.clone(), s.att, s.mn_ll_id.clone())
+fn slot(id: u32) -> Option<usize> {
+    usize::try_from(id).ok()?.checked_sub(1)
 }
 
 impl BindingCache {
+    /// A session id for a new entry (never 0, not in use): a never-used
+    /// one, or the oldest released one once more than [`ID_QUARANTINE`]
+    /// wait. The slot stays empty until [`BindingCache::insert`].
+    pub fn allocate_id(&mut self) -> u32 {
+        if self.free.len() > ID_QUARANTINE {
+            while let Some(id) = self.free.pop_front() {
+                if !self.contains(id) {
+                    return id;
+                }
+            }
+        }
+        match u32::try_from(self.slots.len() + 1) {
+            Ok(id) => {
+                self.slots.push(None);
+                id
+            }
+            // 2^32 - 1 entries: only a released id is left.
+            Err(_) => self.free.pop_front().unwrap_or(0),
+        }
+    }
+
     /// Adds `bce`, replacing nothing: an entry with the same id must have
     /// been removed first.
-    pub fn insert(&mut self, bce: Bce) {
+    pub fn insert(&mut self, mut bce: Bce) {
+        let id = bce.session.id;
+        let Some(at) = slot(id) else { return };
+        if self.slots.len() <= at {
+            self.slots.resize(at + 1, None);
+        }
+        // One MN-ID text for all of the MN's sessions and the index.
+        match self.by_mn.get_key_value(&*bce.session.mn_id) {
+            Some((shared, _)) => bce.session.mn_id = shared.clone(),
+            None => {
+                self.by_mn.insert(bce.session.mn_id.clone(), Ids::One(id));
+            }
+        }
+        if let Some(ids) = self.by_mn.get_mut(&*bce.session.mn_id) {
+            ids.insert(id);
+        }
+        self.index(&bce);
+        if self.slots[at].replace(bce).is_none() {
+            self.len += 1;
+        }
+    }
+
+    /// Adds `bce` to every index but the MN-ID one.
+    fn index(&mut self, bce: &Bce) {
         let s = &bce.session;
         let id = s.id;
-        for p in &s.hnps {
+        for p in s.hnps.iter() {
             self.by_hnp.insert(*p, id);
         }
-        self.by_link.entry(link_key(s)).or_default().insert(id);
-        self.by_mn.entry(s.mn_id.clone()).or_default().insert(id);
         if let Some((hoa, _, _)) = s.ipv4_hoa {
             self.by_hoa.insert(hoa, id);
         }
         self.by_coa.entry(s.proxy_coa).or_default().insert(id);
         self.by_mag.entry(bce.mag).or_default().insert(id);
-        self.by_id.insert(id, bce);
     }
 
-    /// Takes the entry `id` out of the cache and every index.
-    pub fn remove(&mut self, id: u32) -> Option<Bce> {
-        let bce = self.by_id.remove(&id)?;
+    /// Takes `bce` out of every index but the MN-ID one.
+    fn unindex(&mut self, bce: &Bce) {
         let s = &bce.session;
-        for p in &s.hnps {
+        let id = s.id;
+        for p in s.hnps.iter() {
             if self.by_hnp.get(p) == Some(&id) {
                 self.by_hnp.remove(p);
             }
         }
-        remove_from(&mut self.by_link, &link_key(s), id);
-        remove_from(&mut self.by_mn, &s.mn_id, id);
         if let Some((hoa, _, _)) = s.ipv4_hoa {
             if self.by_hoa.get(&hoa) == Some(&id) {
                 self.by_hoa.remove(&hoa);
@@ -93,29 +213,65 @@ impl BindingCache {
         }
         remove_from(&mut self.by_coa, &s.proxy_coa, id);
         remove_from(&mut self.by_mag, &bce.mag, id);
+    }
+
+    /// Takes the entry `id` out of the cache and every index.
+    pub fn remove(&mut self, id: u32) -> Option<Bce> {
+        let bce = self.slots.get_mut(slot(id)?)?.take()?;
+        self.len -= 1;
+        self.free.push_back(id);
+        self.unindex(&bce);
+        let mn = &*bce.session.mn_id;
+        if let Some(ids) = self.by_mn.get_mut(mn) {
+            if !ids.remove(id) {
+                self.by_mn.remove(mn);
+            }
+        }
         Some(bce)
     }
 
-    /// Puts an edited entry back in place of the one with its id.
+    /// Puts an edited entry back in place of the one with its id. Only the
+    /// indexes whose keys changed are touched.
     pub fn replace(&mut self, bce: Bce) {
-        self.remove(bce.session.id);
-        self.insert(bce);
+        let id = bce.session.id;
+        let Some(old) = slot(id).and_then(|at| self.slots.get(at)).and_then(Option::as_ref) else {
+            return self.insert(bce);
+        };
+        if old.session.mn_id != bce.session.mn_id {
+            self.remove(id);
+            return self.insert(bce);
+        }
+        let same_keys = old.session.hnps == bce.session.hnps
+            && old.session.ipv4_hoa.map(|h| h.0) == bce.session.ipv4_hoa.map(|h| h.0)
+            && old.session.proxy_coa == bce.session.proxy_coa
+            && old.mag == bce.mag;
+        let mut bce = bce;
+        bce.session.mn_id = old.session.mn_id.clone();
+        if !same_keys {
+            let old = old.clone();
+            self.unindex(&old);
+            self.index(&bce);
+        }
+        if let Some(entry) = slot(id).and_then(|at| self.slots.get_mut(at)) {
+            *entry = Some(bce);
+        }
     }
 
     pub fn get(&self, id: u32) -> Option<&Bce> {
-        self.by_id.get(&id)
+        self.slots.get(slot(id)?)?.as_ref()
     }
 
     pub fn contains(&self, id: u32) -> bool {
-        self.by_id.contains_key(&id)
+        self.get(id).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.by_id.len()
+        self.len
     }
 
+    /// Every entry, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Bce> {
-        self.by_id.values()
+        self.slots.iter().flatten()
     }
 
     /// The BCE owning the /64 `prefix`.
@@ -123,20 +279,28 @@ impl BindingCache {
         self.by_hnp.get(&prefix).copied()
     }
 
-    /// BCEs with this (MN-ID, ATT, MN-LL-ID), in id order.
+    /// BCEs with this (MN-ID, ATT, MN-LL-ID), in id order: the MN's
+    /// sessions (a handful) filtered.
     pub fn by_link(&self, mn_id: &str, att: u8, mn_ll_id: &[u8]) -> Vec<u32> {
-        let key = (mn_id.to_owned(), att, mn_ll_id.to_vec());
-        sorted(self.by_link.get(&key))
+        self.mn_ids(mn_id)
+            .iter()
+            .copied()
+            .filter(|id| self.get(*id).is_some_and(|b| b.session.att == att && *b.session.mn_ll_id == *mn_ll_id))
+            .collect()
+    }
+
+    fn mn_ids(&self, mn_id: &str) -> &[u32] {
+        self.by_mn.get(mn_id).map_or(&[], Ids::as_slice)
     }
 
     /// BCEs of one mobile node, in id order.
     pub fn by_mn(&self, mn_id: &str) -> Vec<u32> {
-        sorted(self.by_mn.get(mn_id))
+        self.mn_ids(mn_id).to_vec()
     }
 
     /// Number of BCEs of one mobile node.
     pub fn count_mn(&self, mn_id: &str) -> usize {
-        self.by_mn.get(mn_id).map_or(0, HashSet::len)
+        self.mn_ids(mn_id).len()
     }
 
     /// The BCE holding the IPv4 home address `hoa`.
@@ -146,13 +310,13 @@ impl BindingCache {
 
     /// BCEs whose Proxy-CoA is `coa` (one MAG's sessions), in id order.
     pub fn by_coa(&self, coa: IpAddr) -> Vec<u32> {
-        sorted(self.by_coa.get(&coa))
+        self.by_coa.get(&coa).map(|s| s.iter().copied().collect()).unwrap_or_default()
     }
 
     /// BCEs registered by the MAG whose signalling address is `mag`, in id
     /// order.
     pub fn by_mag(&self, mag: IpAddr) -> Vec<u32> {
-        sorted(self.by_mag.get(&mag))
+        self.by_mag.get(&mag).map(|s| s.iter().copied().collect()).unwrap_or_default()
     }
 
     /// Every MAG signalling address with at least one BCE, sorted.
@@ -163,19 +327,13 @@ impl BindingCache {
     }
 }
 
-fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, HashSet<u32>>, key: &K, id: u32) {
+fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<u32>>, key: &K, id: u32) {
     if let Some(set) = index.get_mut(key) {
         set.remove(&id);
         if set.is_empty() {
             index.remove(key);
         }
     }
-}
-
-fn sorted(set: Option<&HashSet<u32>>) -> Vec<u32> {
-    let mut v: Vec<u32> = set.map(|s| s.iter().copied().collect()).unwrap_or_default();
-    v.sort_unstable();
-    v
 }
 
 #[cfg(test)]
@@ -205,7 +363,8 @@ mod tests {
                 last_seq: 0,
                 last_timestamp: None,
             },
-            mn_id_raw: (1, mn.as_bytes().to_vec()),
+            mn_id_subtype: 1,
+            mn_id_hex: false,
             mag: coa.parse().unwrap(),
             transport: Transport::Ipv6,
             timer: now,
@@ -231,7 +390,7 @@ mod tests {
         assert_eq!(c.by_mn("a@x"), [2]);
         c.remove(2);
         assert_eq!(c.len(), 0);
-        assert!(c.by_mn.is_empty() && c.by_link.is_empty() && c.by_coa.is_empty() && c.by_mag.is_empty());
+        assert!(c.by_mn.is_empty() && c.by_coa.is_empty() && c.by_mag.is_empty());
     }
 
     #[test]
@@ -249,5 +408,46 @@ mod tests {
         assert_eq!(c.by_hnp("2001:db8:100:9::".parse().unwrap()), Some(1));
         assert_eq!(c.mags(), ["2001:db8:1::3".parse::<IpAddr>().unwrap()]);
         assert_eq!(c.by_mag("2001:db8:1::3".parse().unwrap()), [1]);
+    }
+
+    #[test]
+    fn binding_cache_hands_a_released_id_out_again_only_after_the_quarantine() {
+        let mut c = BindingCache::default();
+        let first = c.allocate_id();
+        assert_eq!(first, 1);
+        c.insert(bce(first, "a@x", "2001:db8:100::", None, "2001:db8:1::2", None));
+        c.remove(first);
+        let mut seen = vec![];
+        for _ in 0..ID_QUARANTINE {
+            let id = c.allocate_id();
+            c.insert(bce(id, "b@x", "2001:db8:100:1::", None, "2001:db8:1::2", None));
+            c.remove(id);
+            seen.push(id);
+        }
+        assert!(!seen.contains(&first));
+        assert_eq!(c.allocate_id(), first);
+        assert_eq!(c.len(), 0);
+    }
+
+    #[test]
+    fn sessions_of_one_mn_share_its_mn_id_text() {
+        let mut c = BindingCache::default();
+        c.insert(bce(1, "a@x", "2001:db8:100::", None, "2001:db8:1::2", None));
+        c.insert(bce(2, "a@x", "2001:db8:100:1::", None, "2001:db8:1::2", None));
+        let (a, b) = (&c.get(1).unwrap().session.mn_id, &c.get(2).unwrap().session.mn_id);
+        assert!(std::sync::Arc::ptr_eq(a, b));
+    }
+
+    #[test]
+    fn mn_id_option_gives_back_the_identifier_as_received() {
+        let mut b = bce(1, "a@x", "2001:db8:100::", None, "2001:db8:1::2", None);
+        assert_eq!(b.mn_id_option(), MobilityOption::MnIdentifier { subtype: 1, id: b"a@x".to_vec() });
+        b.session.mn_id = "0x21436587f5".into();
+        b.mn_id_subtype = 3;
+        b.mn_id_hex = true;
+        assert_eq!(
+            b.mn_id_option(),
+            MobilityOption::MnIdentifier { subtype: 3, id: vec![0x21, 0x43, 0x65, 0x87, 0xf5] }
+        );
     }
 }

@@ -136,14 +136,20 @@ impl Encap {
     }
 }
 
+/// An MN-ID as text ([`Session::mn_id`]): one allocation shared by every
+/// holder, so a million sessions do not keep their identifiers several
+/// times over.
+pub type MnId = std::sync::Arc<str>;
+
 /// One mobility session (a proxy Binding Cache Entry, PROTOCOLS.md §3.1,
 /// §4.1) as the rest of the daemon sees it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Session {
     pub id: u32,
     /// The MN-ID option's identifier (an NAI); identifiers that are not
-    /// UTF-8 are shown as `0x` and hex digits.
-    pub mn_id: String,
+    /// UTF-8 are shown as `0x` and hex digits. Shared by all of the MN's
+    /// sessions and the binding cache's MN-ID index.
+    pub mn_id: MnId,
     pub state: SessionState,
     /// Access Technology Type (reserved and unknown values kept as sent).
     pub att: u8,
@@ -257,7 +263,6 @@ pub struct Lma {
     restart_counter: u32,
     /// Whether the first `handle`/`poll` has armed the periodic timers.
     started: bool,
-    next_id: u32,
     next_hold: u64,
     counters: LmaCounters,
 }
@@ -299,7 +304,6 @@ impl Lma {
             peers: HashMap::new(),
             restart_counter: 0,
             started: false,
-            next_id: 1,
             next_hold: 1,
             counters: LmaCounters::default(),
             cfg: lma,
@@ -415,17 +419,6 @@ impl Lma {
         match what.parse::<u32>() {
             Ok(id) if self.cache.contains(id) => vec![id],
             _ => Vec::new(),
-        }
-    }
-
-    /// A session id not in use (never 0).
-    fn allocate_id(&mut self) -> u32 {
-        loop {
-            let id = self.next_id;
-            self.next_id = self.next_id.checked_add(1).unwrap_or(1);
-            if id != 0 && !self.cache.contains(id) {
-                return id;
-            }
         }
     }
 

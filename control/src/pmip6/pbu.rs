@@ -369,7 +369,7 @@ impl Lma {
             // Case A: keyed by the non-zero prefixes.
             let owners: BTreeSet<u32> = nonzero.iter().filter_map(|p| self.cache.by_hnp(*p)).collect();
             let Some(&id) = owners.first() else { return Existence::New };
-            if owners.iter().any(|id| self.cache.get(*id).is_some_and(|b| b.session.mn_id != pbu.mn_id)) {
+            if owners.iter().any(|id| self.cache.get(*id).is_some_and(|b| *b.session.mn_id != *pbu.mn_id)) {
                 return Existence::Reject(status::NOT_AUTHORIZED_FOR_HOME_NETWORK_PREFIX);
             }
             let Some(b) = self.cache.get(id) else { return Existence::New };
@@ -393,7 +393,7 @@ impl Lma {
             // §4.5: Case A with the IPv4 HoA as the key.
             let Some(id) = self.cache.by_hoa(hoa) else { return Existence::New };
             let Some(b) = self.cache.get(id) else { return Existence::New };
-            if b.session.mn_id != pbu.mn_id {
+            if *b.session.mn_id != *pbu.mn_id {
                 // §14 #16: the IPv4 analogue of 155.
                 return Existence::Reject(status::NOT_AUTHORIZED_FOR_IPV4_HOME_ADDRESS);
             }
@@ -519,14 +519,14 @@ impl Lma {
                 return self.refuse(&pbu, refusal, out);
             }
         };
-        let id = self.allocate_id();
+        let id = self.cache.allocate_id();
         let granted = self.granted(&pbu);
         let lifetime = Duration::from_secs(u64::from(granted) * 4);
         let link_local =
             pbu.opts.link_local.map(|lla| if lla.is_unspecified() { generated_link_local(id) } else { lla });
         let session = Session {
             id,
-            mn_id: pbu.mn_id.clone(),
+            mn_id: pbu.mn_id.as_str().into(),
             state: SessionState::Active,
             att: pbu.opts.att.unwrap_or(0),
             mn_ll_id: pbu.opts.mn_ll_id.clone().unwrap_or_else(|| vec![0, 0]),
@@ -543,7 +543,8 @@ impl Lma {
         };
         let bce = Bce {
             session: session.clone(),
-            mn_id_raw: pbu.opts.mn_id.clone().unwrap_or_default(),
+            mn_id_subtype: pbu.opts.mn_id.as_ref().map_or(1, |(subtype, _)| *subtype),
+            mn_id_hex: pbu.opts.mn_id.as_ref().is_some_and(|(_, id)| std::str::from_utf8(id).is_err()),
             mag: pbu.from.src,
             transport: pbu.from.transport,
             timer: session.expires,

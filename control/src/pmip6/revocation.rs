@@ -72,8 +72,7 @@ impl Lma {
             Purpose::HandoffUnknown => revocation_trigger::INTER_MAG_HANDOVER_UNKNOWN,
         };
         let s = &bce.session;
-        let (subtype, id_bytes) = bce.mn_id_raw.clone();
-        let mut options = vec![MobilityOption::MnIdentifier { subtype, id: id_bytes }];
+        let mut options = vec![bce.mn_id_option()];
         // Several sessions of this MN: the HNPs say which one.
         if self.cache.count_mn(&s.mn_id) > 1 {
             for &prefix in &s.hnps {
@@ -305,7 +304,7 @@ impl Lma {
         }
         let Some(mn_id) = mn_id else { return bra_status::REVOKED_MOBILE_NODES_IDENTITY_REQUIRED };
         let mine: Vec<u32> =
-            at_mag.into_iter().filter(|id| self.cache.get(*id).is_some_and(|b| b.session.mn_id == mn_id)).collect();
+            at_mag.into_iter().filter(|id| self.cache.get(*id).is_some_and(|b| *b.session.mn_id == *mn_id)).collect();
         if v4 {
             // Only the IPv4 HoA of the binding named by the IPv4 HoA Request.
             let Some(hoa) = br.options.iter().find_map(|o| match o {

@@ -128,7 +128,7 @@ fn random_signalling_never_panics_and_keeps_cache_pools_and_keys_in_step() {
                 }
             }
             _ => {
-                let ids: Vec<String> = h.lma.sessions().map(|s| s.mn_id.clone()).collect();
+                let ids: Vec<String> = h.lma.sessions().map(|s| s.mn_id.to_string()).collect();
                 if let Some(id) = ids.first() {
                     let _ = h.lma.revoke(id, h.now);
                 }

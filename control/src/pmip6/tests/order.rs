@@ -193,7 +193,7 @@ fn first_pbu_creates_a_session_installs_it_and_is_accepted_with_the_assigned_pre
     // Install before the PBA, so forwarding exists when the MAG sends data.
     assert!(matches!(out[0], Output::Install(_)));
     let s = installs(&out)[0].clone();
-    assert_eq!(s.mn_id, DUAL);
+    assert_eq!(&*s.mn_id, DUAL);
     assert_eq!(s.hnps, [v6("2001:db8:100::")]);
     assert_eq!(s.proxy_coa, ip(MAG1));
     assert_eq!(s.local, ip(LMAA));

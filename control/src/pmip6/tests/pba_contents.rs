@@ -32,7 +32,7 @@ fn non_nai_mn_ids_are_echoed_with_their_subtype() {
     let out = h.pbu(MAG1, bu);
     assert_eq!(pba(&out).status, 0);
     assert_eq!(mn_id_of(&pba(&out).options), Some((3, imsi)));
-    assert_eq!(installs(&out)[0].mn_id, "0x21436587092143f5");
+    assert_eq!(&*installs(&out)[0].mn_id, "0x21436587092143f5");
 }
 
 #[test]
