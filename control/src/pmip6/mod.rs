@@ -355,11 +355,16 @@ impl Lma {
     }
 
     /// Operator revocation (`anchorctl clear binding <mn-id|address|id>`):
-    /// sends a BRI (trigger 1 "administrative reason", §6.1) for every
-    /// matching session, retransmits it until the BRA, then removes the
-    /// session. `what` is an IPv4 home address, an address inside a home
-    /// network prefix, an MN-ID, or a session id.
+    /// BRIs (trigger 1 "administrative reason", §6.1) for the matching
+    /// sessions, retransmitted until the BRA; then the sessions go. `what`
+    /// is an MN-ID (all its sessions, as [`Lma::revoke_mn`]), an IPv4 home
+    /// address or an address inside a home network prefix (that session),
+    /// or a session id.
     pub fn revoke(&mut self, what: &str, now: Instant) -> Result<Vec<Output>, String> {
+        let what = what.trim();
+        if self.cache.count_mn(what) > 0 {
+            return self.revoke_mn(what, now);
+        }
         let mut out = self.start(now);
         let ids = self.find_sessions(what);
         if ids.is_empty() {
@@ -368,6 +373,46 @@ impl Lma {
         for id in ids {
             self.send_bri(id, revocation::Purpose::Administrative, now, &mut out);
         }
+        Ok(out)
+    }
+
+    /// Revokes every session of the MN `mn_id`: one BRI per MAG holding
+    /// some, carrying the MN-ID alone (RFC 5846: P = 1, G = 0 and no HNP
+    /// option name all of that MN's bindings at the MAG). The BRA (or the
+    /// last retransmission going unanswered) removes them all.
+    pub fn revoke_mn(&mut self, mn_id: &str, now: Instant) -> Result<Vec<Output>, String> {
+        let mut out = self.start(now);
+        let ids = self.cache.by_mn(mn_id);
+        if ids.is_empty() {
+            return Err(format!("no binding of {mn_id:?}"));
+        }
+        self.send_group_bri(&ids, revocation::Reach::Mn, now, &mut out);
+        Ok(out)
+    }
+
+    /// `anchorctl clear binding mag <address>`: revokes every session that
+    /// the MAG with signalling address `mag` registered, with one global
+    /// BRI (G = 1, trigger 128 "per-peer policy", no MN-ID; §6.1) per
+    /// Proxy-CoA (an Alternate Care-of Address option names one that is
+    /// not `mag`). The BRA removes them all.
+    pub fn revoke_mag(&mut self, mag: IpAddr, now: Instant) -> Result<Vec<Output>, String> {
+        let mut out = self.start(now);
+        let ids = self.cache.by_mag(mag);
+        if ids.is_empty() {
+            return Err(format!("no binding registered by {mag}"));
+        }
+        self.send_group_bri(&ids, revocation::Reach::Mag, now, &mut out);
+        Ok(out)
+    }
+
+    /// Revokes only the IPv4 home address `hoa` of its session: a BRI with
+    /// V = 1, the MN-ID and an IPv4 HoA Request option carrying `hoa`
+    /// (§6.1). The BRA takes the address away; the session keeps its HNPs
+    /// (and goes when it has none).
+    pub fn revoke_ipv4_hoa(&mut self, hoa: Ipv4Addr, now: Instant) -> Result<Vec<Output>, String> {
+        let mut out = self.start(now);
+        let id = self.cache.by_hoa(hoa).ok_or_else(|| format!("no binding holds {hoa}"))?;
+        self.send_ipv4_bri(id, now, &mut out);
         Ok(out)
     }
 
@@ -406,11 +451,6 @@ impl Lma {
     }
 
     fn find_sessions(&self, what: &str) -> Vec<u32> {
-        let what = what.trim();
-        let by_mn = self.cache.by_mn(what);
-        if !by_mn.is_empty() {
-            return by_mn;
-        }
         match what.parse::<IpAddr>() {
             Ok(IpAddr::V4(a)) => return self.cache.by_hoa(a).into_iter().collect(),
             Ok(IpAddr::V6(a)) => return self.cache.by_hnp(slash64(a)).into_iter().collect(),
@@ -470,7 +510,7 @@ impl Lma {
         }
         gre::release_keys(&mut self.keys, &bce.session.encap);
         if let Some(seq) = bce.revoking {
-            self.cancel_bri(seq);
+            self.leave_bri(seq, id);
         }
         self.counters.sessions_deleted += 1;
         self.release_holds_for(id, pbu::HoldEnd::Timeout, now, out);

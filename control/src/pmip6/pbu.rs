@@ -731,7 +731,7 @@ impl Lma {
             gre::release_keys(&mut self.keys, &old.session.encap);
         }
         if let Some(seq) = b.revoking.take() {
-            self.cancel_bri(seq);
+            self.leave_bri(seq, id);
         }
         let granted = self.granted(&pbu);
         let s = &mut b.session;

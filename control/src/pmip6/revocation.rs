@@ -1,6 +1,7 @@
 //! Binding Revocation at the LMA (RFC 5846; PROTOCOLS.md §6): BRIs we send
-//! (operator revocation, HI = 4 handoffs) with their retransmission and the
-//! BRAs that answer them, and BRIs a MAG sends us.
+//! (operator revocation of one session, of an MN, of a whole MAG with G = 1
+//! or of an IPv4 HoA with V = 1; HI = 4 handoffs) with their retransmission
+//! and the BRAs that answer them, and BRIs a MAG sends us.
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
@@ -21,18 +22,38 @@ pub(super) const MIN_BRI_DELAY: Duration = Duration::from_millis(500);
 /// Why we revoke.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Purpose {
-    /// `anchorctl clear binding`: trigger 1; the session goes whatever the
-    /// answer.
+    /// `anchorctl clear binding`: trigger 1 (128 with G = 1); the sessions
+    /// go whatever the answer.
     Administrative,
     /// A PBU with HI = 4 from another MAG (§6.1 last bullet): trigger 4 to
     /// the old MAG.
     HandoffUnknown,
 }
 
+/// What one BRI asks the MAG to revoke (RFC 5846 §6.1, §8.1; PROTOCOLS.md
+/// §2.6, §6.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Reach {
+    /// One BCE: MN-ID and the session's HNP options (an IPv4-only
+    /// session: V = 1 and its IPv4 HoA Request).
+    Session,
+    /// Every binding of the MN at that MAG: MN-ID alone.
+    Mn,
+    /// Every binding at that MAG (Proxy-CoA): G = 1, trigger 128, no MN-ID.
+    Mag,
+    /// Only the IPv4 HoA of one BCE: V = 1, MN-ID and an IPv4 HoA Request
+    /// option with the address.
+    Ipv4Hoa,
+}
+
 /// An outstanding BRI.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Bri {
-    pub session: u32,
+    /// The sessions it covers, each marked "revocation in progress" with
+    /// this BRI's sequence number. A session leaves the set when it is
+    /// re-registered or deleted; the BRI is forgotten when none is left.
+    pub sessions: Vec<u32>,
+    pub reach: Reach,
     pub purpose: Purpose,
     pub src: IpAddr,
     pub dst: IpAddr,
@@ -52,61 +73,139 @@ fn is_unicast(addr: IpAddr) -> bool {
     }
 }
 
+/// Where a BRI for a session goes and which Proxy-CoA it names: sessions
+/// with the same key can share one BRI.
+type Path = (IpAddr, IpAddr, Transport, IpAddr);
+
 impl Lma {
     /// §6.1: revoke session `id` with a BRI to its MAG, mark it "revocation
-    /// in progress" and arm the retransmission timer.
+    /// in progress" and arm the retransmission timer. The BRI carries the
+    /// MN-ID and every HNP of the session (RFC 5846 §6.1: the HNP option
+    /// is mandatory when one PMIPv6 BCE is revoked; see the decision in
+    /// `docs/conformance/pmipv6.md`).
     pub(super) fn send_bri(&mut self, id: u32, purpose: Purpose, now: Instant, out: &mut Vec<Output>) {
-        let Some(mut bce) = self.cache.get(id).cloned() else { return };
-        if let Some(seq) = bce.revoking {
-            // Already being revoked: an operator revocation takes over.
-            if let Some(bri) = self.bris.get_mut(&seq) {
-                if purpose == Purpose::Administrative {
-                    bri.purpose = purpose;
-                }
-                return;
+        if self.take_over_revocation(id, purpose, true) {
+            return;
+        }
+        self.start_bri(&[id], Reach::Session, purpose, now, out);
+    }
+
+    /// §6.1: revoke only the IPv4 HoA of session `id` (V = 1). A session
+    /// already under revocation keeps its BRI, which becomes
+    /// administrative.
+    pub(super) fn send_ipv4_bri(&mut self, id: u32, now: Instant, out: &mut Vec<Output>) {
+        if self.take_over_revocation(id, Purpose::Administrative, false) {
+            return;
+        }
+        self.start_bri(&[id], Reach::Ipv4Hoa, Purpose::Administrative, now, out);
+    }
+
+    /// An operator revocation of sessions `ids` with as few BRIs as the
+    /// standard allows: `reach` [`Reach::Mn`] (all are one MN's) or
+    /// [`Reach::Mag`] (all are one MAG's) sends one BRI per MAG path;
+    /// sessions already under revocation keep their BRI, which becomes
+    /// administrative.
+    pub(super) fn send_group_bri(&mut self, ids: &[u32], reach: Reach, now: Instant, out: &mut Vec<Output>) {
+        let mut groups: Vec<(Path, Vec<u32>)> = Vec::new();
+        for &id in ids {
+            if self.take_over_revocation(id, Purpose::Administrative, true) {
+                continue;
+            }
+            let Some(path) = self.cache.get(id).map(|b| (b.session.local, b.mag, b.transport, b.session.proxy_coa))
+            else {
+                continue;
+            };
+            match groups.iter_mut().find(|(p, _)| *p == path) {
+                Some((_, group)) => group.push(id),
+                None => groups.push((path, vec![id])),
             }
         }
-        let seq = self.allocate_bri_seq();
-        let trigger = match purpose {
+        for (_, group) in groups {
+            self.start_bri(&group, reach, Purpose::Administrative, now, out);
+        }
+    }
+
+    /// When session `id` is already being revoked: an operator revocation
+    /// takes the outstanding BRI over, and no second BRI is sent; but a
+    /// BRI that takes only the IPv4 HoA does not do for one of the whole
+    /// session (`whole`), which then leaves it.
+    fn take_over_revocation(&mut self, id: u32, purpose: Purpose, whole: bool) -> bool {
+        let Some(seq) = self.cache.get(id).and_then(|b| b.revoking) else { return false };
+        let Some(bri) = self.bris.get_mut(&seq) else { return false };
+        if whole && bri.reach == Reach::Ipv4Hoa {
+            self.leave_bri(seq, id);
+            self.set_revoking(id, None);
+            return false;
+        }
+        if purpose == Purpose::Administrative {
+            bri.purpose = purpose;
+        }
+        true
+    }
+
+    /// Builds, sends and arms one BRI for `ids` (non-empty, one MAG path;
+    /// one MN unless `reach` is [`Reach::Mag`]).
+    fn start_bri(&mut self, ids: &[u32], reach: Reach, purpose: Purpose, now: Instant, out: &mut Vec<Output>) {
+        let Some(first) = ids.first().and_then(|id| self.cache.get(*id)) else { return };
+        let s = &first.session;
+        let (src, dst, transport) = (s.local, first.mag, first.transport);
+        let mut flags = br_flags::P;
+        let mut trigger = match purpose {
             Purpose::Administrative => revocation_trigger::ADMINISTRATIVE_REASON,
             Purpose::HandoffUnknown => revocation_trigger::INTER_MAG_HANDOVER_UNKNOWN,
         };
-        let s = &bce.session;
-        let mut options = vec![bce.mn_id_option()];
-        // Several sessions of this MN: the HNPs say which one.
-        if self.cache.count_mn(&s.mn_id) > 1 {
-            for &prefix in &s.hnps {
-                options.push(MobilityOption::HomeNetworkPrefix { prefix_len: 64, prefix });
+        let mut options = Vec::new();
+        match reach {
+            Reach::Session => {
+                options.push(first.mn_id_option());
+                options
+                    .extend(s.hnps.iter().map(|&prefix| MobilityOption::HomeNetworkPrefix { prefix_len: 64, prefix }));
+                // No HNP to name it by (IPv4-only): the V = 1 form, whose
+                // IPv4 HoA Request names exactly this binding.
+                if let (true, Some((addr, prefix_len, _))) = (s.hnps.is_empty(), s.ipv4_hoa) {
+                    flags |= br_flags::V;
+                    options.push(MobilityOption::Ipv4HoaRequest { prefix_len, addr });
+                }
+            }
+            Reach::Mn => options.push(first.mn_id_option()),
+            Reach::Mag => {
+                flags |= br_flags::G;
+                trigger = revocation_trigger::PER_PEER_POLICY;
+            }
+            Reach::Ipv4Hoa => {
+                flags |= br_flags::V;
+                options.push(first.mn_id_option());
+                if let Some((addr, prefix_len, _)) = s.ipv4_hoa {
+                    options.push(MobilityOption::Ipv4HoaRequest { prefix_len, addr });
+                }
             }
         }
-        // The Proxy-CoA differs from the MAG's signalling address.
-        if let (IpAddr::V6(coa), true) = (s.proxy_coa, s.proxy_coa != bce.mag) {
+        // The Proxy-CoA differs from the MAG's signalling address (with
+        // G = 1 it names the Proxy-CoA whose bindings go).
+        if let (IpAddr::V6(coa), true) = (s.proxy_coa, s.proxy_coa != first.mag) {
             options.push(MobilityOption::AlternateCareOf(coa));
         }
-        let msg =
-            BindingRevocation { br_type: br_type::BRI, trigger_or_status: trigger, seq, flags: br_flags::P, options };
+        let seq = self.allocate_bri_seq();
+        let msg = BindingRevocation { br_type: br_type::BRI, trigger_or_status: trigger, seq, flags, options };
         let timeout = self.cfg.bri_initial_delay.max(MIN_BRI_DELAY);
         let bri = Bri {
-            session: id,
+            sessions: ids.to_vec(),
+            reach,
             purpose,
-            src: s.local,
-            dst: bce.mag,
-            transport: bce.transport,
+            src,
+            dst,
+            transport,
             msg: msg.clone(),
             retries_left: self.cfg.bri_max_retries,
             timeout,
             next: now + timeout,
         };
         self.timers.arm(Timer::Bri(seq), bri.next);
-        out.push(Output::Send {
-            src: bri.src,
-            dst: bri.dst,
-            transport: bri.transport,
-            msg: MhMessage::BindingRevocation(msg),
-        });
+        out.push(Output::Send { src, dst, transport, msg: MhMessage::BindingRevocation(msg) });
         self.bris.insert(seq, bri);
-        bce.revoking = Some(seq);
-        self.cache.replace(bce);
+        for &id in ids {
+            self.set_revoking(id, Some(seq));
+        }
         self.counters.bri_sent += 1;
     }
 
@@ -121,17 +220,22 @@ impl Lma {
         }
     }
 
-    /// Forgets the outstanding BRI `seq` (its session was re-registered or
-    /// deleted); a late BRA for it is then unknown.
-    pub(super) fn cancel_bri(&mut self, seq: u16) {
-        if let Some(bri) = self.bris.remove(&seq) {
-            self.timers.disarm(Timer::Bri(seq), bri.next);
+    /// Session `id` no longer waits for BRI `seq` (it was re-registered or
+    /// deleted); the BRI is forgotten when it covers nothing else, and a
+    /// late BRA for it is then unknown.
+    pub(super) fn leave_bri(&mut self, seq: u16, id: u32) {
+        let Some(bri) = self.bris.get_mut(&seq) else { return };
+        bri.sessions.retain(|s| *s != id);
+        if bri.sessions.is_empty() {
+            if let Some(bri) = self.bris.remove(&seq) {
+                self.timers.disarm(Timer::Bri(seq), bri.next);
+            }
         }
     }
 
-    fn clear_revoking(&mut self, id: u32) {
+    fn set_revoking(&mut self, id: u32, revoking: Option<u16>) {
         if let Some(mut bce) = self.cache.get(id).cloned() {
-            bce.revoking = None;
+            bce.revoking = revoking;
             self.cache.replace(bce);
         }
     }
@@ -152,10 +256,24 @@ impl Lma {
         }
         let Some(bri) = self.bris.remove(&seq) else { return };
         self.counters.bri_exhausted += 1;
-        // Retransmissions exhausted: the session goes; PBUs held for it are
-        // decided anew (§6.1 last bullet).
-        self.clear_revoking(bri.session);
-        self.remove_session(bri.session, now, out);
+        // Retransmissions exhausted: what it revokes goes; PBUs held for
+        // its session are decided anew (§6.1 last bullet).
+        self.complete_revocation(&bri, now, out);
+    }
+
+    /// Takes away what `bri` revoked: the IPv4 HoAs (V = 1) or the
+    /// sessions.
+    fn complete_revocation(&mut self, bri: &Bri, now: Instant, out: &mut Vec<Output>) {
+        for &id in &bri.sessions {
+            self.set_revoking(id, None);
+        }
+        for &id in &bri.sessions {
+            if bri.reach == Reach::Ipv4Hoa {
+                self.drop_ipv4(id, now, out);
+            } else {
+                self.remove_session(id, now, out);
+            }
+        }
     }
 
     /// A Binding Revocation message (MH type 16).
@@ -178,7 +296,7 @@ impl Lma {
     }
 
     /// §6.1 BRA handling: unknown sequence → drop; success / partial
-    /// success → delete the binding; failure → local policy.
+    /// success → delete the binding(s); failure → local policy.
     fn handle_bra(&mut self, from: Origin, br: BindingRevocation, now: Instant, out: &mut Vec<Output>) {
         self.counters.bra_received += 1;
         let known = self.bris.get(&br.seq).is_some_and(|b| b.dst == from.src);
@@ -188,24 +306,25 @@ impl Lma {
         }
         let Some(bri) = self.bris.remove(&br.seq) else { return };
         self.timers.disarm(Timer::Bri(br.seq), bri.next);
-        let id = bri.session;
-        self.clear_revoking(id);
         let success = br.trigger_or_status < bra_status::BINDING_DOES_NOT_EXIST;
-        let held = self.holds.values().any(|h| h.old == id);
-        match (bri.purpose, success) {
-            // Our policy for a refused operator revocation: the session goes
-            // anyway (the operator asked), the refusal is counted.
-            (Purpose::Administrative, _) => {
-                self.remove_session(id, now, out);
+        match (bri.purpose, success, bri.sessions.as_slice()) {
+            // Our policy for a refused operator revocation: what it revoked
+            // goes anyway (the operator asked), the refusal is counted.
+            (Purpose::Administrative, _, _) => self.complete_revocation(&bri, now, out),
+            (Purpose::HandoffUnknown, true, &[id]) if self.holds.values().any(|h| h.old == id) => {
+                // The old MAG let go: the held PBU takes the session over.
+                self.set_revoking(id, None);
+                self.release_holds_for(id, HoldEnd::Handoff, now, out);
             }
-            // The old MAG let go: the held PBU takes the session over.
-            (Purpose::HandoffUnknown, true) if held => self.release_holds_for(id, HoldEnd::Handoff, now, out),
-            (Purpose::HandoffUnknown, true) => {
-                self.remove_session(id, now, out);
-            }
+            (Purpose::HandoffUnknown, true, _) => self.complete_revocation(&bri, now, out),
             // 132 "MN is attached" (or another failure): the old session
             // stays; a held PBU gets a session of its own.
-            (Purpose::HandoffUnknown, false) => self.release_holds_for(id, HoldEnd::Timeout, now, out),
+            (Purpose::HandoffUnknown, false, ids) => {
+                for &id in ids {
+                    self.set_revoking(id, None);
+                    self.release_holds_for(id, HoldEnd::Timeout, now, out);
+                }
+            }
         }
     }
 

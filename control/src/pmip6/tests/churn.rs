@@ -77,6 +77,16 @@ fn check(h: &H) {
         assert!(s.hnps.iter().all(|p| h.lma.cache.by_hnp(*p) == Some(s.id)));
         assert!(s.ipv4_hoa.is_none_or(|(a, _, _)| h.lma.cache.by_hoa(a) == Some(s.id)));
     }
+    // "Revocation in progress" and the outstanding BRIs agree.
+    for b in h.lma.cache.iter() {
+        if let Some(seq) = b.revoking {
+            assert!(h.lma.bris.get(&seq).is_some_and(|bri| bri.sessions.contains(&b.session.id)), "{seq}");
+        }
+    }
+    for (seq, bri) in &h.lma.bris {
+        assert!(!bri.sessions.is_empty());
+        assert!(bri.sessions.iter().all(|id| h.lma.cache.get(*id).is_some_and(|b| b.revoking == Some(*seq))));
+    }
 }
 
 #[test]
@@ -128,9 +138,19 @@ fn random_signalling_never_panics_and_keeps_cache_pools_and_keys_in_step() {
                 }
             }
             _ => {
-                let ids: Vec<String> = h.lma.sessions().map(|s| s.mn_id.to_string()).collect();
-                if let Some(id) = ids.first() {
-                    let _ = h.lma.revoke(id, h.now);
+                // Operator revocations: by MN-ID, of one session, of one
+                // MAG's sessions (G = 1), of one IPv4 HoA (V = 1).
+                let sessions: Vec<Session> = h.lma.sessions().cloned().collect();
+                if let Some(s) = sessions.get(rng.below(sessions.len().max(1) as u64) as usize) {
+                    let _ = match rng.below(4) {
+                        0 => h.lma.revoke(&s.mn_id, h.now),
+                        1 => h.lma.revoke(&s.id.to_string(), h.now),
+                        2 => h.lma.revoke_mag(ip(mag), h.now),
+                        _ => match s.ipv4_hoa {
+                            Some((hoa, _, _)) => h.lma.revoke_ipv4_hoa(hoa, h.now),
+                            None => h.lma.revoke_mn(&s.mn_id, h.now),
+                        },
+                    };
                 }
             }
         }

@@ -40,8 +40,8 @@ fn revoke_sends_a_bri_with_trigger_1_p_and_the_mn_id_to_the_sessions_mag() {
         (br_type::BRI, revocation_trigger::ADMINISTRATIVE_REASON, br_flags::P)
     );
     assert_eq!(mn_id_of(&m.options), Some((1, DUAL.as_bytes().to_vec())));
-    // One session of this MN: no HNP needed.
-    assert!(hnps_of(&m.options).is_empty());
+    // Revoked by MN-ID: the MN-ID alone names all its bindings at the MAG.
+    assert_eq!(m.options.len(), 1);
     // Forwarding stays until the revocation completes.
     assert!(removes(&out).is_empty());
     assert!(h.lma.session(s.id).is_some());
@@ -57,6 +57,177 @@ fn revoke_names_the_session_by_its_hnps_when_the_mn_has_several() {
     let b = bris(&out);
     assert_eq!(b.len(), 1);
     assert_eq!(hnps_of(&b[0].3.options), [(64, a.hnps[0])]);
+}
+
+#[test]
+fn bri_revoking_one_session_carries_the_mn_id_and_every_hnp_of_that_session() {
+    // RFC 5846 §6.1 (PROTOCOLS.md §2.6): the HNP option is mandatory when a
+    // BRI revokes one PMIPv6 BCE, even when it is the MN's only one; the
+    // IPv4 HoA Request option belongs to V = 1 BRIs only.
+    let mut h = H::new();
+    let out = h.pbu(MAG1, Pbu::new(DUAL).hnps(&["::", "::"]).v4("0.0.0.0").build());
+    let s = installs(&out)[0].clone();
+    assert_eq!(s.hnps.len(), 2);
+    let out = h.lma.revoke(&s.id.to_string(), h.now).unwrap();
+    let b = bris(&out);
+    assert_eq!(b.len(), 1);
+    let m = b[0].3;
+    assert_eq!(m.flags, br_flags::P);
+    assert_eq!(mn_id_of(&m.options), Some((1, DUAL.as_bytes().to_vec())));
+    assert_eq!(hnps_of(&m.options), [(64, s.hnps[0]), (64, s.hnps[1])]);
+    assert_eq!(m.options.len(), 3);
+    // Named by an address inside one of its prefixes: the same BRI content.
+    let mut h = H::new();
+    let s = h.attach(MAG1, V6ONLY, 1);
+    let out = h.lma.revoke(&s.hnps[0].to_string(), h.now).unwrap();
+    assert_eq!(hnps_of(&bris(&out)[0].3.options), [(64, s.hnps[0])]);
+}
+
+#[test]
+fn bri_revoking_an_ipv4_only_session_names_it_by_its_ipv4_hoa_with_v_set() {
+    let mut h = H::new();
+    let s = installs(&h.pbu(MAG1, Pbu::new(V4ONLY).no_hnp().v4("0.0.0.0").build()))[0].clone();
+    let (hoa, len, _) = s.ipv4_hoa.unwrap();
+    let out = h.lma.revoke(&hoa.to_string(), h.now).unwrap();
+    let m = bris(&out)[0].3;
+    assert_eq!(m.flags, br_flags::P | br_flags::V);
+    assert_eq!(m.options, [mn(V4ONLY), MobilityOption::Ipv4HoaRequest { prefix_len: len, addr: hoa }]);
+    assert_eq!(removes(&h.revocation(MAG1, bra(m.seq, 0))), [s.id]);
+    assert_eq!(h.count(), 0);
+}
+
+#[test]
+fn bri_for_a_non_nai_mn_id_echoes_the_identifier_as_received() {
+    let mut h = H::new();
+    let imsi = vec![0x21, 0x43, 0x65, 0x87, 0x09, 0x21, 0x43, 0xf5];
+    let bu = Pbu::new(DUAL).no_mn_id().opt(MobilityOption::MnIdentifier { subtype: 3, id: imsi.clone() }).build();
+    let s = installs(&h.pbu(MAG1, bu))[0].clone();
+    let out = h.lma.revoke(&s.id.to_string(), h.now).unwrap();
+    assert_eq!(mn_id_of(&bris(&out)[0].3.options), Some((3, imsi)));
+}
+
+#[test]
+fn revoke_mn_sends_one_bri_per_mag_with_the_mn_id_alone_and_its_bra_removes_the_mns_sessions_there() {
+    let mut h = H::new();
+    let a = h.attach(MAG1, DUAL, 1);
+    let b = h.attach(MAG1, DUAL, 2);
+    let c = h.attach(MAG2, DUAL, 1);
+    let other = h.attach(MAG1, V6ONLY, 1);
+    let out = h.lma.revoke_mn(DUAL, h.now).unwrap();
+    let sent = bris(&out);
+    assert_eq!(sent.len(), 2);
+    assert_eq!((sent[0].1, sent[1].1), (ip(MAG1), ip(MAG2)));
+    for (_, _, _, m) in &sent {
+        assert_eq!((m.trigger_or_status, m.flags), (revocation_trigger::ADMINISTRATIVE_REASON, br_flags::P));
+        assert_eq!(m.options, [mn(DUAL)]);
+    }
+    let seq = sent[0].3.seq;
+    let out = h.revocation(MAG1, bra(seq, bra_status::SUCCESS));
+    assert_eq!(removes(&out), [a.id, b.id]);
+    assert!(h.lma.session(c.id).is_some() && h.lma.session(other.id).is_some());
+    assert!(h.lma.revoke_mn("nobody@x", h.now).is_err());
+}
+
+#[test]
+fn revoke_mag_sends_one_global_bri_with_trigger_128_and_no_mn_id_and_its_bra_removes_every_covered_session() {
+    let mut h = H::new();
+    let a = h.attach(MAG1, DUAL, 1);
+    let b = h.attach(MAG1, V6ONLY, 1);
+    let c = h.attach(MAG2, DUAL, 1);
+    let out = h.lma.revoke_mag(ip(MAG1), h.now).unwrap();
+    let sent = bris(&out);
+    assert_eq!(sent.len(), 1);
+    let (src, dst, _, m) = sent[0];
+    assert_eq!((src, dst), (ip(LMAA), ip(MAG1)));
+    assert_eq!(
+        (m.br_type, m.trigger_or_status, m.flags),
+        (br_type::BRI, revocation_trigger::PER_PEER_POLICY, br_flags::P | br_flags::G)
+    );
+    assert!(m.options.is_empty());
+    assert!(removes(&out).is_empty());
+    let out = h.revocation(MAG1, bra(m.seq, bra_status::PARTIAL_SUCCESS));
+    assert_eq!(removes(&out), [a.id, b.id]);
+    assert!(h.lma.session(c.id).is_some());
+    assert!(h.lma.revoke_mag(ip(MAG1), h.now).is_err());
+}
+
+#[test]
+fn global_bri_left_unanswered_removes_every_covered_session_after_the_last_retransmission() {
+    let mut h = H::new();
+    h.attach(MAG1, DUAL, 1);
+    h.attach(MAG1, V6ONLY, 1);
+    let first = h.lma.revoke_mag(ip(MAG1), h.now).unwrap();
+    assert_eq!(bris(&first).len(), 1);
+    assert_eq!(bris(&h.advance(secs(1))).len(), 1);
+    let out = h.advance(secs(2));
+    assert_eq!(removes(&out).len(), 2);
+    assert_eq!(h.count(), 0);
+}
+
+#[test]
+fn global_bri_names_a_proxy_coa_other_than_the_mags_address_with_an_alternate_care_of_address() {
+    let mut h = H::new();
+    h.attach(MAG1, DUAL, 1);
+    h.pbu(MAG1, Pbu::new(V6ONLY).opt(MobilityOption::AlternateCareOf(v6("2001:db8:7::1"))).build());
+    let out = h.lma.revoke_mag(ip(MAG1), h.now).unwrap();
+    let sent = bris(&out);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|b| b.1 == ip(MAG1) && b.3.flags == br_flags::P | br_flags::G));
+    assert!(sent[0].3.options.is_empty());
+    assert_eq!(sent[1].3.options, [MobilityOption::AlternateCareOf(v6("2001:db8:7::1"))]);
+}
+
+#[test]
+fn pbu_for_one_session_under_a_global_revocation_takes_only_that_session_out_of_it() {
+    let mut h = H::new();
+    let a = h.attach(MAG1, DUAL, 1);
+    let b = h.attach(MAG1, V6ONLY, 1);
+    let seq = bris(&h.lma.revoke_mag(ip(MAG1), h.now).unwrap())[0].3.seq;
+    let out = h.pbu(MAG1, Pbu::new(DUAL).hnp(&a.hnps[0].to_string()).seq(2).build());
+    assert_eq!(pba(&out).status, 0);
+    let out = h.revocation(MAG1, bra(seq, bra_status::SUCCESS));
+    assert_eq!(removes(&out), [b.id]);
+    assert!(h.lma.session(a.id).is_some());
+    // Once every covered session is re-registered, the BRI is forgotten.
+    let mut h = H::new();
+    let a = h.attach(MAG1, DUAL, 1);
+    h.lma.revoke_mag(ip(MAG1), h.now).unwrap();
+    h.pbu(MAG1, Pbu::new(DUAL).hnp(&a.hnps[0].to_string()).seq(2).build());
+    for _ in 0..5 {
+        assert!(h.advance(secs(1)).is_empty());
+    }
+    assert!(h.lma.bris.is_empty());
+}
+
+#[test]
+fn revoke_ipv4_hoa_sends_a_bri_with_v_the_mn_id_and_an_ipv4_hoa_request_and_its_bra_takes_only_the_address() {
+    let mut h = H::new();
+    let s = installs(&h.pbu(MAG1, Pbu::new(DUAL).v4("0.0.0.0").build()))[0].clone();
+    let (hoa, len, _) = s.ipv4_hoa.unwrap();
+    let out = h.lma.revoke_ipv4_hoa(hoa, h.now).unwrap();
+    let sent = bris(&out);
+    assert_eq!(sent.len(), 1);
+    let m = sent[0].3;
+    assert_eq!(m.flags, br_flags::P | br_flags::V);
+    assert_eq!(m.options, [mn(DUAL), MobilityOption::Ipv4HoaRequest { prefix_len: len, addr: hoa }]);
+    let out = h.revocation(MAG1, bra(m.seq, bra_status::SUCCESS));
+    let now = installs(&out)[0];
+    assert_eq!((now.ipv4_hoa, now.hnps.clone()), (None, s.hnps));
+    assert_eq!(h.lma.pools().1.in_use(), 0);
+    assert!(h.lma.revoke_ipv4_hoa(hoa, h.now).is_err());
+}
+
+#[test]
+fn operator_revocation_of_a_session_whose_ipv4_hoa_is_being_revoked_sends_a_bri_for_the_whole_session() {
+    let mut h = H::new();
+    let s = installs(&h.pbu(MAG1, Pbu::new(DUAL).v4("0.0.0.0").build()))[0].clone();
+    let v = bris(&h.lma.revoke_ipv4_hoa(s.ipv4_hoa.unwrap().0, h.now).unwrap())[0].3.seq;
+    let out = h.lma.revoke(&s.id.to_string(), h.now).unwrap();
+    let whole = bris(&out)[0].3.clone();
+    assert_eq!(whole.flags, br_flags::P);
+    // The V = 1 BRI is forgotten; the whole session goes with the new BRA.
+    assert!(h.revocation(MAG1, bra(v, 0)).is_empty());
+    assert_eq!(removes(&h.revocation(MAG1, bra(whole.seq, 0))), [s.id]);
 }
 
 #[test]
