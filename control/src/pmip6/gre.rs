@@ -154,6 +154,28 @@ pub(super) fn decide(r: &Request) -> Result<Decision, u8> {
     Ok(Decision { mode, status, tlv: false })
 }
 
+/// §5.1 "the TLV format SHOULD NOT change on re-registration from the same
+/// MAG" (a handoff may renegotiate it), applied to `decision` for a
+/// re-registration of a session that runs `current`:
+///
+/// * a session without the TLV format whose MAG now sets T keeps its
+///   format: GRE without UDP, status 3, T clear, as if TLV were not
+///   supported (the LMA only SHOULD set T when it supports the format);
+/// * a UDP-TLV session whose MAG clears T cannot keep it (T is never set in
+///   the PBA unless the PBU had it), so the decision stands and the session
+///   follows the PBU to GRE without UDP.
+pub(super) fn keep_tlv_format(decision: Decision, current: &Encap) -> Decision {
+    match (decision.mode, current) {
+        (Mode::UdpTlv { .. }, Encap::UdpTlv { .. }) => decision,
+        (Mode::UdpTlv { key_down }, _) => Decision {
+            mode: Mode::Gre { key_down: Some(key_down) },
+            status: status::GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED,
+            tlv: false,
+        },
+        _ => decision,
+    }
+}
+
 /// The session's encapsulation for `mode`: the uplink key is kept from
 /// `old` when it had one (§5.1: the same key across re-registrations and
 /// handoffs), else allocated. `None` when the key space is exhausted. The
@@ -250,6 +272,20 @@ mod tests {
         // Over IPv6 transport there is no UDP-TLV mode.
         let r = req(bu_flags::T, Some(Some(5)), false);
         assert_eq!(decide(&r).unwrap().status, 3);
+    }
+
+    #[test]
+    fn tlv_format_is_kept_on_re_registration_when_t_appears_and_followed_when_t_goes() {
+        let tlv = Decision { mode: Mode::UdpTlv { key_down: 5 }, status: 0, tlv: true };
+        let gre = Encap::Gre { key_up: Some(1), key_down: Some(5) };
+        assert_eq!(
+            keep_tlv_format(tlv, &gre),
+            Decision { mode: Mode::Gre { key_down: Some(5) }, status: 3, tlv: false }
+        );
+        let udp_tlv = Encap::UdpTlv { mag_port: 5437, key_up: 1, key_down: 5 };
+        assert_eq!(keep_tlv_format(tlv, &udp_tlv), tlv);
+        let plain = Decision { mode: Mode::Gre { key_down: Some(5) }, status: 0, tlv: false };
+        assert_eq!(keep_tlv_format(plain, &udp_tlv), plain);
     }
 
     #[test]

@@ -289,6 +289,11 @@ impl Lma {
                 Ok(decision) => pbu.decision = decision,
                 Err(status) => return reject(self, out, status),
             }
+            // §5.1: the TLV format SHOULD NOT change on re-registration
+            // from the same MAG (a handoff may renegotiate it).
+            if let Some(b) = ordered.filter(|b| b.session.proxy_coa == pbu.coa) {
+                pbu.decision = gre::keep_tlv_format(pbu.decision, &b.session.encap);
+            }
         }
         // Step 13.
         self.register(pbu, existence, now, out);

@@ -115,3 +115,48 @@ fn handoff_between_ipv4_mags_moves_the_ipv4_proxy_coa() {
     assert_eq!(installs(&out)[0].proxy_coa, ip(MAG4B));
     assert_eq!(sent(&out)[0].2, Transport::Udp4 { src_port: 6000 });
 }
+
+#[test]
+fn re_registration_from_the_same_mag_setting_t_keeps_gre_without_tlv_and_gets_status_3() {
+    // §5.1: the TLV format SHOULD NOT change on re-registration from the
+    // same MAG.
+    let mut h = H::new();
+    let out = h.pbu4(MAG4, 5436, Pbu::new(DUAL).gre(Some(9)).build());
+    let s = installs(&out)[0].clone();
+    let Encap::Gre { key_up, .. } = s.encap else { panic!("{out:?}") };
+    let again = Pbu::new(DUAL).hnp(&s.hnps[0].to_string()).seq(2).flags(bu_flags::T).gre(Some(9)).build();
+    let out = h.pbu4(MAG4, 5436, again);
+    let ba = pba(&out);
+    assert_eq!(ba.status, status::GRE_TUNNELING_BUT_TLV_HEADER_NOT_SUPPORTED);
+    assert_eq!(ba.flags & ba_flags::T, 0);
+    assert_eq!(gre_of(&ba.options), Some(key_up));
+    // Nothing changed for the data plane.
+    assert!(installs(&out).is_empty());
+    assert_eq!(h.session(s.id).encap, s.encap);
+}
+
+#[test]
+fn re_registration_from_the_same_mag_clearing_t_moves_the_session_to_gre_without_tlv() {
+    // T is never set in the PBA unless the PBU had it, so the LMA cannot
+    // hold the MAG to the TLV format: the session follows the PBU.
+    let mut h = H::new();
+    let out = h.pbu4(MAG4, 5436, Pbu::new(DUAL).flags(bu_flags::T).gre(Some(9)).build());
+    let s = installs(&out)[0].clone();
+    let Encap::UdpTlv { key_up, .. } = s.encap else { panic!("{out:?}") };
+    let out = h.pbu4(MAG4, 5436, Pbu::new(DUAL).hnp(&s.hnps[0].to_string()).seq(2).gre(Some(9)).build());
+    let ba = pba(&out);
+    assert_eq!((ba.status, ba.flags & ba_flags::T), (0, 0));
+    assert_eq!(installs(&out)[0].encap, Encap::Gre { key_up: Some(key_up), key_down: Some(9) });
+}
+
+#[test]
+fn handoff_to_another_mag_may_renegotiate_the_tlv_format() {
+    let mut h = H::new();
+    let out = h.pbu4(MAG4, 5436, Pbu::new(DUAL).gre(Some(9)).build());
+    let s = installs(&out)[0].clone();
+    let moved = Pbu::new(DUAL).hnp(&s.hnps[0].to_string()).seq(2).hi(Some(2)).flags(bu_flags::T).gre(Some(10)).build();
+    let out = h.pbu4(MAG4B, 5436, moved);
+    let ba = pba(&out);
+    assert_eq!((ba.status, ba.flags & ba_flags::T), (0, ba_flags::T));
+    assert!(matches!(installs(&out)[0].encap, Encap::UdpTlv { key_down: 10, .. }));
+}
