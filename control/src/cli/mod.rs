@@ -17,6 +17,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
     ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG, then removal"),
+    (
+        "clear binding mag <address>",
+        "revoke every binding of one MAG: one global Binding Revocation (G = 1), then removal",
+    ),
 ];
 
 /// One request line.
@@ -49,10 +53,16 @@ impl Reply {
 /// checks the command exists.
 pub fn parse_command(words: &[String]) -> Result<String, String> {
     // Commands with an argument: the argument is taken verbatim.
-    if let [verb, noun, arg] = words {
-        if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") {
+    match words {
+        [verb, noun, arg] if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") => {
             return Ok(format!("clear binding {arg}"));
         }
+        [verb, noun, kind, arg]
+            if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") && kind == "mag" =>
+        {
+            return Ok(format!("clear binding mag {arg}"));
+        }
+        _ => {}
     }
     let joined = words
         .iter()
@@ -105,5 +115,14 @@ mod tests {
             Ok("clear binding dual@anchor.test")
         );
         assert_eq!(parse_command(&words("clear bindings 203.0.113.2")).as_deref(), Ok("clear binding 203.0.113.2"));
+    }
+
+    #[test]
+    fn clear_binding_mag_keeps_the_mags_address() {
+        assert_eq!(
+            parse_command(&words("clear bindings mag 2001:db8:1::2")).as_deref(),
+            Ok("clear binding mag 2001:db8:1::2")
+        );
+        assert!(parse_command(&words("clear binding peer 2001:db8:1::2")).is_err());
     }
 }

@@ -354,16 +354,21 @@ impl Lma {
         self.timers.next()
     }
 
-    /// Operator revocation (`anchorctl clear binding <mn-id|address|id>`):
-    /// BRIs (trigger 1 "administrative reason", §6.1) for the matching
-    /// sessions, retransmitted until the BRA; then the sessions go. `what`
-    /// is an MN-ID (all its sessions, as [`Lma::revoke_mn`]), an IPv4 home
-    /// address or an address inside a home network prefix (that session),
-    /// or a session id.
+    /// Operator revocation (`anchorctl clear binding <mn-id|address|id>`,
+    /// `clear binding mag <address>`): BRIs (trigger 1 "administrative
+    /// reason", §6.1) for the matching sessions, retransmitted until the
+    /// BRA; then the sessions go. `what` is an MN-ID (all its sessions, as
+    /// [`Lma::revoke_mn`]), an IPv4 home address or an address inside a
+    /// home network prefix (that session), a session id, or `mag` and a
+    /// MAG's address (all its sessions, as [`Lma::revoke_mag`]).
     pub fn revoke(&mut self, what: &str, now: Instant) -> Result<Vec<Output>, String> {
         let what = what.trim();
         if self.cache.count_mn(what) > 0 {
             return self.revoke_mn(what, now);
+        }
+        if let Some(mag) = what.strip_prefix("mag ") {
+            let mag: IpAddr = mag.trim().parse().map_err(|_| format!("not a MAG address: {mag:?}"))?;
+            return self.revoke_mag(mag, now);
         }
         let mut out = self.start(now);
         let ids = self.find_sessions(what);

@@ -152,6 +152,19 @@ fn revoke_mag_sends_one_global_bri_with_trigger_128_and_no_mn_id_and_its_bra_rem
 }
 
 #[test]
+fn clear_binding_mag_revokes_the_mags_sessions_with_one_global_bri() {
+    let mut h = H::new();
+    h.attach(MAG1, DUAL, 1);
+    h.attach(MAG1, V6ONLY, 1);
+    let out = h.lma.revoke(&format!("mag {MAG1}"), h.now).unwrap();
+    let sent = bris(&out);
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].3.flags, br_flags::P | br_flags::G);
+    assert!(h.lma.revoke("mag 2001:db8:1::9", h.now).is_err());
+    assert!(h.lma.revoke("mag nowhere", h.now).is_err());
+}
+
+#[test]
 fn global_bri_left_unanswered_removes_every_covered_session_after_the_last_retransmission() {
     let mut h = H::new();
     h.attach(MAG1, DUAL, 1);
