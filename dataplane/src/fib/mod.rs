@@ -294,6 +294,15 @@ impl FibReader {
         Some(FibEntry::unpack(hit.value()))
     }
 
+    /// The table for the lookups of one burst, split in two steps so that
+    /// a worker can start each packet's probe (hash, home bucket's line
+    /// requested) while it classifies the burst and finish them all after.
+    #[inline(always)]
+    pub fn burst(&self) -> FibBurst<'_> {
+        let table = &self.shared.table;
+        FibBurst { table, view: table.view() }
+    }
+
     /// Looks `keys` up into `out[..keys.len()]`, hashing and touching the
     /// home buckets of up to 32 keys before probing any (see the module
     /// documentation). Allocates nothing. Panics if `out` is shorter than
@@ -361,6 +370,57 @@ impl FibReader {
     /// Slots in the table (live, retired and free).
     pub fn slots(&self) -> usize {
         self.shared.table.slots()
+    }
+}
+
+/// A probe begun by [`FibBurst::start`]: the key's hash; its home bucket's
+/// line has been prefetched.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Probe {
+    hash: u64,
+}
+
+/// See [`FibReader::burst`]. Lookups through it are reads between two
+/// quiescent points of the worker, like [`FibReader::lookup`].
+#[derive(Clone, Copy)]
+pub struct FibBurst<'a> {
+    table: &'a Table,
+    view: table::View<'a>,
+}
+
+impl FibBurst<'_> {
+    /// Hashes `key` and prefetches its home bucket. A prefetch, not a
+    /// load: the worker classifies many packets between two starts, and
+    /// loads that miss would stall retirement after a few packets, whereas
+    /// a burst's prefetches all overlap.
+    #[inline(always)]
+    pub fn start(&self, key: &FibKey) -> Probe {
+        let hash = self.table.hash(&key.encode());
+        self.view.prefetch(self.view.home(hash));
+        Probe { hash }
+    }
+
+    /// The entry of `key`, whose probe `p` was started in this burst.
+    #[inline(always)]
+    pub fn finish(&self, key: &FibKey, p: Probe) -> Option<FibEntry> {
+        let key = key.encode();
+        let home = self.view.home(p.hash);
+        let look = self.view.look(&key, p.hash, home, self.view.first_ctrl(home));
+        if look.found {
+            return Some(FibEntry::unpack(look.candidate.value()));
+        }
+        if !look.next {
+            return None;
+        }
+        self.finish_further(&key, p.hash, home + 1)
+    }
+
+    /// The rare case: the key went past its home bucket.
+    #[inline(never)]
+    fn finish_further(&self, key: &key::Encoded, hash: u64, next: usize) -> Option<FibEntry> {
+        let view = self.view;
+        view.probe_from(key, hash, next, view.first_ctrl(next), view.mask() - 1)
+            .map(|hit| FibEntry::unpack(hit.value()))
     }
 }
 

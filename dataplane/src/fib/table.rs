@@ -87,6 +87,12 @@ impl<'a> View<'a> {
         hash as usize & self.mask
     }
 
+    /// Prefetches `bucket`'s line (see [`crate::port::hint::prefetch`]).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, bucket: usize) {
+        crate::port::hint::prefetch(&self.buckets[bucket & self.mask]);
+    }
+
     /// Loads the first control word of `bucket` (slot 0's control word and
     /// the overflow count). Issued for a whole burst before any probe, it
     /// doubles as the prefetch of the bucket's line.
@@ -206,11 +212,12 @@ impl Table {
     pub(crate) fn new(buckets: usize) -> Table {
         assert!(buckets.is_power_of_two() && buckets >= 2);
         let random = RandomState::new();
-        Table {
-            buckets: (0..buckets).map(|_| Bucket::default()).collect(),
-            mask: buckets - 1,
-            seed: std::array::from_fn(|i| random.hash_one(i)),
-        }
+        // Reserved untouched, advised, then written: the first writes fault
+        // the huge pages in.
+        let mut v = Vec::with_capacity(buckets);
+        crate::port::hint::advise_huge(v.spare_capacity_mut());
+        v.extend((0..buckets).map(|_| Bucket::default()));
+        Table { buckets: v.into_boxed_slice(), mask: buckets - 1, seed: std::array::from_fn(|i| random.hash_one(i)) }
     }
 
     pub(crate) fn slots(&self) -> usize {

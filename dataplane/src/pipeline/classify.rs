@@ -46,6 +46,126 @@ pub fn classify(frame: &[u8], addrs: &PortAddrs) -> Verdict {
     }
 }
 
+/// What the fast classifier needs of a port's addresses: the MAC and up to
+/// four IPv4 addresses (the list repeated to fill the array).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpressAddrs {
+    mac: [u8; 6],
+    v4: [u32; 4],
+}
+
+impl ExpressAddrs {
+    /// `None` for a port with more IPv4 addresses than the array holds: its
+    /// packets all take the general classifier.
+    pub fn new(addrs: &PortAddrs) -> Option<ExpressAddrs> {
+        let ours: Vec<u32> = addrs.ipv4.iter().map(|c| u32::from(c.addr)).collect();
+        if ours.len() > 4 {
+            return None;
+        }
+        // No address: 0.0.0.0 stands in, and the general path handles it.
+        let first = ours.first().copied().unwrap_or(0);
+        let v4 = std::array::from_fn(|i| ours.get(i).copied().unwrap_or(first));
+        Some(ExpressAddrs { mac: addrs.mac.0, v4 })
+    }
+}
+
+/// A packet the express paths take (see [`express`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Express {
+    /// Plain IPv4 transit to this destination: encapsulate.
+    Down(u32),
+    /// GRE over IPv4 to us carrying IPv4: check and decapsulate.
+    Up(ExpressUp),
+}
+
+/// What the uplink express path needs of a GRE-in-IPv4 packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ExpressUp {
+    pub outer_src: u32,
+    pub key: Option<u32>,
+    /// Offset of the inner IPv4 header, and its total length.
+    pub inner_off: u8,
+    pub inner_len: u16,
+    pub outer_ecn: u8,
+    pub inner_src: u32,
+    pub inner_dst: u32,
+}
+
+/// The classifier's fast path, tried before [`classify`]. A frame to our
+/// MAC holding an IPv4 packet with a 20-byte header, a good checksum and a
+/// total length within the frame is
+/// - [`Express::Down`] when addressed to a unicast destination other than
+///   our own addresses (transit traffic to encapsulate);
+/// - [`Express::Up`] when addressed to us, not a fragment, GRE without
+///   checksum or sequence number (key optional) with protocol type IPv4,
+///   around an IPv4 packet with a 20-byte header and a good checksum that
+///   fits in the outer one.
+///
+/// Any other frame gives `None` and goes to [`classify`], whose verdict for
+/// the frames accepted here would be `Verdict::Downlink { l3_off: 14, .. }`
+/// to the same destination, or `Verdict::Uplink` of a GRE packet with the
+/// same outer source, key, inner offset and inner source.
+#[inline(always)]
+pub fn express(frame: &[u8], x: &ExpressAddrs) -> Option<Express> {
+    let f: &[u8; 34] = frame.first_chunk()?;
+    if f[0..6] != x.mac || u16::from_be_bytes([f[12], f[13]]) != ethernet::ethertype::IPV4 || f[14] != 0x45 {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([f[16], f[17]]));
+    if len < 20 || len + 14 > frame.len() || !header_sum_ok(f, 14) {
+        return None;
+    }
+    let dst = u32::from_be_bytes([f[30], f[31], f[32], f[33]]);
+    if !x.v4.contains(&dst) {
+        // 224.0.0.0 and above: multicast, reserved, broadcast.
+        return (dst < 0xe000_0000).then_some(Express::Down(dst));
+    }
+    // To us: GRE, not a fragment (MF clear, offset 0).
+    if f[23] != ipv4::protocol::GRE || u16::from_be_bytes([f[20], f[21]]) & 0x3fff != 0 {
+        return None;
+    }
+    let end = 14 + len;
+    let g: &[u8; 8] = frame.get(34..)?.first_chunk()?;
+    if u16::from_be_bytes([g[2], g[3]]) != ethernet::ethertype::IPV4 {
+        return None;
+    }
+    let (key, inner_off) = match u16::from_be_bytes([g[0], g[1]]) {
+        0 => (None, 38),
+        0x2000 => (Some(u32::from_be_bytes([g[4], g[5], g[6], g[7]])), 42),
+        _ => return None,
+    };
+    let i: &[u8; 20] = frame.get(inner_off..end)?.first_chunk()?;
+    let inner_len = u16::from_be_bytes([i[2], i[3]]);
+    if i[0] != 0x45 || inner_len < 20 || inner_off + usize::from(inner_len) > end || !header_sum_ok(i, 0) {
+        return None;
+    }
+    Some(Express::Up(ExpressUp {
+        outer_src: u32::from_be_bytes([f[26], f[27], f[28], f[29]]),
+        key,
+        inner_off: inner_off as u8,
+        inner_len,
+        outer_ecn: f[15] & 0b11,
+        inner_src: u32::from_be_bytes([i[12], i[13], i[14], i[15]]),
+        inner_dst: u32::from_be_bytes([i[16], i[17], i[18], i[19]]),
+    }))
+}
+
+/// Whether the 20-byte IPv4 header at `at` sums to 0xffff (RFC 1071): five
+/// 32-bit words, folded. The sum does not depend on byte order, and 0xffff
+/// reads the same both ways, so the words are summed as stored.
+#[inline(always)]
+fn header_sum_ok(b: &[u8], at: usize) -> bool {
+    let Some(h) = b.get(at..).and_then(<[u8]>::first_chunk::<20>) else {
+        return false;
+    };
+    let raw = |i: usize| u64::from(u32::from_ne_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]));
+    let mut sum = raw(0) + raw(4) + raw(8) + raw(12) + raw(16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum == 0xffff
+}
+
 fn classify_arp(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     match arp::Packet::new_checked(payload) {
         Ok(p) if addrs.is_local_v4(p.target_ip()) => Verdict::Punt,
@@ -203,6 +323,137 @@ mod tests {
 
     fn drop(reason: DropReason) -> Verdict {
         Verdict::Drop(reason)
+    }
+
+    #[test]
+    fn express_takes_plain_ipv4_transit_and_leaves_the_rest_to_classify() {
+        let a = addrs();
+        let x = ExpressAddrs::new(&a).unwrap();
+        let cn = Ipv4Addr::new(203, 0, 113, 10);
+        assert_eq!(express(&v4(cn, protocol::UDP), &x), Some(Express::Down(u32::from(cn))));
+        let refused = |mutate: &dyn Fn(&mut Vec<u8>)| {
+            let mut f = v4(cn, protocol::UDP);
+            mutate(&mut f);
+            express(&f, &x)
+        };
+        assert_eq!(refused(&|f| f.truncate(33)), None, "short");
+        assert_eq!(refused(&|f| f[0] = 0x04), None, "another MAC");
+        assert_eq!(refused(&|f| f[14] = 0x46), None, "options");
+        assert_eq!(refused(&|f| f[25] ^= 1), None, "bad checksum");
+        assert_eq!(refused(&|f| f[12..14].copy_from_slice(&[0x81, 0])), None, "VLAN");
+        assert_eq!(express(&v4(US4, protocol::UDP), &x), None, "ours");
+        assert_eq!(express(&v4(Ipv4Addr::new(224, 0, 0, 5), protocol::UDP), &x), None, "multicast");
+        assert_eq!(express(&v4(Ipv4Addr::BROADCAST, protocol::UDP), &x), None, "broadcast");
+    }
+
+    /// Ethernet + IPv4 (PEER4 -> US4, GRE, ECT(0)) + GRE (key 100 or none) +
+    /// IPv4 (203.0.113.10 -> 198.51.100.2, UDP) + 8 bytes.
+    fn gre_up(key: Option<u32>) -> Vec<u8> {
+        let glen = if key.is_some() { 8 } else { 4 };
+        let mut f = vec![0u8; 14 + 20 + glen + 28];
+        emit_header(&mut f, OURS, PEER, ethertype::IPV4);
+        let repr = Ipv4Repr { src: PEER4, dst: US4, protocol: protocol::GRE, ttl: 64, tos: 2, payload_len: glen + 28 };
+        repr.emit(&mut f[14..]);
+        if let Some(k) = key {
+            f[34] = 0x20;
+            f[38..42].copy_from_slice(&k.to_be_bytes());
+        }
+        f[36..38].copy_from_slice(&[0x08, 0x00]);
+        let inner = Ipv4Repr {
+            src: Ipv4Addr::new(203, 0, 113, 10),
+            dst: Ipv4Addr::new(198, 51, 100, 2),
+            protocol: protocol::UDP,
+            ttl: 64,
+            tos: 0,
+            payload_len: 8,
+        };
+        inner.emit(&mut f[34 + glen..]);
+        f
+    }
+
+    /// Whatever the frame, an uplink packet the express path accepts is one
+    /// the general classifier calls a GRE uplink with the same fields.
+    #[test]
+    fn express_uplink_agrees_with_classify_on_every_field() {
+        let a = addrs();
+        let x = ExpressAddrs::new(&a).unwrap();
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut accepted = [0; 2];
+        for round in 0..100_000 {
+            let key = if round % 2 == 0 { Some(100) } else { None };
+            let mut f = gre_up(key);
+            if round % 10 != 0 {
+                for _ in 0..1 + next() % 2 {
+                    let at = (next() % f.len() as u64) as usize;
+                    f[at] = next() as u8;
+                }
+                // Fix both checksums up half of the time.
+                if next() % 2 == 0 {
+                    for at in [14, 34 + if key.is_some() { 8 } else { 4 }] {
+                        let ip = &mut f[at..at + 20];
+                        ip[10..12].fill(0);
+                        let c = crate::wire::checksum::fold(crate::wire::checksum::sum(ip));
+                        ip[10..12].copy_from_slice(&c.to_be_bytes());
+                    }
+                }
+            }
+            if let Some(Express::Up(u)) = express(&f, &x) {
+                accepted[usize::from(u.key.is_some())] += 1;
+                let Verdict::Uplink(up) = classify(&f, &a) else { panic!("{f:02x?}: {:?}", classify(&f, &a)) };
+                assert_eq!(up.kind, crate::tunnel::TunnelKind::Gre);
+                assert_eq!(up.outer_src, IpAddr::V4(u.outer_src.into()));
+                assert_eq!(up.key, u.key);
+                assert_eq!(up.inner_off, usize::from(u.inner_off));
+                assert!(up.inner_v4);
+                assert_eq!(up.inner_src, IpAddr::V4(u.inner_src.into()));
+                assert_eq!(up.outer_ecn, u.outer_ecn);
+            }
+        }
+        assert!(accepted.iter().all(|&n| n > 1000), "{accepted:?}");
+    }
+
+    /// Whatever the frame, a packet the express path accepts is one the
+    /// general classifier calls a downlink at offset 14 to the same address.
+    #[test]
+    fn express_never_accepts_what_classify_would_treat_otherwise() {
+        let a = addrs();
+        let x = ExpressAddrs::new(&a).unwrap();
+        let base = v4(Ipv4Addr::new(203, 0, 113, 10), protocol::UDP);
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut accepted = 0;
+        for _ in 0..100_000 {
+            let mut f = base.clone();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % 42) as usize;
+                f[at] = next() as u8;
+            }
+            if next() % 2 == 0 {
+                // Fix the checksum up so the mutation reaches the later tests.
+                let ip = &mut f[14..34];
+                ip[10..12].fill(0);
+                let c = crate::wire::checksum::fold(crate::wire::checksum::sum(ip));
+                ip[10..12].copy_from_slice(&c.to_be_bytes());
+            }
+            f.truncate(34 + (next() % 9) as usize);
+            if let Some(Express::Down(dst)) = express(&f, &x) {
+                accepted += 1;
+                let want = Verdict::Downlink { l3_off: 14, dst: IpAddr::V4(dst.into()) };
+                assert_eq!(classify(&f, &a), want, "{f:02x?}");
+            }
+        }
+        assert!(accepted > 1000, "{accepted} accepted: the mutations should leave many packets valid");
     }
 
     #[test]

@@ -11,14 +11,14 @@ use std::time::Duration;
 
 use crate::addrs::PortAddrs;
 use crate::counters::{add, DropReason, WorkerCounters};
-use crate::fib::{FibEntry, FibKey, FibReader};
+use crate::fib::{FibEntry, FibKey, FibReader, Probe};
 use crate::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
-use crate::route::{ForwardingState, RouteMiss, StateReader};
+use crate::route::{Egress, ForwardingState, RouteMiss, StateReader};
 use crate::tunnel::decap::{self, DecapError, Uplink};
 use crate::tunnel::encap::{self, EncapError};
-use crate::tunnel::Tunnel;
+use crate::tunnel::{Tunnel, TunnelKind};
 
-use super::classify::{classify, Verdict};
+use super::classify::{classify, express, Express, ExpressAddrs, ExpressUp, Verdict};
 
 /// Why a packet was punted, left in the buffer's meta word for the control
 /// thread. The low 16 bits carry an argument (an MTU).
@@ -42,9 +42,6 @@ pub mod punt_reason {
     pub const KIND_MASK: u32 = 0xff << 24;
 }
 
-/// How many packets ahead of the one being classified the worker prefetches.
-const PREFETCH_AHEAD: usize = 4;
-
 /// The lookup key of an address: IPv4 HoA, or IPv6 /64 prefix first (HNP)
 /// and the /128 home address as the fallback.
 #[inline]
@@ -62,6 +59,24 @@ pub fn lookup_host(fib: &FibReader, a: IpAddr) -> Option<FibEntry> {
         IpAddr::V6(addr) => fib.lookup(&FibKey::V6Host { vrf: 0, addr }),
         IpAddr::V4(_) => None,
     }
+}
+
+/// How pass 2 of a burst handles a packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Plain IPv4 transit (see [`express`]): express encapsulation.
+    Down,
+    /// GRE over IPv4 carrying IPv4 (see [`express`]): express decapsulation.
+    Up,
+    /// General path with a lookup of its key.
+    Lookup,
+    /// General path, nothing to look up.
+    Other,
+}
+
+#[inline(always)]
+fn v4_key(addr: u32) -> FibKey {
+    FibKey::V4 { vrf: 0, addr: addr.into() }
 }
 
 /// One port's pending transmissions within a burst.
@@ -85,12 +100,18 @@ pub struct Worker<'a, P: Port, R: PuntRing<P::Buf>> {
     state: StateReader,
     burst: usize,
     ip_id: u16,
+    /// Per port, the fast classifier's addresses (None: general path only).
+    express: Vec<Option<ExpressAddrs>>,
     rx: [Option<P::Buf>; BURST_MAX],
+    /// Per packet of the burst: its class, and what pass 2 needs of it
+    /// (the express path's destination, the general path's verdict and
+    /// key, the lookup begun for either).
+    class: [Class; BURST_MAX],
+    dst4: [u32; BURST_MAX],
+    ups: [ExpressUp; BURST_MAX],
     verdicts: [Verdict; BURST_MAX],
-    /// Packets of the burst that need a lookup, their keys and results.
-    lookups: [u8; BURST_MAX],
     keys: [FibKey; BURST_MAX],
-    entries: [Option<FibEntry>; BURST_MAX],
+    probes: [Probe; BURST_MAX],
     punts: [Option<P::Buf>; BURST_MAX],
     tx: Vec<TxBatch<P::Buf>>,
 }
@@ -134,11 +155,14 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             state,
             burst: burst.clamp(1, BURST_MAX),
             ip_id: 0,
+            express: addrs.iter().map(ExpressAddrs::new).collect(),
             rx: [const { None }; BURST_MAX],
+            class: [Class::Other; BURST_MAX],
+            dst4: [0; BURST_MAX],
+            ups: [ExpressUp::default(); BURST_MAX],
             verdicts: [Verdict::Punt; BURST_MAX],
-            lookups: [0; BURST_MAX],
             keys: [unspecified; BURST_MAX],
-            entries: [None; BURST_MAX],
+            probes: [Probe::default(); BURST_MAX],
             punts: [const { None }; BURST_MAX],
             tx: ports.iter().map(|_| TxBatch { bufs: [const { None }; BURST_MAX], len: 0 }).collect(),
         }
@@ -165,65 +189,134 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             return 0;
         }
         add(&self.counters.port(index).rx, n as u64);
+        let fib = self.fib.burst();
 
-        // Pass 1: classify, collect lookup keys; the headers of the packets
-        // a few places ahead are prefetched meanwhile.
-        for b in self.rx[..n.min(PREFETCH_AHEAD)].iter().flatten() {
+        // Pass 1: classify; start the lookup of each packet that needs one
+        // (its bucket's line is requested now and used in pass 2). The
+        // headers of the whole burst are prefetched first.
+        for b in self.rx[..n].iter().flatten() {
             b.prefetch();
         }
-        let mut nkeys = 0;
+        let express_addrs = self.express.get(index).copied().flatten();
         for i in 0..n {
-            if i + PREFETCH_AHEAD < n {
-                if let Some(ahead) = &self.rx[i + PREFETCH_AHEAD] {
-                    ahead.prefetch();
-                }
-            }
             let Some(buf) = self.rx[i].as_ref() else {
+                self.class[i] = Class::Other;
                 continue;
             };
+            match express_addrs.and_then(|x| express(buf.data(), &x)) {
+                Some(Express::Down(dst)) => {
+                    self.class[i] = Class::Down;
+                    self.dst4[i] = dst;
+                    self.probes[i] = fib.start(&v4_key(dst));
+                    continue;
+                }
+                Some(Express::Up(up)) => {
+                    self.class[i] = Class::Up;
+                    self.ups[i] = up;
+                    self.probes[i] = fib.start(&v4_key(up.inner_src));
+                    continue;
+                }
+                None => {}
+            }
             let v = classify(buf.data(), addrs);
             let key = match v {
                 Verdict::Downlink { dst, .. } => Some(key_of(dst)),
                 Verdict::Uplink(up) => Some(key_of(up.inner_src)),
                 _ => None,
             };
-            if let Some(k) = key {
-                self.lookups[nkeys] = i as u8;
-                self.keys[nkeys] = k;
-                nkeys += 1;
-            }
+            self.class[i] = match key {
+                Some(k) => {
+                    self.keys[i] = k;
+                    self.probes[i] = fib.start(&k);
+                    Class::Lookup
+                }
+                None => Class::Other,
+            };
             self.verdicts[i] = v;
         }
-        // Pass 2: the whole burst's lookups at once (bucket prefetch inside).
-        self.fib.lookup_burst(&self.keys[..nkeys], &mut self.entries[..nkeys]);
 
-        // Pass 3: act on each packet.
+        // Pass 2: finish the lookups and act on each packet.
         let state: &ForwardingState = self.state.load();
+        let mut encaps = [0u64; TunnelKind::ALL.len()];
+        let mut decaps = 0u64;
+        // The uplink's last route within this burst (the state is fixed
+        // for the burst): most packets of a burst go to the same place.
+        let mut route_cache: Option<(u32, Egress)> = None;
         let mut npunt = 0;
-        let mut k = 0;
         for i in 0..n {
             let Some(mut buf) = self.rx[i].take() else {
                 continue;
             };
-            let mut entry = None;
-            if k < nkeys && usize::from(self.lookups[k]) == i {
-                entry = self.entries[k];
-                k += 1;
-            }
-            let outcome = match self.verdicts[i] {
-                Verdict::Punt => Err(Some(punt_reason::LOCAL)),
-                Verdict::Reassemble => Err(Some(punt_reason::REASSEMBLE)),
-                Verdict::Drop(reason) => {
-                    self.counters.drop(index, reason);
-                    Err(None)
+            let outcome = match self.class[i] {
+                Class::Down => {
+                    let entry = fib.finish(&v4_key(self.dst4[i]), self.probes[i]);
+                    match tunnel_of(state, entry) {
+                        Some(t) => match &t.express {
+                            Some(x) if encap::express_v4(&mut buf, x, &mut self.ip_id) => {
+                                encaps[t.spec.kind.index()] += 1;
+                                Ok(t.spec.port)
+                            }
+                            _ => downlink(&mut buf, 14, entry, state, &mut self.ip_id, self.counters, index),
+                        },
+                        None => {
+                            self.counters.drop(index, DropReason::NoBinding);
+                            Err(None)
+                        }
+                    }
                 }
-                Verdict::Downlink { l3_off, dst } => {
-                    let entry = entry.or_else(|| lookup_host(&self.fib, dst));
-                    downlink(&mut buf, l3_off, entry, state, &mut self.ip_id, self.counters, index)
+                Class::Up => {
+                    let up = self.ups[i];
+                    let entry = fib.finish(&v4_key(up.inner_src), self.probes[i]);
+                    match tunnel_of(state, entry) {
+                        None => {
+                            self.counters.drop(index, DropReason::NoBinding);
+                            Err(None)
+                        }
+                        // §12.6: outer source, encapsulation and key of the session.
+                        Some(t)
+                            if t.spec.kind != TunnelKind::Gre
+                                || t.spec.remote != IpAddr::V4(up.outer_src.into())
+                                || t.spec.key_in != up.key =>
+                        {
+                            self.counters.drop(index, DropReason::Spoofed);
+                            Err(None)
+                        }
+                        Some(_) => {
+                            let egress = match route_cache {
+                                Some((dst, e)) if dst == up.inner_dst => Some(e),
+                                _ => state.egress(IpAddr::V4(up.inner_dst.into())).ok(),
+                            };
+                            match egress {
+                                Some(e)
+                                    if decap::express_v4(
+                                        &mut buf,
+                                        usize::from(up.inner_off),
+                                        usize::from(up.inner_len),
+                                        up.outer_ecn,
+                                        e.src,
+                                        e.dst,
+                                    ) =>
+                                {
+                                    route_cache = Some((up.inner_dst, e));
+                                    decaps += 1;
+                                    Ok(e.port)
+                                }
+                                // The general path gives the precise outcome
+                                // (unresolved next hop, TTL, ECN drop...).
+                                _ => {
+                                    let v = classify(buf.data(), addrs);
+                                    general(&mut buf, v, entry, &self.fib, state, &mut self.ip_id, self.counters, index)
+                                }
+                            }
+                        }
+                    }
                 }
-                Verdict::Uplink(up) => {
-                    let entry = entry.or_else(|| lookup_host(&self.fib, up.inner_src));
-                    uplink(&mut buf, &up, entry, state, self.counters, index)
+                class => {
+                    let entry = match class {
+                        Class::Lookup => fib.finish(&self.keys[i], self.probes[i]),
+                        _ => None,
+                    };
+                    general(&mut buf, self.verdicts[i], entry, &self.fib, state, &mut self.ip_id, self.counters, index)
                 }
             };
             match outcome {
@@ -243,6 +336,14 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                 }
                 Err(None) => drop(buf),
             }
+        }
+        for (counter, &count) in self.counters.encap.iter().zip(&encaps) {
+            if count != 0 {
+                add(counter, count);
+            }
+        }
+        if decaps != 0 {
+            add(&self.counters.decap[TunnelKind::Gre.index()], decaps);
         }
 
         self.flush_tx();
@@ -300,6 +401,38 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
 /// Outcome of one packet: Ok(egress port), Err(Some(punt reason)), or
 /// Err(None) when dropped (already counted).
 pub type Outcome = Result<usize, Option<u32>>;
+
+/// A packet on the general path, by its verdict; `entry` is the result of
+/// the lookup of its key, if it had one.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn general<B: PacketBuf>(
+    buf: &mut B,
+    verdict: Verdict,
+    entry: Option<FibEntry>,
+    fib: &FibReader,
+    state: &ForwardingState,
+    ip_id: &mut u16,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
+    match verdict {
+        Verdict::Punt => Err(Some(punt_reason::LOCAL)),
+        Verdict::Reassemble => Err(Some(punt_reason::REASSEMBLE)),
+        Verdict::Drop(reason) => {
+            c.drop(port, reason);
+            Err(None)
+        }
+        Verdict::Downlink { l3_off, dst } => {
+            let entry = entry.or_else(|| lookup_host(fib, dst));
+            downlink(buf, l3_off, entry, state, ip_id, c, port)
+        }
+        Verdict::Uplink(up) => {
+            let entry = entry.or_else(|| lookup_host(fib, up.inner_src));
+            uplink(buf, &up, entry, state, c, port)
+        }
+    }
+}
 
 #[inline]
 fn tunnel_of(state: &ForwardingState, entry: Option<FibEntry>) -> Option<&Tunnel> {

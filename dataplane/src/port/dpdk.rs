@@ -356,6 +356,24 @@ impl PacketBuf for Mbuf {
         true
     }
 
+    #[inline(always)]
+    fn reframe(&mut self, at: usize, head: usize, len: usize, window: usize) -> Option<&mut [u8]> {
+        let m = self.raw_mut();
+        let abs = usize::from(m.data_off) + at;
+        if head > window || window > abs || at + len > usize::from(m.data_len) || m.nb_segs != 1 {
+            return None;
+        }
+        // Both fit in u16: abs - head <= data_off + data_len, head + len <= window + data_len.
+        m.data_off = (abs - head) as u16;
+        m.data_len = (head + len) as u16;
+        m.pkt_len = (head + len) as u32;
+        let start = m.buf_addr.cast::<u8>();
+        // The range starts at or after buf_addr (window <= abs) and ends at
+        // or before the old data end (at + len <= data_len).
+        // SAFETY: so it lies inside the mbuf's data room; we own the segment.
+        unsafe { Some(core::slice::from_raw_parts_mut(start.add(abs - window), window + len)) }
+    }
+
     fn reset(&mut self, len: usize) -> Option<&mut [u8]> {
         let m = self.raw_mut();
         if m.nb_segs != 1 {

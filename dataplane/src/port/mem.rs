@@ -69,6 +69,15 @@ impl PacketBuf for MemBuf {
         self.end -= n;
         true
     }
+    fn reframe(&mut self, at: usize, head: usize, len: usize, window: usize) -> Option<&mut [u8]> {
+        let abs = self.start + at;
+        if head > window || window > abs || at + len > self.end - self.start {
+            return None;
+        }
+        self.start = abs - head;
+        self.end = abs + len;
+        Some(&mut self.room[abs - window..abs + len])
+    }
     fn reset(&mut self, len: usize) -> Option<&mut [u8]> {
         if HEADROOM + len > self.room.len() {
             return None;

@@ -3,6 +3,7 @@
 //! unsafe code) and an in-memory implementation for unit tests.
 
 pub mod dpdk;
+pub mod hint;
 pub mod mem;
 
 /// Largest burst a worker handles at once (the config's `burst_size` is <= this).
@@ -44,6 +45,16 @@ pub trait PacketBuf {
     fn adj(&mut self, n: usize) -> bool;
     /// Removes `n` bytes from the end.
     fn trim(&mut self, n: usize) -> bool;
+    /// Re-frames a single-segment packet in one step (the encapsulation
+    /// fast path): the data becomes `head` bytes before offset `at` of the
+    /// current data up to `at + len` (what follows is cut, what precedes is
+    /// given up to the headroom), and the returned slice covers the
+    /// `window` bytes before `at` and the `len` bytes from it, so that a
+    /// constant-size header copy may end at `at` (the bytes it writes before
+    /// the new start are headroom). `None`, changing nothing, unless
+    /// `head <= window`, `window` bytes lie before `at` (headroom included)
+    /// and `at + len` is within the data.
+    fn reframe(&mut self, at: usize, head: usize, len: usize, window: usize) -> Option<&mut [u8]>;
     /// Makes the packet `len` bytes long, starting at the default headroom,
     /// for reusing a received buffer to send a reply.
     fn reset(&mut self, len: usize) -> Option<&mut [u8]>;

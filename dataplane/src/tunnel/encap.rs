@@ -3,7 +3,7 @@
 //! lengths, IPv4 ID and checksum, DSCP/ECN and the IP-in-IP protocol patched
 //! (PROTOCOLS.md §12.2–12.5). No allocation, no copy of the payload.
 
-use super::{ecn, Tunnel};
+use super::{ecn, Express, Tunnel, EXPRESS_WINDOW};
 use crate::port::PacketBuf;
 use crate::wire::checksum;
 
@@ -174,9 +174,72 @@ pub fn encapsulate<B: PacketBuf>(buf: &mut B, l3_off: usize, t: &Tunnel, ip_id: 
     Ok(())
 }
 
+/// The fast path of [`encapsulate`] for the common case: an inner IPv4
+/// packet right after a 14-byte Ethernet header, whose IPv4 header the
+/// classifier has checked (IHL 5, checksum, total length within the frame),
+/// into a tunnel with an [`Express`] header. One bounds-checked re-frame of
+/// the buffer, a constant-size header copy, the per-packet fields patched.
+/// Returns `false`, changing nothing, when the packet needs the general
+/// path (TTL about to expire, too big, no headroom, several segments): that
+/// path then gives the precise outcome.
+#[inline(always)]
+pub fn express_v4<B: PacketBuf>(buf: &mut B, x: &Express, ip_id: &mut u16) -> bool {
+    const L3: usize = 14;
+    let Some(h) = buf.data().get(L3..L3 + 20) else {
+        return false;
+    };
+    let len = u16::from_be_bytes([h[2], h[3]]);
+    let (tos, flags, ttl) = (h[1], h[6] & 0x40, h[8]);
+    if ttl <= 1 || len > x.mtu {
+        return false;
+    }
+    let head = usize::from(x.head);
+    let Some(w) = buf.reframe(L3, head, usize::from(len), EXPRESS_WINDOW) else {
+        return false;
+    };
+    let Some((win, inner)) = w.split_first_chunk_mut::<EXPRESS_WINDOW>() else {
+        return false;
+    };
+    // One hop through the anchor (§12.3): TTL - 1, checksum patched.
+    if let Some(inner) = inner.first_chunk_mut::<20>() {
+        inner[8] = ttl - 1;
+        let csum = checksum::ttl_decrement([inner[10], inner[11]]);
+        inner[10..12].copy_from_slice(&csum);
+    }
+    *win = x.window;
+    let outer_len = len + u16::from(x.head) - L3 as u16;
+    *ip_id = ip_id.wrapping_add(1);
+    let tos = (tos & x.tos_keep) | x.tos_set;
+    let ip = usize::from(x.ip);
+    if let Some(o) = win.get_mut(ip..ip + 12) {
+        o[1] = tos;
+        o[2..4].copy_from_slice(&outer_len.to_be_bytes());
+        o[4..6].copy_from_slice(&ip_id.to_be_bytes());
+        o[6] = flags;
+        let sum = x.base_sum + u32::from(tos) + u32::from(outer_len) + u32::from(*ip_id) + (u32::from(flags) << 8);
+        o[10..12].copy_from_slice(&checksum::fold(sum).to_be_bytes());
+    }
+    if x.udp != 0 {
+        let u = usize::from(x.udp);
+        let udp_len = (EXPRESS_WINDOW - u) as u16 + len;
+        if let Some(f) = win.get_mut(u + 4..u + 6) {
+            f.copy_from_slice(&udp_len.to_be_bytes());
+        }
+    }
+    if x.tlv != 0 {
+        let o = usize::from(x.tlv);
+        let after = (EXPRESS_WINDOW - o - 4) as u16 + len;
+        if let Some(f) = win.get_mut(o + 2..o + 4) {
+            f.copy_from_slice(&after.to_be_bytes());
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
     use crate::port::mem::MemBuf;
     use crate::port::PortId;
     use crate::tunnel::tests::spec;
@@ -220,6 +283,89 @@ mod tests {
         let mut id = 0x0100;
         encapsulate(&mut b, 14, t, &mut id)?;
         Ok(b.data().to_vec())
+    }
+
+    /// Every IPv4-outer tunnel shape, DSCP copied or fixed, ECN normal or
+    /// compatibility mode, DF set or clear, Ethernet padding or none: the
+    /// express path writes exactly the bytes of the general one.
+    #[test]
+    fn express_encapsulation_equals_the_general_one_for_every_ipv4_outer_shape() {
+        let shapes = [
+            (TunnelKind::IpIp, None),
+            (TunnelKind::Gre, None),
+            (TunnelKind::Gre, Some(200)),
+            (TunnelKind::Udp, None),
+            (TunnelKind::UdpTlv, Some(7)),
+            (TunnelKind::MipUdp, None),
+        ];
+        let mut checked = 0;
+        for (kind, key) in shapes {
+            for dscp in [None, Some(10)] {
+                for compat in [false, true] {
+                    for (df, pad) in [(true, 0), (false, 0), (true, 6), (false, 11)] {
+                        let mut s = spec(kind, "192.0.2.1", "192.0.2.2");
+                        (s.key_out, s.dscp, s.ecn_compat) = (key, dscp, compat);
+                        let t = tunnel(s);
+                        let x = t.express.as_ref().expect("IPv4 outer with a next hop has an express header");
+                        let mut frame = inner_v4();
+                        if !df {
+                            frame[20] = 0;
+                            let ip = &mut frame[14..34];
+                            ip[10..12].fill(0);
+                            let c = checksum::fold(checksum::sum(ip));
+                            ip[10..12].copy_from_slice(&c.to_be_bytes());
+                        }
+                        frame.extend(std::iter::repeat_n(0xee, pad));
+                        let want = run(&frame, &t).unwrap();
+                        let mut b = MemBuf::from_frame(PortId(0), &frame);
+                        let mut id = 0x0100;
+                        assert!(express_v4(&mut b, x, &mut id), "{kind:?}");
+                        assert_eq!(
+                            b.data(),
+                            &want[..],
+                            "{kind:?} key {key:?} dscp {dscp:?} compat {compat} df {df} pad {pad}"
+                        );
+                        assert_eq!(id, 0x0101);
+                        checked += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 6 * 2 * 2 * 4);
+    }
+
+    #[test]
+    fn express_leaves_expiring_too_big_and_headroomless_packets_to_the_general_path() {
+        let t = tunnel(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"));
+        let x = t.express.clone().unwrap();
+        let mut frame = inner_v4();
+        frame[22] = 1; // TTL 1
+        let mut b = MemBuf::from_frame(PortId(0), &frame);
+        let mut id = 0;
+        assert!(!express_v4(&mut b, &x, &mut id));
+        assert_eq!(b.data(), &frame[..], "unchanged");
+        let mut small = spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2");
+        small.path_mtu = 40;
+        let t = tunnel(small);
+        let mut b = MemBuf::from_frame(PortId(0), &inner_v4());
+        assert!(!express_v4(&mut b, t.express.as_ref().unwrap(), &mut id));
+        // 28 bytes of headroom: too few for the 64-byte window copy.
+        let f = inner_v4();
+        let mut b = MemBuf::from_frame(PortId(0), &f);
+        assert!(b.prepend(100).is_some());
+        b.data_mut()[..f.len()].copy_from_slice(&f);
+        assert!(b.trim(100));
+        assert!(!express_v4(&mut b, &x, &mut id));
+        assert_eq!(b.data(), &f[..], "unchanged");
+        assert_eq!(id, 0, "nothing was sent");
+    }
+
+    #[test]
+    fn no_express_header_without_a_next_hop_or_with_an_ipv6_outer() {
+        assert!(Tunnel::new(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"), US, None).express.is_none());
+        assert!(tunnel(spec(TunnelKind::Gre, "2001:db8:1::1", "2001:db8:1::2")).express.is_none());
+        let t = Tunnel::new(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"), US, None);
+        assert!(t.with_next_hop(Some(NH)).express.is_some());
     }
 
     #[test]

@@ -29,12 +29,24 @@ pub fn sum(data: &[u8]) -> u32 {
 
 /// Folds a sum of partial sums and complements it: the value for the
 /// checksum field. A buffer whose checksum verifies folds to zero.
-pub fn fold(mut sum: u32) -> u16 {
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    // sum <= 0xffff here: the fallback is never taken.
-    !u16::try_from(sum).unwrap_or(0xffff)
+pub fn fold(sum: u32) -> u16 {
+    // Two end-around carries always suffice for 32 bits: the first leaves
+    // at most 0xffff + 0xffff = 0x1fffe, the second at most 0xffff.
+    let s = (sum & 0xffff) + (sum >> 16);
+    let s = (s & 0xffff) + (s >> 16);
+    !(s as u16)
+}
+
+/// The IPv4 header checksum (as stored) after the TTL drops by one: the
+/// TTL/protocol word falls by 0x0100, so the checksum rises by 0x0100 in
+/// one's complement; a result of 0xffff (-0) is stored as 0, as RFC 1624
+/// eqn. 3 gives it. One's complement sums do not depend on byte order
+/// (RFC 1071), so this works on the stored bytes without swapping them.
+#[inline(always)]
+pub fn ttl_decrement(stored: [u8; 2]) -> [u8; 2] {
+    let s = u32::from(u16::from_ne_bytes(stored)) + u32::from(u16::from_ne_bytes([1, 0]));
+    let s = s + u32::from(s >= 0xffff);
+    (s as u16).to_ne_bytes()
 }
 
 /// Partial sum of the IPv4 pseudo-header (RFC 768, RFC 793 §3.1).
@@ -66,6 +78,18 @@ pub fn incremental_update(old_csum: u16, old_word: u16, new_word: u16) -> u16 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ttl_decrement_checksum_equals_rfc_1624_eqn_3_for_every_checksum() {
+        for ttl in [2u8, 64, 255] {
+            let old = u16::from_be_bytes([ttl, 17]);
+            let new = u16::from_be_bytes([ttl - 1, 17]);
+            for c in 0..=u16::MAX {
+                let want = incremental_update(c, old, new);
+                assert_eq!(ttl_decrement(c.to_be_bytes()), want.to_be_bytes(), "checksum {c:#06x}");
+            }
+        }
+    }
 
     /// RFC 1071 §3 numerical example: the bytes 00 01 f2 03 f4 f5 f6 f7 sum
     /// to ddf2, so the checksum is its complement 220d.
