@@ -88,9 +88,11 @@ step "$bin/dp" insn --dir down --keys hot --bindings 1k --null
 if [ "$extra" = 1 ]; then step "$bin/dp" insn --dir up --keys hot --bindings 1k; fi
 # (c) table churn while forwarding
 step "$bin/dp" churn "${churn_args[@]}"
-# PMIPv6 LMA signalling rate and memory per session (1M sessions resident);
-# its RESULT lines are printed, not part of the report table yet.
+# PMIPv6 LMA signalling rate and memory per session (1M sessions resident)
+# and the publication rate below (section "Control thread" of the report).
 step taskset -c 1 "$bin/lma" 1000000
+# Forwarding-state publication (install/remove per second, 1M sessions).
+step taskset -c 1 "$bin/publish" 1000000
 if [ "$extra" = 1 ]; then
   step taskset -c 1 "$bin/bench"
   step taskset -c 1 "$bin/fib"

@@ -115,7 +115,7 @@ pub fn port_addrs(macs: &[MacAddr]) -> Vec<PortAddrs> {
 /// the correspondent's MAC resolved, our MACs. Nothing punts.
 pub fn forwarding_state(tunnels: Vec<Option<Tunnel>>, macs: &[MacAddr]) -> ForwardingState {
     let mut s = ForwardingState {
-        tunnels,
+        tunnels: tunnels.into_iter().collect(),
         routes: vec![Route { prefix: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)), len: 24, port: HOME, via: None }],
         neighbors: vec![(HOME, IpAddr::V4(CN), CN_MAC)],
         port_macs: macs.to_vec(),

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anchor_config::{Config, EcnMode, StaticBinding, TunnelMode};
 use dataplane::fib::{FibEntry, FibError, FibKey, FibWriter};
-use dataplane::route::{ForwardingState, Route, StatePublisher};
+use dataplane::route::{ForwardingState, Route, StatePublisher, TunnelTable};
 use dataplane::tunnel::{Tunnel, TunnelKind, TunnelSpec};
 use dataplane::wire::MacAddr;
 use serde_json::{json, Value};
@@ -59,6 +59,9 @@ pub struct Forwarding {
     bindings: std::collections::BTreeMap<u32, Binding>,
     next_id: u32,
     tunnels: Vec<Option<TunnelSpec>>,
+    /// The tunnels as published (templates built), changed one slot at a
+    /// time: a snapshot shares every chunk it did not change.
+    built: TunnelTable,
     /// Tunnel slots freed, with when: reused only after workers can no
     /// longer hold a forwarding entry that points at them.
     free_tunnels: std::collections::VecDeque<(u32, Instant)>,
@@ -165,11 +168,13 @@ impl Forwarding {
             bindings,
             next_id,
             tunnels,
+            built: TunnelTable::default(),
             free_tunnels: std::collections::VecDeque::new(),
             routes,
             port_macs,
             neighbors: Vec::new(),
         };
+        f.rebuild_all();
         f.publish();
         Ok(f)
     }
@@ -226,9 +231,7 @@ impl Forwarding {
         };
         binding.id = id;
         binding.tunnel = tunnel;
-        if let Some(slot) = self.tunnels.get_mut(tunnel as usize) {
-            *slot = Some(spec);
-        }
+        self.set_tunnel(tunnel, Some(spec));
         self.publish();
         let new_keys = binding.keys();
         if let Some(o) = &old {
@@ -241,7 +244,7 @@ impl Forwarding {
                 for k in binding.keys() {
                     self.fib.remove(&k);
                 }
-                self.tunnels[tunnel as usize] = None;
+                self.set_tunnel(tunnel, None);
                 self.free_tunnels.push_back((tunnel, now));
                 self.publish();
                 return Err(e);
@@ -257,8 +260,8 @@ impl Forwarding {
         for k in b.keys() {
             self.fib.remove(&k);
         }
-        if let Some(slot) = self.tunnels.get_mut(b.tunnel as usize) {
-            *slot = None;
+        if self.tunnels.get(b.tunnel as usize).is_some() {
+            self.set_tunnel(b.tunnel, None);
             self.free_tunnels.push_back((b.tunnel, now));
         }
         self.publish();
@@ -278,21 +281,52 @@ impl Forwarding {
         w
     }
 
+    /// The tunnel of `spec` with its template, towards the next hop's MAC
+    /// if resolved.
+    fn build(&self, spec: &TunnelSpec) -> Tunnel {
+        let (port, hop) = self.next_hop(spec);
+        let mac = self.neighbors.iter().find(|(p, a, _)| *p == port && *a == hop).map(|(_, _, m)| *m);
+        let src = self.port_macs.get(spec.port).copied().unwrap_or(MacAddr::ZERO);
+        Tunnel::new(spec.clone(), src, mac)
+    }
+
+    /// Sets tunnel slot `index` (growing the list) and its built tunnel.
+    fn set_tunnel(&mut self, index: u32, spec: Option<TunnelSpec>) {
+        let i = index as usize;
+        if i >= self.tunnels.len() {
+            self.tunnels.resize(i + 1, None);
+        }
+        let built = spec.as_ref().map(|s| self.build(s));
+        self.tunnels[i] = spec;
+        self.built.set(index, built);
+    }
+
+    /// Rebuilds every tunnel whose template is out of date (all of them at
+    /// start; after a neighbour change, those whose next-hop MAC changed).
+    fn rebuild_all(&mut self) {
+        let resolved: std::collections::HashMap<(usize, IpAddr), MacAddr> =
+            self.neighbors.iter().map(|&(p, a, m)| ((p, a), m)).collect();
+        let mut changed = Vec::new();
+        for (i, spec) in self.tunnels.iter().enumerate() {
+            let Some(spec) = spec else { continue };
+            let index = u32::try_from(i).unwrap_or(u32::MAX);
+            let mac = resolved.get(&self.next_hop(spec)).copied();
+            match self.built.get(index) {
+                Some(t) if t.next_hop_mac == mac && t.spec == *spec => {}
+                _ => changed.push(index),
+            }
+        }
+        for index in changed {
+            let spec = self.tunnels[index as usize].clone();
+            self.set_tunnel(index, spec);
+        }
+    }
+
+    /// Publishes a snapshot: the built tunnels (chunks shared with the
+    /// previous snapshot where unchanged), routes, neighbours, port MACs.
     fn publish(&mut self) {
-        let tunnels = self
-            .tunnels
-            .iter()
-            .map(|s| {
-                s.as_ref().map(|s| {
-                    let (port, hop) = self.next_hop(s);
-                    let mac = self.neighbors.iter().find(|(p, a, _)| *p == port && *a == hop).map(|(_, _, m)| *m);
-                    let src = self.port_macs.get(s.port).copied().unwrap_or(MacAddr::ZERO);
-                    Tunnel::new(s.clone(), src, mac)
-                })
-            })
-            .collect();
         let state = ForwardingState {
-            tunnels,
+            tunnels: self.built.clone(),
             routes: self.routes.clone(),
             neighbors: self.neighbors.clone(),
             port_macs: self.port_macs.clone(),
@@ -311,6 +345,7 @@ impl Forwarding {
         now.sort();
         if now != self.neighbors {
             self.neighbors = now;
+            self.rebuild_all();
             self.publish();
         }
         self.fib.reclaim();

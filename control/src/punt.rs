@@ -593,7 +593,7 @@ mod tests {
             ipv6_over_ipv4_mtu: 1280,
         };
         let mut state = ForwardingState {
-            tunnels: vec![Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC)))],
+            tunnels: std::iter::once(Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC)))).collect(),
             routes: vec![Route { prefix: "198.51.100.0".parse().unwrap(), len: 24, port: 1, via: None }],
             neighbors: vec![(1, CN_V4.into(), OTHER_MAC)],
             port_macs: vec![CORE_MAC, HOME_MAC],

@@ -1,8 +1,11 @@
 //! Routing towards the home side (after decapsulation) and the published
 //! forwarding state that workers read: tunnels (with their templates),
-//! routes and resolved neighbours. Small and rarely changing, so the control
-//! thread publishes it as a whole snapshot with an atomic pointer swap; a
-//! worker's `arc_swap::Cache` reads it without any read-modify-write.
+//! routes and resolved neighbours. The control thread publishes it as a
+//! snapshot with an atomic pointer swap; a worker's `arc_swap::Cache` reads
+//! it without any read-modify-write. Routes and neighbours are small; the
+//! tunnels (one per session) are a [`TunnelTable`] of shared chunks, so a
+//! snapshot that changes one tunnel copies one chunk and the chunk pointers,
+//! not every tunnel.
 
 use core::net::IpAddr;
 use std::sync::Arc;
@@ -41,11 +44,103 @@ pub enum RouteMiss {
     },
 }
 
+/// Tunnels per leaf of a [`TunnelTable`], and leaves per middle node.
+pub const TUNNEL_LEAF: usize = 64;
+pub const TUNNEL_MID: usize = 256;
+
+type Leaf = Arc<[Option<Tunnel>]>;
+
+/// A middle node: up to [`TUNNEL_MID`] leaves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Mid {
+    leaves: Vec<Leaf>,
+}
+
+/// Tunnels indexed by `FibEntry::tunnel`, in a three-level tree whose nodes
+/// snapshots share: [`TunnelTable::set`] copies the one leaf (64 tunnels)
+/// and the one middle node (256 pointers) it changes, and the top list (one
+/// pointer per 16384 tunnels), so publishing a snapshot after a change
+/// costs the same with 1M tunnels as with a thousand. A reader follows two
+/// pointers more than with a flat array; the middle nodes of 1M tunnels
+/// take 128 KiB and stay in cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TunnelTable {
+    mids: Vec<Arc<Mid>>,
+}
+
+impl TunnelTable {
+    const PER_MID: usize = TUNNEL_LEAF * TUNNEL_MID;
+
+    #[inline]
+    pub fn get(&self, index: u32) -> Option<&Tunnel> {
+        let i = index as usize;
+        let mid = self.mids.get(i / Self::PER_MID)?;
+        mid.leaves.get(i / TUNNEL_LEAF % TUNNEL_MID)?.get(i % TUNNEL_LEAF)?.as_ref()
+    }
+
+    /// Puts `tunnel` at `index` (None: a hole), growing the table as needed.
+    pub fn set(&mut self, index: u32, tunnel: Option<Tunnel>) {
+        let i = index as usize;
+        let (m, l, at) = (i / Self::PER_MID, i / TUNNEL_LEAF % TUNNEL_MID, i % TUNNEL_LEAF);
+        let grows = m >= self.mids.len() || self.mids[m].leaves.len() <= l;
+        if grows && tunnel.is_none() {
+            return;
+        }
+        if m >= self.mids.len() {
+            self.mids.resize_with(m + 1, Default::default);
+        }
+        let mid = Arc::make_mut(&mut self.mids[m]);
+        if l >= mid.leaves.len() {
+            let empty: Leaf = std::iter::repeat_n(None, TUNNEL_LEAF).collect();
+            mid.leaves.resize(l + 1, empty);
+        }
+        let mut leaf = mid.leaves[l].to_vec();
+        leaf[at] = tunnel;
+        mid.leaves[l] = leaf.into();
+    }
+
+    /// Slots in the table (holes included).
+    pub fn len(&self) -> usize {
+        match self.mids.split_last() {
+            Some((last, full)) => full.len() * Self::PER_MID + last.leaves.len() * TUNNEL_LEAF,
+            None => 0,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.mids.is_empty()
+    }
+
+    /// Every tunnel with its index.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Tunnel)> + '_ {
+        self.mids.iter().enumerate().flat_map(|(m, mid)| {
+            mid.leaves.iter().enumerate().flat_map(move |(l, leaf)| {
+                leaf.iter().enumerate().filter_map(move |(at, t)| {
+                    let index = m * Self::PER_MID + l * TUNNEL_LEAF + at;
+                    Some((u32::try_from(index).ok()?, t.as_ref()?))
+                })
+            })
+        })
+    }
+}
+
+impl FromIterator<Option<Tunnel>> for TunnelTable {
+    fn from_iter<I: IntoIterator<Item = Option<Tunnel>>>(iter: I) -> TunnelTable {
+        let mut table = TunnelTable::default();
+        for (i, t) in iter.into_iter().enumerate() {
+            if let Ok(index) = u32::try_from(i) {
+                table.set(index, t);
+            }
+        }
+        table
+    }
+}
+
 /// Everything workers need besides the forwarding table, as one snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ForwardingState {
     /// Indexed by `FibEntry::tunnel`; holes are removed tunnels.
-    pub tunnels: Vec<Option<Tunnel>>,
+    pub tunnels: TunnelTable,
     /// Longest prefix first.
     pub routes: Vec<Route>,
     /// Resolved neighbours: (port, address, MAC).
@@ -81,7 +176,7 @@ impl ForwardingState {
 
     #[inline]
     pub fn tunnel(&self, index: u32) -> Option<&Tunnel> {
-        self.tunnels.get(index as usize).and_then(Option::as_ref)
+        self.tunnels.get(index)
     }
 
     #[inline]
@@ -139,6 +234,38 @@ impl StateReader {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn tunnel(remote: &str) -> Tunnel {
+        let spec = crate::tunnel::tests::spec(crate::tunnel::TunnelKind::Gre, "192.0.2.1", remote);
+        Tunnel::new(spec, MacAddr([2, 0, 0, 0, 0, 1]), None)
+    }
+
+    #[test]
+    fn a_tunnel_table_change_copies_one_path_and_leaves_older_snapshots_alone() {
+        let mut t = TunnelTable::default();
+        assert!(t.is_empty() && t.get(0).is_none());
+        let far = TunnelTable::PER_MID as u32 + 1;
+        t.set(3, Some(tunnel("192.0.2.3")));
+        t.set(TUNNEL_LEAF as u32 + 2, Some(tunnel("192.0.2.6")));
+        t.set(far, Some(tunnel("192.0.2.4")));
+        assert_eq!(t.len(), TunnelTable::PER_MID + TUNNEL_LEAF);
+        let old = t.clone();
+        t.set(3, None);
+        t.set(5, Some(tunnel("192.0.2.5")));
+        assert!(t.get(3).is_none() && old.get(3).is_some(), "the old snapshot keeps its tunnel");
+        assert!(old.get(5).is_none());
+        assert!(Arc::ptr_eq(&t.mids[1], &old.mids[1]), "untouched middle nodes are shared");
+        assert!(!Arc::ptr_eq(&t.mids[0], &old.mids[0]));
+        assert!(Arc::ptr_eq(&t.mids[0].leaves[1], &old.mids[0].leaves[1]), "untouched leaves are shared");
+        assert!(!Arc::ptr_eq(&t.mids[0].leaves[0], &old.mids[0].leaves[0]));
+        let listed: Vec<u32> = t.iter().map(|(i, _)| i).collect();
+        assert_eq!(listed, vec![5, TUNNEL_LEAF as u32 + 2, far]);
+        t.set(10 * TunnelTable::PER_MID as u32, None);
+        t.set(far + TUNNEL_LEAF as u32 * 3, None);
+        assert_eq!(t.len(), TunnelTable::PER_MID + TUNNEL_LEAF, "a hole beyond the end does not grow the table");
+        let collected: TunnelTable = vec![None, Some(tunnel("192.0.2.9"))].into_iter().collect();
+        assert_eq!(collected.get(1).map(|t| t.spec.remote), Some("192.0.2.9".parse().unwrap()));
+    }
 
     fn state() -> ForwardingState {
         let mut s = ForwardingState {

@@ -412,10 +412,20 @@ impl FibBurst<'_> {
         if !look.next {
             return None;
         }
-        self.finish_further(&key, p.hash, home + 1)
+        // The next bucket, inline: its line is usually the one the CPU's
+        // adjacent-line prefetch brought with the home bucket.
+        let next = home + 1;
+        let look = self.view.look(&key, p.hash, next, self.view.first_ctrl(next));
+        if look.found {
+            return Some(FibEntry::unpack(look.candidate.value()));
+        }
+        if !look.next {
+            return None;
+        }
+        self.finish_further(&key, p.hash, next + 1)
     }
 
-    /// The rare case: the key went past its home bucket.
+    /// The rare case: the key went two buckets past its home bucket.
     #[inline(never)]
     fn finish_further(&self, key: &key::Encoded, hash: u64, next: usize) -> Option<FibEntry> {
         let view = self.view;
