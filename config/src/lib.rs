@@ -22,9 +22,10 @@ use std::path::Path;
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::ConfigError;
 pub use model::{
-    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, GrePolicy, Ipv4Pool, LmaConfig, LogConfig, MagPeer,
-    NeighborConfig, Ordering, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile,
-    ProfilesConfig, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
+    AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
+    LmaConfig, LogConfig, MagPeer, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction, PoolsConfig,
+    PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig, StaticBinding,
+    TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`
@@ -177,6 +178,35 @@ mod tests {
         assert_eq!(LmaConfig { mags: Vec::new(), lmaa: None, ipv4_lmaa: None, ..lma.clone() }, LmaConfig::default());
         assert_eq!(lma.mag("192.0.2.3".parse().unwrap()).map(|(i, _)| i), Some(3));
         assert_eq!(lma.mag("192.0.2.4".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn demo_config_runs_the_home_agent_with_keys_for_three_demo_nodes_and_two_pmas() {
+        let c = parse(DEMO_TOML).unwrap();
+        let ha = c.ha.as_ref().expect("the demo runs the home agent");
+        assert_eq!(ha.address, "192.0.2.1".parse::<std::net::Ipv4Addr>().unwrap());
+        let nais: Vec<&str> = ha.mobile_nodes.iter().map(|s| s.mn_id.as_str()).collect();
+        assert_eq!(nais, ["v4only@anchor.test", "dual@anchor.test", "static4@anchor.test"]);
+        assert!(ha.mobile_nodes.iter().all(|s| s.key.len() == 16 && s.algorithm == AuthAlgorithm::HmacMd5));
+        let fas: Vec<(&str, String, bool)> =
+            ha.foreign_agents.iter().map(|f| (f.name.as_str(), f.addr.to_string(), f.proxy)).collect();
+        assert_eq!(fas, [("pma1", "192.0.2.2".into(), true), ("pma2", "192.0.2.3".into(), true)]);
+        assert_eq!(ha.ipv4_pools, [0]);
+        // The demo spells out the defaults, except for what it sets on purpose.
+        let d = HaConfig::default();
+        assert_eq!(
+            HaConfig {
+                address: d.address,
+                max_bindings: d.max_bindings,
+                redirect_to: None,
+                ipv4_pools: Vec::new(),
+                mobile_nodes: Vec::new(),
+                foreign_agents: Vec::new(),
+                ..ha.clone()
+            },
+            d
+        );
+        assert!(c.profiles.mobile_nodes.iter().all(|p| p.mip4));
     }
 
     #[test]

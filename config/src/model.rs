@@ -34,6 +34,9 @@ pub struct Config {
     pub bindings: Vec<StaticBinding>,
     /// `[lma]`: the PMIPv6 local mobility anchor role; `None` = off.
     pub lma: Option<LmaConfig>,
+    /// `[ha]`: the Mobile IPv4 home agent role (MIPv4, DSMIPv4, PMIPv4);
+    /// `None` = off.
+    pub ha: Option<HaConfig>,
     /// `[pools]`: home addresses and prefixes handed out dynamically.
     pub pools: PoolsConfig,
     /// `[profiles]`: mobile-node policy.
@@ -636,6 +639,206 @@ impl Default for LmaConfig {
     }
 }
 
+/// Reverse tunnelling policy of the home agent (RFC 3024, PROTOCOLS.md
+/// section 8.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum ReverseTunnelPolicy {
+    /// T = 1 is granted, T = 0 too.
+    #[default]
+    Supported,
+    /// T = 0 is refused with code 138.
+    Required,
+    /// T = 1 is refused with code 137.
+    Disabled,
+}
+
+impl ReverseTunnelPolicy {
+    /// The name used in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            ReverseTunnelPolicy::Supported => "supported",
+            ReverseTunnelPolicy::Required => "required",
+            ReverseTunnelPolicy::Disabled => "disabled",
+        }
+    }
+}
+
+/// Algorithm of a Mobile IPv4 security association (RFC 5944 section 3.5.1,
+/// PROTOCOLS.md section 8.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum AuthAlgorithm {
+    /// HMAC-MD5 (RFC 2104), the mandatory default.
+    #[default]
+    HmacMd5,
+    /// RFC 2002 keyed MD5, MD5(key ‖ data ‖ key), for legacy peers.
+    PrefixSuffixMd5,
+}
+
+impl AuthAlgorithm {
+    /// The name used in the config file: `hmac-md5` or `prefix-suffix-md5`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AuthAlgorithm::HmacMd5 => "hmac-md5",
+            AuthAlgorithm::PrefixSuffixMd5 => "prefix-suffix-md5",
+        }
+    }
+}
+
+/// A mobility security association between a mobile node and the home
+/// agent (`[[ha.mn]]`), keyed by NAI and SPI.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MnSecurityAssociation {
+    /// The mobile node's NAI (as in its MN-NAI extension, or the NAI of the
+    /// profile whose `static_ipv4_hoa` is its home address).
+    pub mn_id: String,
+    /// Security Parameter Index, 256 and above (0-255 are reserved).
+    pub spi: u32,
+    /// The shared key, 16 to 64 octets.
+    pub key: Vec<u8>,
+    /// The authenticator algorithm.
+    pub algorithm: AuthAlgorithm,
+}
+
+impl std::fmt::Debug for MnSecurityAssociation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MnSecurityAssociation")
+            .field("mn_id", &self.mn_id)
+            .field("spi", &self.spi)
+            .field("key", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .finish()
+    }
+}
+
+/// A foreign agent or proxy mobility agent that shares an FA-HA security
+/// association with the home agent (`[[ha.fa]]`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct FaPeer {
+    /// Unique name.
+    pub name: String,
+    /// Its address: the IP source of its requests (its care-of address).
+    pub addr: Ipv4Addr,
+    /// FA-HA Security Parameter Index, 256 and above.
+    pub spi: u32,
+    /// The shared key, 16 to 64 octets.
+    pub key: Vec<u8>,
+    /// The authenticator algorithm.
+    pub algorithm: AuthAlgorithm,
+    /// It may send proxy registrations (RFC 5563); otherwise they get code
+    /// 150 (PMIP_DISALLOWED).
+    pub proxy: bool,
+}
+
+impl std::fmt::Debug for FaPeer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FaPeer")
+            .field("name", &self.name)
+            .field("addr", &self.addr)
+            .field("spi", &self.spi)
+            .field("key", &"<redacted>")
+            .field("algorithm", &self.algorithm)
+            .field("proxy", &self.proxy)
+            .finish()
+    }
+}
+
+/// `[ha]`: present = the Mobile IPv4 home agent role is on (RFC 5944 with
+/// RFC 3024, 3519, 3543, 4433, 5454, 5563, 6245; PROTOCOLS.md sections
+/// 8-10).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HaConfig {
+    /// Our home agent address: an IPv4 address of a core port, put in the
+    /// Home Agent field of replies and used as the tunnel source.
+    pub address: Ipv4Addr,
+    /// Longest registration lifetime granted, 1..=65534 s (a request for
+    /// more, or for 65535 = infinite, gets this).
+    pub max_lifetime: Duration,
+    /// How far a request's Identification timestamp may be from our clock
+    /// (RFC 5944 section 5.7: SHOULD be more than 3 s), 1..=300 s.
+    pub replay_tolerance: Duration,
+    /// Reverse tunnelling (T flag).
+    pub reverse_tunnel: ReverseTunnelPolicy,
+    /// GRE encapsulation (G flag and the RFC 6245 GRE Key extension)
+    /// supported; otherwise code 139.
+    pub gre: bool,
+    /// RFC 3519 UDP tunnelling for mobile nodes behind a NAT; otherwise a
+    /// NATed request asking for it gets code 129.
+    pub udp_tunnel: bool,
+    /// Accept F = 1 (UDP tunnelling although no NAT is seen); otherwise
+    /// code 129.
+    pub udp_tunnel_force: bool,
+    /// Keepalive interval in UDP Tunnel Replies, seconds; 0 = the RFC 3519
+    /// default (110 s).
+    pub udp_keepalive_s: u16,
+    /// RFC 3543 registration revocation supported (Revocation Support
+    /// extension answered, revocations sent).
+    pub revocation: bool,
+    /// RFC 4433: a dynamic-HA request that this home agent cannot serve
+    /// (binding limit reached) is redirected here with code 143; `None` =
+    /// code 130.
+    pub redirect_to: Option<Ipv4Addr>,
+    /// RFC 5563 proxy registrations accepted; otherwise code 149.
+    pub pmip4: bool,
+    /// RFC 5454 IPv6 Prefix Requests answered (prefixes from `pools.hnp`).
+    pub dsmip4: bool,
+    /// Most bindings at once; a new one beyond gets code 130 (or 143).
+    pub max_bindings: u32,
+    /// Indexes into [`PoolsConfig::ipv4`] of the subnets home addresses are
+    /// allocated from; every subnet when the file lists none.
+    pub ipv4_pools: Vec<usize>,
+    /// MN-HA security associations, in file order; (NAI, SPI) unique.
+    pub mobile_nodes: Vec<MnSecurityAssociation>,
+    /// Foreign agents and proxy mobility agents, in file order; names and
+    /// addresses unique.
+    pub foreign_agents: Vec<FaPeer>,
+}
+
+impl HaConfig {
+    /// Default lifetime cap.
+    pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(1_800);
+    /// Default Identification tolerance (RFC 5944 section 5.7 suggests 7 s).
+    pub const DEFAULT_REPLAY_TOLERANCE: Duration = Duration::from_secs(7);
+    /// Largest lifetime ever granted: 65535 would mean infinite.
+    pub const MAX_LIFETIME_S: u32 = 65_534;
+    /// Default binding limit.
+    pub const DEFAULT_MAX_BINDINGS: u32 = 1_000_000;
+
+    /// The MN-HA security associations of `mn_id`.
+    pub fn mn_sas<'a>(&'a self, mn_id: &'a str) -> impl Iterator<Item = &'a MnSecurityAssociation> + 'a {
+        self.mobile_nodes.iter().filter(move |s| s.mn_id == mn_id)
+    }
+
+    /// The foreign agent whose address is `addr`.
+    pub fn fa(&self, addr: Ipv4Addr) -> Option<&FaPeer> {
+        self.foreign_agents.iter().find(|f| f.addr == addr)
+    }
+}
+
+impl Default for HaConfig {
+    /// The defaults, with the unspecified address and no peer (a valid
+    /// `[ha]` has an address).
+    fn default() -> Self {
+        HaConfig {
+            address: Ipv4Addr::UNSPECIFIED,
+            max_lifetime: Self::DEFAULT_MAX_LIFETIME,
+            replay_tolerance: Self::DEFAULT_REPLAY_TOLERANCE,
+            reverse_tunnel: ReverseTunnelPolicy::Supported,
+            gre: true,
+            udp_tunnel: true,
+            udp_tunnel_force: true,
+            udp_keepalive_s: 110,
+            revocation: true,
+            redirect_to: None,
+            pmip4: true,
+            dsmip4: true,
+            max_bindings: Self::DEFAULT_MAX_BINDINGS,
+            ipv4_pools: Vec::new(),
+            mobile_nodes: Vec::new(),
+            foreign_agents: Vec::new(),
+        }
+    }
+}
+
 /// One IPv4 home subnet (`[[pools.ipv4]]`), in the default realm (VRF 0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv4Pool {
@@ -683,6 +886,9 @@ pub struct Profile {
     pub mn_id: String,
     /// Network-based mobility (PMIPv6) enabled; false → status 152.
     pub pmip6: bool,
+    /// Mobile IPv4 home agent service (MIPv4, DSMIPv4, PMIPv4) enabled;
+    /// false → Registration Reply code 129.
+    pub mip4: bool,
     /// IPv4 home address service allowed (false → status 170).
     pub ipv4: bool,
     /// IPv6 home network prefix service allowed (false → status 172).
@@ -718,6 +924,7 @@ impl Default for Profile {
         Profile {
             mn_id: String::new(),
             pmip6: true,
+            mip4: true,
             ipv4: true,
             ipv6: true,
             static_ipv4_hoa: None,
@@ -778,6 +985,7 @@ mod tests {
             tunnel: TunnelConfig::default(),
             bindings: Vec::new(),
             lma: None,
+            ha: None,
             pools: PoolsConfig::default(),
             profiles: ProfilesConfig::default(),
         }

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::model::{
-    CliConfig, DataplaneConfig, EalConfig, GrePolicy, LmaConfig, LogConfig, NeighborConfig, PeerFailureAction,
-    PortConfig, Profile, TunnelConfig,
+    AuthAlgorithm, CliConfig, DataplaneConfig, EalConfig, GrePolicy, HaConfig, LmaConfig, LogConfig, NeighborConfig,
+    PeerFailureAction, PortConfig, Profile, TunnelConfig,
 };
 
 /// The whole file.
@@ -48,6 +48,9 @@ pub(crate) struct RawConfig {
     pub binding: Vec<RawBinding>,
     /// `[lma]`: the PMIPv6 LMA role; absent = off.
     pub lma: Option<RawLma>,
+    /// `[ha]`: the Mobile IPv4 home agent role (MIPv4, DSMIPv4, PMIPv4);
+    /// absent = off.
+    pub ha: Option<RawHa>,
     /// `[pools]`: dynamic home address and prefix pools.
     #[serde(default)]
     pub pools: RawPools,
@@ -360,6 +363,107 @@ pub(crate) struct RawPools {
     pub ipv4: Vec<RawIpv4Pool>,
 }
 
+/// `[ha]`. Durations are integers in the unit their name ends with.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawHa {
+    /// Our home agent address (IPv4, on a core port); required.
+    pub address: Option<String>,
+    /// Longest registration lifetime granted.
+    pub max_lifetime_s: u32,
+    /// Identification timestamp tolerance.
+    pub replay_tolerance_s: u32,
+    /// `"supported"`, `"required"` or `"disabled"` (RFC 3024).
+    pub reverse_tunnel: String,
+    /// GRE encapsulation (G flag, RFC 6245 GRE Key extension) supported.
+    pub gre: bool,
+    /// RFC 3519 UDP tunnelling for mobile nodes behind NAT.
+    pub udp_tunnel: bool,
+    /// Accept F = 1 (UDP tunnelling without a NAT).
+    pub udp_tunnel_force: bool,
+    /// Keepalive interval put in UDP Tunnel Replies.
+    pub udp_keepalive_s: u16,
+    /// RFC 3543 registration revocation.
+    pub revocation: bool,
+    /// RFC 4433: the home agent named in REDIRECT-HA-REQ (143) replies.
+    pub redirect_to: Option<String>,
+    /// RFC 5563 proxy registrations accepted.
+    pub pmip4: bool,
+    /// RFC 5454 IPv6 prefixes over the IPv4 registration.
+    pub dsmip4: bool,
+    /// Binding limit.
+    pub max_bindings: u32,
+    /// `[[pools.ipv4]]` subnets the home addresses come from; [] = all.
+    pub ipv4_pools: Vec<String>,
+    /// `[[ha.mn]]`: MN-HA mobility security associations.
+    pub mn: Vec<RawMnSa>,
+    /// `[[ha.fa]]`: foreign agents / proxy mobility agents.
+    pub fa: Vec<RawFaPeer>,
+}
+
+impl Default for RawHa {
+    fn default() -> Self {
+        let d = HaConfig::default();
+        RawHa {
+            address: None,
+            max_lifetime_s: secs(d.max_lifetime),
+            replay_tolerance_s: secs(d.replay_tolerance),
+            reverse_tunnel: d.reverse_tunnel.name().to_owned(),
+            gre: d.gre,
+            udp_tunnel: d.udp_tunnel,
+            udp_tunnel_force: d.udp_tunnel_force,
+            udp_keepalive_s: d.udp_keepalive_s,
+            revocation: d.revocation,
+            redirect_to: None,
+            pmip4: d.pmip4,
+            dsmip4: d.dsmip4,
+            max_bindings: d.max_bindings,
+            ipv4_pools: Vec::new(),
+            mn: Vec::new(),
+            fa: Vec::new(),
+        }
+    }
+}
+
+/// One `[[ha.mn]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawMnSa {
+    /// The mobile node's NAI.
+    pub mn_id: String,
+    /// Security Parameter Index (256 and above).
+    pub spi: u32,
+    /// Shared key, hex.
+    pub key: String,
+    /// `"hmac-md5"` (default) or `"prefix-suffix-md5"`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+}
+
+/// One `[[ha.fa]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFaPeer {
+    /// Unique name.
+    pub name: String,
+    /// Its address: the source (and care-of address) of its requests.
+    pub address: String,
+    /// FA-HA Security Parameter Index (256 and above).
+    pub spi: u32,
+    /// Shared key, hex.
+    pub key: String,
+    /// `"hmac-md5"` (default) or `"prefix-suffix-md5"`.
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// Proxy registrations (PMIPv4) from it allowed.
+    #[serde(default)]
+    pub proxy: bool,
+}
+
+fn default_algorithm() -> String {
+    AuthAlgorithm::default().name().to_owned()
+}
+
 /// One `[[pools.ipv4]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -390,6 +494,8 @@ pub(crate) struct RawProfiles {
 pub(crate) struct RawDefaultProfile {
     /// Network-based mobility enabled.
     pub pmip6: bool,
+    /// Mobile IPv4 home agent service enabled.
+    pub mip4: bool,
     /// IPv4 home address service allowed.
     pub ipv4: bool,
     /// IPv6 home network prefix service allowed.
@@ -407,6 +513,7 @@ impl Default for RawDefaultProfile {
         let d = Profile::default();
         RawDefaultProfile {
             pmip6: d.pmip6,
+            mip4: d.mip4,
             ipv4: d.ipv4,
             ipv6: d.ipv6,
             max_lifetime_s: None,
@@ -421,6 +528,7 @@ impl From<RawDefaultProfile> for RawProfile {
         RawProfile {
             mn_id: None,
             pmip6: d.pmip6,
+            mip4: d.mip4,
             ipv4: d.ipv4,
             ipv6: d.ipv6,
             static_ipv4_hoa: None,
@@ -440,6 +548,8 @@ pub(crate) struct RawProfile {
     pub mn_id: Option<String>,
     /// Network-based mobility enabled.
     pub pmip6: bool,
+    /// Mobile IPv4 home agent service enabled.
+    pub mip4: bool,
     /// IPv4 home address service allowed.
     pub ipv4: bool,
     /// IPv6 home network prefix service allowed.
@@ -462,6 +572,7 @@ impl Default for RawProfile {
         RawProfile {
             mn_id: None,
             pmip6: d.pmip6,
+            mip4: d.mip4,
             ipv4: d.ipv4,
             ipv6: d.ipv6,
             static_ipv4_hoa: None,

@@ -11,13 +11,14 @@ use std::time::Duration;
 use crate::cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use crate::error::ConfigError;
 use crate::model::{
-    CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, GrePolicy, Ipv4Pool, LmaConfig, LogConfig, MagPeer,
-    NeighborConfig, Ordering, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile,
-    ProfilesConfig, RouteConfig, StaticBinding, TunnelConfig, TunnelMode,
+    AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
+    LmaConfig, LogConfig, MagPeer, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction, PoolsConfig,
+    PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig, StaticBinding,
+    TunnelConfig, TunnelMode,
 };
 use crate::raw::{
-    RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawIpv4Pool, RawLma, RawLog, RawMag, RawNeighbor, RawPools,
-    RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
+    RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma, RawLog, RawMag,
+    RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -102,9 +103,10 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let mut pools = pools(raw.pools, &ports)?;
     bindings_against_pools(&bindings, &pools)?;
     let lma = raw.lma.map(|raw| lma(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
+    let ha = raw.ha.map(|raw| ha(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
     let profiles = profiles(raw.profiles, lma.as_ref(), &ports, &pools, &bindings)?;
     auto_exclude(&mut pools, &profiles, &bindings);
-    Ok(Config { eal, log, cli, dataplane, neighbor, ports, routes, tunnel, bindings, lma, pools, profiles })
+    Ok(Config { eal, log, cli, dataplane, neighbor, ports, routes, tunnel, bindings, lma, ha, pools, profiles })
 }
 
 fn eal(raw: RawEal) -> Result<EalConfig, ConfigError> {
@@ -1481,6 +1483,244 @@ fn lma(
     })
 }
 
+/// SPIs 0-255 are reserved (RFC 5944 section 1.6).
+const MIN_SPI: u32 = 256;
+/// Key sizes of a Mobile IPv4 security association: at least the 128 bits
+/// HMAC-MD5 is specified with, at most one MD5 block.
+const MIN_SA_KEY: usize = 16;
+const MAX_SA_KEY: usize = 64;
+/// Widest Identification tolerance (five minutes).
+const MAX_REPLAY_TOLERANCE_S: u32 = 300;
+
+/// A shared key written as hex digits.
+fn sa_key(key: &str, text: &str) -> Result<Vec<u8>, ConfigError> {
+    let text = text.strip_prefix("0x").unwrap_or(text);
+    if !text.len().is_multiple_of(2) || !text.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(ConfigError::invalid(
+            key,
+            format!(
+                "must be an even number of hex digits (e.g. \"00112233445566778899aabbccddeeff\"), got {} characters",
+                text.len()
+            ),
+        ));
+    }
+    let bytes: Vec<u8> = (0..text.len())
+        .step_by(2)
+        .filter_map(|i| text.get(i..i + 2))
+        .filter_map(|h| u8::from_str_radix(h, 16).ok())
+        .collect();
+    if !(MIN_SA_KEY..=MAX_SA_KEY).contains(&bytes.len()) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("must be {MIN_SA_KEY} to {MAX_SA_KEY} octets (HMAC-MD5 keys are 128 bits), got {}", bytes.len()),
+        ));
+    }
+    Ok(bytes)
+}
+
+fn sa_spi(key: &str, spi: u32) -> Result<u32, ConfigError> {
+    if spi < MIN_SPI {
+        return Err(ConfigError::invalid(key, format!("SPIs 0 to 255 are reserved (RFC 5944), got {spi}")));
+    }
+    Ok(spi)
+}
+
+fn sa_algorithm(key: &str, text: &str) -> Result<AuthAlgorithm, ConfigError> {
+    match text {
+        "hmac-md5" => Ok(AuthAlgorithm::HmacMd5),
+        "prefix-suffix-md5" => Ok(AuthAlgorithm::PrefixSuffixMd5),
+        other => {
+            Err(ConfigError::invalid(key, format!("must be \"hmac-md5\" or \"prefix-suffix-md5\", got {other:?}")))
+        }
+    }
+}
+
+/// An IPv4 peer address: unicast, not ours, not inside a home pool.
+fn ipv4_peer(key: &str, text: &str, ports: &[PortConfig], pools: &PoolsConfig) -> Result<Ipv4Addr, ConfigError> {
+    let addr: Ipv4Addr =
+        text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv4 address {text:?}: {e}")))?;
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() || addr.is_loopback() {
+        return Err(ConfigError::invalid(key, format!("{addr} is not a routable unicast address")));
+    }
+    if let Some((_, ours)) = own_addresses(ports).find(|(a, _)| *a == IpAddr::V4(addr)) {
+        return Err(ConfigError::invalid(key, format!("{addr} is our own address ({ours}); this is a peer's address")));
+    }
+    if let Some(i) = pools.ipv4.iter().position(|p| p.subnet.contains(addr)) {
+        return Err(ConfigError::invalid(
+            key,
+            format!("{addr} lies inside pools.ipv4[{i}].subnet ({}), a home pool", pools.ipv4[i].subnet),
+        ));
+    }
+    Ok(addr)
+}
+
+fn ha(
+    raw: RawHa,
+    ports: &[PortConfig],
+    routes: &[RouteConfig],
+    tunnel: &TunnelConfig,
+    bindings: &[StaticBinding],
+    pools: &PoolsConfig,
+) -> Result<HaConfig, ConfigError> {
+    let Some(text) = raw.address.as_deref() else {
+        return Err(ConfigError::invalid("ha.address", "required: the home agent's IPv4 address, on a core port"));
+    };
+    let address: Ipv4Addr =
+        text.parse().map_err(|e| ConfigError::invalid("ha.address", format!("invalid IPv4 address {text:?}: {e}")))?;
+    match ports.iter().find(|p| p.ipv4.iter().any(|c| c.addr == address)) {
+        Some(p) if p.role == PortRole::Core => {}
+        Some(p) => {
+            return Err(ConfigError::invalid(
+                "ha.address",
+                format!("{address} is an address of port {:?}, whose role is \"home\"; the home agent address is on a core port", p.name),
+            ))
+        }
+        None => {
+            return Err(ConfigError::invalid(
+                "ha.address",
+                format!("{address} is not an IPv4 address of any port; it must be one of a core port's"),
+            ))
+        }
+    }
+    let max_lifetime =
+        Duration::from_secs(u64::from(in_range("ha.max_lifetime_s", raw.max_lifetime_s, 1, HaConfig::MAX_LIFETIME_S)?));
+    let replay_tolerance = Duration::from_secs(u64::from(in_range(
+        "ha.replay_tolerance_s",
+        raw.replay_tolerance_s,
+        1,
+        MAX_REPLAY_TOLERANCE_S,
+    )?));
+    let reverse_tunnel = match raw.reverse_tunnel.as_str() {
+        "supported" => ReverseTunnelPolicy::Supported,
+        "required" => ReverseTunnelPolicy::Required,
+        "disabled" => ReverseTunnelPolicy::Disabled,
+        other => {
+            return Err(ConfigError::invalid(
+                "ha.reverse_tunnel",
+                format!("must be \"supported\", \"required\" or \"disabled\", got {other:?}"),
+            ))
+        }
+    };
+    let redirect_to = raw
+        .redirect_to
+        .as_deref()
+        .map(|text| {
+            let addr = ipv4_peer("ha.redirect_to", text, ports, pools)?;
+            Ok::<_, ConfigError>(addr)
+        })
+        .transpose()?;
+    let room = u64::from(tunnel.fib_capacity).saturating_sub(static_entries(bindings));
+    if raw.max_bindings == 0 {
+        return Err(ConfigError::invalid("ha.max_bindings", "must be at least 1"));
+    }
+    if u64::from(raw.max_bindings) > room {
+        return Err(ConfigError::invalid(
+            "ha.max_bindings",
+            format!(
+                "{} bindings do not fit the forwarding table: tunnel.fib_capacity ({}) less the static \
+                 bindings' entries leaves {room}",
+                raw.max_bindings, tunnel.fib_capacity
+            ),
+        ));
+    }
+    let mut ipv4_pools: Vec<usize> = Vec::new();
+    for (i, text) in raw.ipv4_pools.iter().enumerate() {
+        let key = format!("ha.ipv4_pools[{i}]");
+        let subnet: Ipv4Cidr = text
+            .parse()
+            .map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid IPv4 subnet {text:?}: {e}")))?;
+        let Some(p) = pools.ipv4.iter().position(|p| p.subnet == subnet) else {
+            let subnets: Vec<String> = pools.ipv4.iter().map(|p| p.subnet.to_string()).collect();
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{subnet} is not the subnet of any [[pools.ipv4]] ({})",
+                    if subnets.is_empty() { "there is none".to_owned() } else { subnets.join(", ") }
+                ),
+            ));
+        };
+        if ipv4_pools.contains(&p) {
+            return Err(ConfigError::invalid(key, format!("duplicate pool {subnet}")));
+        }
+        ipv4_pools.push(p);
+    }
+    if raw.ipv4_pools.is_empty() {
+        ipv4_pools = (0..pools.ipv4.len()).collect();
+    }
+
+    let mut mobile_nodes: Vec<MnSecurityAssociation> = Vec::with_capacity(raw.mn.len());
+    for (i, RawMnSa { mn_id: id, spi, key: secret, algorithm }) in raw.mn.into_iter().enumerate() {
+        let key = |field: &str| format!("ha.mn[{i}].{field}");
+        let sa = MnSecurityAssociation {
+            mn_id: mn_id(&key("mn_id"), &id)?,
+            spi: sa_spi(&key("spi"), spi)?,
+            key: sa_key(&key("key"), &secret)?,
+            algorithm: sa_algorithm(&key("algorithm"), &algorithm)?,
+        };
+        if let Some(j) = mobile_nodes.iter().position(|o| o.mn_id == sa.mn_id && o.spi == sa.spi) {
+            return Err(ConfigError::invalid(
+                key("spi"),
+                format!("{} already has SPI {} (ha.mn[{j}])", sa.mn_id, sa.spi),
+            ));
+        }
+        mobile_nodes.push(sa);
+    }
+    let mut foreign_agents: Vec<FaPeer> = Vec::with_capacity(raw.fa.len());
+    for (i, RawFaPeer { name, address, spi, key: secret, algorithm, proxy }) in raw.fa.into_iter().enumerate() {
+        let key = |field: &str| format!("ha.fa[{i}].{field}");
+        if !is_plain_name(&name) {
+            return Err(ConfigError::invalid(
+                key("name"),
+                format!("must be 1 to 32 letters, digits, '_' or '-', got {name:?}"),
+            ));
+        }
+        let addr = ipv4_peer(&key("address"), &address, ports, pools)?;
+        if redirect_to == Some(addr) {
+            return Err(ConfigError::invalid(key("address"), format!("{addr} is ha.redirect_to, another home agent")));
+        }
+        // Replies and revocations go to it: it must be reachable.
+        let endpoint_key = |field: &str| if field == "endpoint" { key("address") } else { key(field) };
+        egress_port(&endpoint_key, None, IpAddr::V4(addr), ports, routes)?;
+        let fa = FaPeer {
+            name,
+            addr,
+            spi: sa_spi(&key("spi"), spi)?,
+            key: sa_key(&key("key"), &secret)?,
+            algorithm: sa_algorithm(&key("algorithm"), &algorithm)?,
+            proxy,
+        };
+        if let Some(j) = foreign_agents.iter().position(|o| o.name == fa.name) {
+            return Err(ConfigError::invalid(key("name"), format!("duplicate name {:?} (also ha.fa[{j}])", fa.name)));
+        }
+        if let Some(j) = foreign_agents.iter().position(|o| o.addr == fa.addr) {
+            return Err(ConfigError::invalid(
+                key("address"),
+                format!("duplicate address {} (also ha.fa[{j}])", fa.addr),
+            ));
+        }
+        foreign_agents.push(fa);
+    }
+
+    Ok(HaConfig {
+        address,
+        max_lifetime,
+        replay_tolerance,
+        reverse_tunnel,
+        gre: raw.gre,
+        udp_tunnel: raw.udp_tunnel,
+        udp_tunnel_force: raw.udp_tunnel_force,
+        udp_keepalive_s: raw.udp_keepalive_s,
+        revocation: raw.revocation,
+        redirect_to,
+        pmip4: raw.pmip4,
+        dsmip4: raw.dsmip4,
+        max_bindings: raw.max_bindings,
+        ipv4_pools,
+        mobile_nodes,
+        foreign_agents,
+    })
+}
+
 fn mag_peer(
     m: usize,
     raw: RawMag,
@@ -1846,6 +2086,7 @@ fn profile(prefix: &str, raw: RawProfile, is_default: bool, cx: &ProfileContext<
     Ok(Profile {
         mn_id,
         pmip6: raw.pmip6,
+        mip4: raw.mip4,
         ipv4: raw.ipv4,
         ipv6: raw.ipv6,
         static_ipv4_hoa,
@@ -3381,5 +3622,170 @@ mags = ["mag1-v4"]
         );
         assert_eq!(c.profiles.lookup("stranger@anchor.test"), Some(default));
         assert_eq!(c.profiles.lookup("dual@anchor.test").map(|p| p.ipv4), Some(true));
+    }
+
+    /// A home agent that fits `BASE` + `LMA`'s pools; tests break one thing
+    /// in it at a time.
+    const HA: &str = r#"
+[ha]
+address = "192.0.2.1"
+ipv4_pools = ["203.0.113.0/24"]
+
+[[ha.mn]]
+mn_id = "dual@anchor.test"
+spi = 4096
+key = "00112233445566778899aabbccddeeff"
+
+[[ha.fa]]
+name = "pma1"
+address = "192.0.2.2"
+spi = 8192
+key = "0x000102030405060708090a0b0c0d0e0f"
+algorithm = "prefix-suffix-md5"
+proxy = true
+"#;
+
+    fn with_ha(from: &str, to: &str) -> Result<Config, ConfigError> {
+        assert!(HA.contains(from), "{from:?} not in HA");
+        with_lma("", "", &HA.replacen(from, to, 1))
+    }
+
+    fn ha_error(from: &str, to: &str) -> String {
+        match with_ha(from, to) {
+            Ok(_) => panic!("replacing {from:?} by {to:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn ha_section_is_parsed_into_the_typed_model_with_the_defaults() {
+        let c = with_ha("", "").unwrap();
+        let ha = c.ha.unwrap();
+        assert_eq!(ha.address, Ipv4Addr::new(192, 0, 2, 1));
+        assert_eq!(ha.ipv4_pools, [0]);
+        assert_eq!(ha.mobile_nodes.len(), 1);
+        let sa = &ha.mobile_nodes[0];
+        assert_eq!((sa.mn_id.as_str(), sa.spi, sa.algorithm), ("dual@anchor.test", 4096, AuthAlgorithm::HmacMd5));
+        assert_eq!(sa.key, (0..16).map(|i| i * 0x11).collect::<Vec<u8>>());
+        let fa = &ha.foreign_agents[0];
+        assert_eq!((fa.name.as_str(), fa.addr, fa.spi), ("pma1", Ipv4Addr::new(192, 0, 2, 2), 8192));
+        assert_eq!((fa.key.clone(), fa.algorithm, fa.proxy), ((0..16).collect(), AuthAlgorithm::PrefixSuffixMd5, true));
+        assert_eq!(ha.mn_sas("dual@anchor.test").count(), 1);
+        assert!(ha.fa(Ipv4Addr::new(192, 0, 2, 2)).is_some());
+        // The documented defaults, spelled out once.
+        assert_eq!(ha.max_lifetime, Duration::from_secs(1800));
+        assert_eq!(ha.replay_tolerance, Duration::from_secs(7));
+        assert_eq!(ha.reverse_tunnel, ReverseTunnelPolicy::Supported);
+        assert!(ha.gre && ha.udp_tunnel && ha.udp_tunnel_force && ha.revocation && ha.pmip4 && ha.dsmip4);
+        assert_eq!(ha.udp_keepalive_s, 110);
+        assert_eq!(ha.redirect_to, None);
+        assert_eq!(ha.max_bindings, 1_000_000);
+        // No pool named: every pool.
+        let c = with_ha("ipv4_pools = [\"203.0.113.0/24\"]\n", "").unwrap();
+        assert_eq!(c.ha.unwrap().ipv4_pools, [0]);
+        // Keys never reach a log through Debug.
+        let text = format!("{:?}", with_ha("", "").unwrap().ha);
+        assert!(text.contains("<redacted>") && !text.contains("17, 34"), "{text}");
+    }
+
+    #[test]
+    fn ha_address_must_be_an_ipv4_address_of_a_core_port() {
+        assert_eq!(
+            ha_error("address = \"192.0.2.1\"\n", ""),
+            "ha.address: required: the home agent's IPv4 address, on a core port"
+        );
+        assert!(ha_error("\"192.0.2.1\"", "\"192.0.2.7\"").starts_with("ha.address: 192.0.2.7 is not an IPv4 address"));
+        assert!(ha_error("\"192.0.2.1\"", "\"198.51.100.1\"").contains("whose role is \"home\""));
+        assert!(ha_error("\"192.0.2.1\"", "\"2001:db8:1::1\"").starts_with("ha.address: invalid IPv4 address"));
+    }
+
+    #[test]
+    fn ha_timers_and_limits_out_of_range_are_rejected_naming_the_key() {
+        for (line, key) in [
+            ("max_lifetime_s = 0", "ha.max_lifetime_s"),
+            ("max_lifetime_s = 65535", "ha.max_lifetime_s"),
+            ("replay_tolerance_s = 0", "ha.replay_tolerance_s"),
+            ("replay_tolerance_s = 301", "ha.replay_tolerance_s"),
+            ("max_bindings = 0", "ha.max_bindings"),
+            ("max_bindings = 4294967295", "ha.max_bindings"),
+            ("reverse_tunnel = \"always\"", "ha.reverse_tunnel"),
+            ("redirect_to = \"192.0.2.1\"", "ha.redirect_to"),
+            ("redirect_to = \"203.0.113.9\"", "ha.redirect_to"),
+            ("redirect_to = \"255.255.255.255\"", "ha.redirect_to"),
+        ] {
+            let msg = ha_error("[ha]\n", &format!("[ha]\n{line}\n"));
+            assert!(msg.starts_with(&format!("{key}: ")), "{line}: {msg}");
+        }
+        let c = with_ha("[ha]\n", "[ha]\nredirect_to = \"192.0.2.9\"\nreverse_tunnel = \"required\"\n").unwrap();
+        let ha = c.ha.unwrap();
+        assert_eq!(ha.redirect_to, Some(Ipv4Addr::new(192, 0, 2, 9)));
+        assert_eq!(ha.reverse_tunnel, ReverseTunnelPolicy::Required);
+    }
+
+    #[test]
+    fn ha_pools_must_name_ipv4_pool_subnets_once() {
+        assert_eq!(
+            ha_error("\"203.0.113.0/24\"", "\"10.0.0.0/8\""),
+            "ha.ipv4_pools[0]: 10.0.0.0/8 is not the subnet of any [[pools.ipv4]] (203.0.113.0/24)"
+        );
+        assert_eq!(
+            ha_error("\"203.0.113.0/24\"", "\"203.0.113.0/24\", \"203.0.113.0/24\""),
+            "ha.ipv4_pools[1]: duplicate pool 203.0.113.0/24"
+        );
+        assert!(ha_error("\"203.0.113.0/24\"", "\"203.0.113.0\"").starts_with("ha.ipv4_pools[0]: invalid IPv4 subnet"));
+    }
+
+    #[test]
+    fn ha_security_associations_with_bad_spis_keys_or_algorithms_stop_start_up_naming_the_key() {
+        assert_eq!(ha_error("spi = 4096", "spi = 255"), "ha.mn[0].spi: SPIs 0 to 255 are reserved (RFC 5944), got 255");
+        assert!(
+            ha_error("key = \"0011", "key = \"xx11").starts_with("ha.mn[0].key: must be an even number of hex digits")
+        );
+        assert!(
+            ha_error("key = \"0011", "key = \"011").starts_with("ha.mn[0].key: must be an even number of hex digits")
+        );
+        assert_eq!(
+            ha_error("key = \"00112233445566778899aabbccddeeff\"", "key = \"0011\""),
+            "ha.mn[0].key: must be 16 to 64 octets (HMAC-MD5 keys are 128 bits), got 2"
+        );
+        assert_eq!(
+            ha_error("algorithm = \"prefix-suffix-md5\"", "algorithm = \"sha1\""),
+            "ha.fa[0].algorithm: must be \"hmac-md5\" or \"prefix-suffix-md5\", got \"sha1\""
+        );
+        assert_eq!(ha_error("spi = 8192", "spi = 0"), "ha.fa[0].spi: SPIs 0 to 255 are reserved (RFC 5944), got 0");
+        assert!(ha_error("mn_id = \"dual@anchor.test\"", "mn_id = \"\"").starts_with("ha.mn[0].mn_id: "));
+        let dup = "[[ha.mn]]\nmn_id = \"dual@anchor.test\"\nspi = 4096\nkey = \"00112233445566778899aabbccddeeff\"\n";
+        assert_eq!(
+            ha_error("[[ha.fa]]", &format!("{dup}[[ha.fa]]")),
+            "ha.mn[1].spi: dual@anchor.test already has SPI 4096 (ha.mn[0])"
+        );
+        let err =
+            with_lma("", "", "[ha]\naddress = \"192.0.2.1\"\n[[ha.mn]]\nmn_id = \"x@y\"\nspi = 300\n").unwrap_err();
+        assert!(err.to_string().contains("missing field `key`"), "{err}");
+    }
+
+    #[test]
+    fn ha_foreign_agents_are_unique_reachable_peers() {
+        assert!(ha_error("address = \"192.0.2.2\"", "address = \"192.0.2.1\"")
+            .starts_with("ha.fa[0].address: 192.0.2.1 is our own address"));
+        assert!(ha_error("address = \"192.0.2.2\"", "address = \"203.0.113.7\"").contains("a home pool"));
+        assert!(ha_error("name = \"pma1\"", "name = \"pma 1\"").starts_with("ha.fa[0].name: "));
+        let again = "[[ha.fa]]\nname = \"pma1\"\naddress = \"192.0.2.3\"\nspi = 9000\nkey = \"00112233445566778899aabbccddeeff\"\n";
+        assert_eq!(
+            ha_error("[[ha.mn]]", &format!("{again}[[ha.mn]]")),
+            "ha.fa[1].name: duplicate name \"pma1\" (also ha.fa[0])"
+        );
+        let again = again.replace("pma1", "pma2").replace("192.0.2.3", "192.0.2.2");
+        assert_eq!(
+            ha_error("[[ha.mn]]", &format!("{again}[[ha.mn]]")),
+            "ha.fa[1].address: duplicate address 192.0.2.2 (also ha.fa[0])"
+        );
+    }
+
+    #[test]
+    fn profiles_carry_the_mip4_switch() {
+        let c = with_lma("mn_id = \"dual@anchor.test\"\n", "mn_id = \"dual@anchor.test\"\nmip4 = false\n", "").unwrap();
+        assert!(!c.profiles.lookup("dual@anchor.test").unwrap().mip4);
+        assert!(c.profiles.lookup("static4@anchor.test").unwrap().mip4);
     }
 }

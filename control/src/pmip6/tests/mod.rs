@@ -119,6 +119,7 @@ pub fn config() -> Config {
         tunnel: Default::default(),
         bindings: Vec::new(),
         lma: Some(lma),
+        ha: None,
         pools,
         profiles,
     }
