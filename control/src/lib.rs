@@ -6,6 +6,7 @@ pub mod daemon;
 pub mod forwarding;
 pub mod icmp_error;
 pub mod mh_io;
+pub mod mip4;
 pub mod neigh;
 pub mod pmip6;
 pub mod pool;
