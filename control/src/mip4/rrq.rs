@@ -720,7 +720,11 @@ impl Ha {
         existing: Option<u32>,
         mn_id: &str,
     ) {
-        self.last_id.insert(mn_id.to_owned(), rrq.identification);
+        // Kept for nodes with an association (bounded by the config); a
+        // proxied host's ordering lives only as long as its binding.
+        if self.sas.contains_key(mn_id) {
+            self.last_id.insert(mn_id.to_owned(), rrq.identification);
+        }
         let mut hoa = rrq.home_address;
         let mut removed = None;
         if let Some(id) = existing {
