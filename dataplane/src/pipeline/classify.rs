@@ -207,6 +207,12 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                             if u.dst_port() == udp::port::PMIP6_CONTROL {
                                 return Verdict::Punt;
                             }
+                            // Mobile IPv4 signalling on port 434 (RFC 5944
+                            // §3): everything but tunnel data (type 4,
+                            // RFC 3519), which the data plane decapsulates.
+                            if u.dst_port() == udp::port::MIP && u.payload().first() != Some(&4) {
+                                return Verdict::Punt;
+                            }
                         }
                         _ => return Verdict::Drop(DropReason::InnerMalformed),
                     }
@@ -586,5 +592,27 @@ mod tests {
         f[36..38].copy_from_slice(&5436u16.to_be_bytes());
         f[38..40].copy_from_slice(&8u16.to_be_bytes());
         assert_eq!(classify(&f, &addrs()), Verdict::Punt);
+    }
+
+    #[test]
+    fn mobile_ipv4_signalling_on_port_434_is_punted_but_tunnel_data_is_not() {
+        let udp434 = |first: u8| {
+            let mut f = v4(US4, protocol::UDP);
+            f.extend_from_slice(&[0; 4]);
+            let total = (f.len() - 14) as u16;
+            f[16..18].copy_from_slice(&total.to_be_bytes());
+            f[24..26].fill(0);
+            let c = crate::wire::checksum::fold(crate::wire::checksum::sum(&f[14..34]));
+            f[24..26].copy_from_slice(&c.to_be_bytes());
+            f[34..36].copy_from_slice(&434u16.to_be_bytes());
+            f[36..38].copy_from_slice(&434u16.to_be_bytes());
+            f[38..40].copy_from_slice(&12u16.to_be_bytes());
+            f[42] = first;
+            f
+        };
+        // Registration Request (type 1): for the home agent.
+        assert_eq!(classify(&udp434(1), &addrs()), Verdict::Punt);
+        // Tunnel data (type 4) with a bad inner header: the data plane's.
+        assert!(matches!(classify(&udp434(4), &addrs()), Verdict::Drop(_)));
     }
 }
