@@ -149,40 +149,20 @@ pub fn parse(
     Ok(Outer::Tunnel(up))
 }
 
-/// GRE header: (key, header length, payload is IPv4). RFC 2784/2890 receive rules.
+/// GRE header: (key, header length, payload is IPv4). RFC 2784/2890 receive
+/// rules: version 0, no reserved flag, checksum right when present, protocol
+/// type IPv4 or IPv6.
 fn gre(p: &[u8]) -> Result<(Option<u32>, usize, bool), DropReason> {
-    if p.len() < 4 {
-        return Err(DropReason::InnerMalformed);
-    }
-    let flags = u16::from_be_bytes([p[0], p[1]]);
-    if flags & 0x4c07 != 0 {
-        return Err(DropReason::InnerMalformed);
-    }
-    let v4 = match u16::from_be_bytes([p[2], p[3]]) {
-        0x0800 => true,
-        0x86dd => false,
+    let g = crate::wire::gre::Packet::new_checked(p).map_err(|_| DropReason::InnerMalformed)?;
+    let v4 = match g.protocol() {
+        crate::wire::gre::protocol::IPV4 => true,
+        crate::wire::gre::protocol::IPV6 => false,
         _ => return Err(DropReason::InnerMalformed),
     };
-    let mut off = 4;
-    if flags & 0x8000 != 0 {
-        off += 4;
-    }
-    let mut key = None;
-    if flags & 0x2000 != 0 {
-        let k = p.get(off..off + 4).ok_or(DropReason::InnerMalformed)?;
-        key = Some(u32::from_be_bytes([k[0], k[1], k[2], k[3]]));
-        off += 4;
-    }
-    if flags & 0x1000 != 0 {
-        off += 4;
-    }
-    if off > p.len() {
+    if !g.verify_checksum() {
         return Err(DropReason::InnerMalformed);
     }
-    if flags & 0x8000 != 0 && checksum::fold(checksum::sum(p)) != 0 {
-        return Err(DropReason::InnerMalformed);
-    }
-    Ok((key, off, v4))
+    Ok((g.key(), g.header_len(), v4))
 }
 
 /// §12.6: the outer source, encapsulation, UDP ports and GRE key must all
