@@ -1,9 +1,23 @@
 //! The worker loop: for every port, receive a burst on this worker's
-//! queues, classify each packet, look the whole burst up in the forwarding
-//! table at once, encapsulate (downlink) or check and decapsulate (uplink),
-//! and send per egress port in one burst; punts go to the control thread in
-//! one ring operation per burst. No allocation, lock, atomic
-//! read-modify-write or logging in here.
+//! queues and handle it in two passes, then send per egress port in one
+//! burst; punts go to the control thread in one ring operation per burst.
+//! No allocation, lock, atomic read-modify-write or logging in here.
+//!
+//! Pass 1 classifies each packet. The express check comes first
+//! ([`express`]: plain IPv4 transit, or GRE-in-IPv4 to us around IPv4, the
+//! bulk of a mobility anchor's traffic) and records a few words; anything
+//! else gets the general classifier's [`Verdict`]. Either way the packet's
+//! forwarding-table probe is started: key hashed, home bucket prefetched,
+//! so that the burst's cache misses overlap.
+//!
+//! Pass 2 finishes each probe and acts: express packets are encapsulated
+//! with the tunnel's constant-size header window
+//! ([`encap::express_v4`]) or checked against their session (§12.6) and
+//! decapsulated ([`decap::express_v4`]) with the burst's last route reused;
+//! whatever the express nodes decline (TTL expiring, too big, no headroom,
+//! ECN drop, unresolved next hop...) and every general packet go through
+//! [`downlink`] / [`uplink`], which decide exactly as the standards say.
+//! Per-kind counters of the express nodes are added once per burst.
 
 use core::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};

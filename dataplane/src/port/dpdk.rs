@@ -38,7 +38,7 @@ pub struct Eal {
 }
 
 impl Eal {
-    /// Initialises the EAL with `args` (argv[0] first). Once per process.
+    /// Initialises the EAL with `args` (`argv[0]` first). Once per process.
     pub fn init(args: &[String]) -> Result<Eal, PortError> {
         if EAL_STARTED.swap(true, Ordering::SeqCst) {
             return Err(PortError::EalTwice);
