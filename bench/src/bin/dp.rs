@@ -581,6 +581,8 @@ struct Plain {
     keys: Keys,
     bindings: u32,
     topo: Topology,
+    /// The table's hash seed (`--seed`); random when absent.
+    seed: Option<u64>,
 }
 
 impl Plain {
@@ -596,7 +598,11 @@ impl Plain {
         let pcap = plain_pcap(down, keys, bindings, flows)?;
         let ingress = if down { HOME } else { CORE };
         let topo = pcap_topology(2, ingress, &pcap, flows, args.num("mem", mem_mb)?)?;
-        Ok(Plain { down, keys, bindings, topo })
+        let seed = match args.str("seed", "").as_str() {
+            "" => None,
+            s => Some(s.parse().map_err(|_| format!("--seed: {s:?}"))?),
+        };
+        Ok(Plain { down, keys, bindings, topo, seed })
     }
 
     fn id(&self) -> String {
@@ -618,7 +624,7 @@ impl Plain {
     /// EAL up, ports open, table filled, static state published.
     fn harness(&self) -> Res<(Harness, FibWriter, FibReader, StatePublisher)> {
         let h = Harness::open(&self.topo, 0)?;
-        let (mut writer, reader) = dataplane::fib::new(self.bindings as usize, 1);
+        let (mut writer, reader) = dataplane::fib::with_seed(self.bindings as usize, 1, self.seed);
         fill_plain(&mut writer, self.bindings)?;
         let publisher = StatePublisher::new(plain_state(&self.topo.macs));
         Ok((h, writer, reader, publisher))
@@ -753,6 +759,10 @@ fn insn(args: &Args) -> Res<()> {
     if counts.len() != 2 || secs.len() != 2 {
         return Err("--packets and --testpmd-secs take two values each".into());
     }
+    // Both runs hash with the same seed, so the table has the same layout
+    // in each and the difference is the packets' alone.
+    let seed: u64 = args.num("seed", 1)?;
+    println!("  table hash seed {seed} (--seed)");
     let mut anchor = Vec::new();
     for (k, n) in counts.iter().enumerate() {
         let child: Vec<String> = [
@@ -769,6 +779,8 @@ fn insn(args: &Args) -> Res<()> {
             &case.topo.mem_mb.to_string(),
             "--packets",
             &n.to_string(),
+            "--seed",
+            &seed.to_string(),
         ]
         .iter()
         .map(|s| s.to_string())

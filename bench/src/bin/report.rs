@@ -297,9 +297,9 @@ fn run() -> Res<()> {
         "Each program run under `valgrind --tool=callgrind --fair-sched=yes` at two packet counts \
          (Anchor: the worker polls until N packets, N = 400k and 1.2M; testpmd: two durations); \
          instructions = (Ir2 - Ir1) / (packets2 - packets1), so start-up and shut-down cancel. Same \
-         ports and pcap file (one hot binding) for both. The table's hash seed is random per process: \
-         when the hot key does not sit in its home bucket its lookup costs about 125 instructions more \
-         (seen: 119 or 246 per lookup), which moves Anchor's figure by that much from run to run.\n"
+         ports and pcap file (one hot binding) for both. Both Anchor runs hash the table with the same \
+         seed (`--seed`, default 1), so its layout is the same in each; with another seed the hot key \
+         may sit one bucket past its home bucket, which costs about 30 instructions more per packet.\n"
     );
     let _ = writeln!(md, "| path | Anchor | testpmd io | ratio |\n|---|---|---|---|");
     for (case, label) in [("down.hot", "downlink (GRE encap)"), ("up.hot", "uplink (GRE decap + anti-spoofing)")] {

@@ -130,7 +130,15 @@ struct Shared {
 /// most 3/4 full) read by `workers` workers, numbered `0..workers`. Every
 /// worker starts online.
 pub fn new(capacity: usize, workers: usize) -> (FibWriter, FibReader) {
-    let table = Table::new(table::buckets_for(capacity));
+    with_seed(capacity, workers, None)
+}
+
+/// [`new`] with the hash seed derived from `seed` instead of drawn at
+/// random: the same keys then land in the same buckets in every process
+/// (for benchmarks that subtract one run from another). A daemon uses
+/// [`new`], so that collisions cannot be precomputed.
+pub fn with_seed(capacity: usize, workers: usize, seed: Option<u64>) -> (FibWriter, FibReader) {
+    let table = Table::new(table::buckets_for(capacity), seed);
     let capacity = table.slots() * 3 / 4;
     let shared = Arc::new(Shared { table, qsbr: Qsbr::new(workers) });
     let writer = FibWriter {

@@ -208,16 +208,27 @@ pub(crate) fn buckets_for(capacity: usize) -> usize {
 
 impl Table {
     /// A table of `buckets` (a power of two) empty buckets, hashed with a
-    /// seed of its own.
-    pub(crate) fn new(buckets: usize) -> Table {
+    /// random seed of its own, or one derived from `seed` (benchmarks that
+    /// compare runs want the same layout in each).
+    pub(crate) fn new(buckets: usize, seed: Option<u64>) -> Table {
         assert!(buckets.is_power_of_two() && buckets >= 2);
         let random = RandomState::new();
+        let derive = |i: usize| match seed {
+            // SplitMix64 steps from the given seed.
+            Some(s) => {
+                let mut z = s.wrapping_add((i as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+                z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+                z ^ (z >> 31)
+            }
+            None => random.hash_one(i),
+        };
         // Reserved untouched, advised, then written: the first writes fault
         // the huge pages in.
         let mut v = Vec::with_capacity(buckets);
         crate::port::hint::advise_huge(v.spare_capacity_mut());
         v.extend((0..buckets).map(|_| Bucket::default()));
-        Table { buckets: v.into_boxed_slice(), mask: buckets - 1, seed: std::array::from_fn(|i| random.hash_one(i)) }
+        Table { buckets: v.into_boxed_slice(), mask: buckets - 1, seed: std::array::from_fn(derive) }
     }
 
     pub(crate) fn slots(&self) -> usize {
@@ -376,6 +387,14 @@ mod tests {
     }
 
     #[test]
+    fn a_given_seed_gives_the_same_layout_in_every_table_and_none_a_fresh_one() {
+        let (a, b) = (Table::new(1 << 10, Some(7)), Table::new(1 << 10, Some(7)));
+        assert_eq!(a.seed, b.seed);
+        assert_ne!(a.seed, Table::new(1 << 10, Some(8)).seed);
+        assert_ne!(Table::new(1 << 10, None).seed, Table::new(1 << 10, None).seed);
+    }
+
+    #[test]
     fn capacity_is_rounded_up_to_a_power_of_two_of_buckets_at_most_three_quarters_full() {
         assert_eq!(buckets_for(0), 2);
         assert_eq!(buckets_for(6), 4);
@@ -388,7 +407,7 @@ mod tests {
 
     #[test]
     fn sequential_addresses_spread_over_buckets_like_random_ones() {
-        let t = Table::new(1 << 16);
+        let t = Table::new(1 << 16, None);
         let mut per_bucket = vec![0u32; 1 << 16];
         for i in 0..(1 << 15) {
             per_bucket[t.home(t.hash(&v4(i)))] += 1;
@@ -402,7 +421,7 @@ mod tests {
 
     #[test]
     fn keys_overflowing_a_full_bucket_are_found_and_counted_until_retired() {
-        let t = Table::new(8);
+        let t = Table::new(8, None);
         // Three keys with the same home bucket: the third overflows.
         let hash = t.hash(&v4(0));
         let keys: Vec<Encoded> = (0..).map(v4).filter(|k| t.home(t.hash(k)) == t.home(hash)).take(3).collect();
@@ -428,7 +447,7 @@ mod tests {
 
     #[test]
     fn a_miss_terminates_when_every_bucket_counts_overflow() {
-        let t = Table::new(4);
+        let t = Table::new(4, None);
         for bucket in 0..4 {
             t.buckets[bucket].words[0].store(OVERFLOW_MAX << OVERFLOW_SHIFT, Relaxed);
         }
@@ -437,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_saturated_overflow_count_sticks() {
-        let t = Table::new(4);
+        let t = Table::new(4, None);
         let key = v4(0);
         let hash = t.hash(&key);
         let home = t.home(hash);
