@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Seed corpora for the fuzz targets, from the scapy-built golden vectors of
+control/src/proto/testdata (received.hex and emitted.hex: whole IP packets,
+IPv6 next header 135 or IPv4 | UDP 5436 | MH).
+
+    python3 fuzz/seeds.py        # from the repository root; scripts/fuzz.sh runs it
+
+Writes fuzz/corpus/<target>/seed-<label> (git-ignored, rewritten each run):
+
+mh_parse   the Mobility Header alone;
+mh_frame   the packet behind an Ethernet header;
+pmip6_lma  records `[ctl, len, MH]` (see fuzz_targets/pmip6_lma.rs): each
+           message from a listed MAG, and a few short sessions.
+"""
+
+import os
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTDATA = os.path.join(ROOT, "control", "src", "proto", "testdata")
+CORPUS = os.path.join(ROOT, "fuzz", "corpus")
+
+ETH_V6 = bytes.fromhex("020000000001" "020000000002" "86dd")
+ETH_V4 = bytes.fromhex("020000000001" "020000000002" "0800")
+
+# pmip6_lma: `ctl & 7` picks the peer, `ctl >> 3 = k` waits 2^k / 2 ms first.
+MAG1_V6, MAG2_V6, MAG1_V4, MAG2_V4 = 0, 1, 2, 3
+REVOKE = 7
+WAIT_16S = 15 << 3
+
+
+def vectors():
+    for name in ("received.hex", "emitted.hex"):
+        with open(os.path.join(TESTDATA, name)) as f:
+            for line in f:
+                if line.strip() and not line.startswith("#"):
+                    label, hexa = line.split()
+                    yield f"{name[:-4]}-{label}", bytes.fromhex(hexa)
+
+
+def split(packet):
+    """(is_v6, Mobility Header) of an IP packet."""
+    if packet[0] >> 4 == 6:
+        return True, packet[40:]
+    ihl = (packet[0] & 0x0F) * 4
+    return False, packet[ihl + 8:]
+
+
+HOME_NETWORK_PREFIX, HANDOFF_INDICATOR, TIMESTAMP = 22, 23, 27
+
+
+def with_option(mh, option_type, data):
+    """A Binding Update `mh` with the data of its first `option_type` option replaced."""
+    out = bytearray(mh)
+    at = 12
+    while at + 1 < len(out):
+        if out[at] == 0:
+            at += 1
+            continue
+        if out[at] == option_type:
+            assert out[at + 1] == len(data)
+            out[at + 2:at + 2 + len(data)] = data
+            return bytes(out)
+        at += 2 + out[at + 1]
+    raise ValueError(f"no option {option_type}")
+
+
+def with_lifetime(mh, lifetime):
+    return mh[:10] + lifetime.to_bytes(2, "big") + mh[12:]
+
+
+def record(ctl, mh):
+    return bytes([ctl, min(len(mh), 255)]) + mh[:255]
+
+
+def write(target, label, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, f"seed-{label}"), "wb") as f:
+        f.write(data)
+
+
+def main():
+    mhs = {}
+    for label, packet in vectors():
+        v6, mh = split(packet)
+        mhs[label] = (v6, mh)
+        write("mh_parse", label, mh)
+        write("mh_frame", label, (ETH_V6 if v6 else ETH_V4) + packet)
+        write("pmip6_lma", label, record(MAG1_V6 if v6 else MAG1_V4, mh))
+        write("pmip6_lma", label + "-mag2", record(MAG2_V6 if v6 else MAG2_V4, mh))
+
+    pbu6 = mhs["received-pbu_oracle"][1]
+    pbu4 = mhs["received-pbu_oracle_v4"][1]
+    # Newer Timestamp options (48.16 fixed point) for the PBUs after the
+    # first: the golden one's, Unix 1700000000.5 s, plus the wait before
+    # them (WAIT_16S is 16.384 s) or plus 1/65536 s without one.
+    ts = (1700000000 << 16) | 0x8000
+    wait = (16384 << 16) // 1000
+
+    def stamped(mh, t):
+        return with_option(mh, TIMESTAMP, t.to_bytes(8, "big"))
+
+    # HI 5 (handoff state not changed) and the prefix the first PBU got
+    # (the first /64 of the demo pool).
+    hnp = bytes([0, 64]) + bytes.fromhex("20010db8010000000000000000000000")
+    same = with_option(with_option(pbu6, HANDOFF_INDICATOR, bytes([0, 5])), HOME_NETWORK_PREFIX, hnp)
+    rereg6 = stamped(same, ts + wait)
+    dereg6 = with_lifetime(stamped(same, ts + 2 * wait), 0)
+    handoff6 = with_option(stamped(pbu6, ts + 1), HANDOFF_INDICATOR, bytes([0, 3]))  # HI 3: between MAGs
+    handoff4 = with_option(stamped(pbu4, ts + 1), HANDOFF_INDICATOR, bytes([0, 3]))
+    bra6 = bytearray(mhs["received-bra_v6"][1])
+    bra6[8:10] = (1).to_bytes(2, "big")  # the LMA's first BRI has sequence number 1
+    sessions = {
+        # Registration, re-registration 16 s later, de-registration.
+        "session-v6": record(MAG1_V6, pbu6) + record(WAIT_16S | MAG1_V6, rereg6)
+        + record(WAIT_16S | MAG1_V6, dereg6),
+        # Registration, then a handoff to the other MAG.
+        "handoff-v6": record(MAG1_V6, pbu6) + record(MAG2_V6, handoff6),
+        "handoff-v4": record(MAG1_V4, pbu4) + record(MAG2_V4, handoff4),
+        # Registration, operator revocation, the MAG's BRA.
+        "revoke-v6": record(MAG1_V6, pbu6) + record(REVOKE, b"mn1@example.net") + record(MAG1_V6, bytes(bra6)),
+        # Registration and heartbeats.
+        "heartbeat-v6": record(MAG1_V6, pbu6) + record(WAIT_16S | MAG1_V6, mhs["received-hb_req_v6"][1]),
+    }
+    for label, data in sessions.items():
+        write("pmip6_lma", label, data)
+
+
+if __name__ == "__main__":
+    main()
