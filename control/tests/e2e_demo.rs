@@ -5,162 +5,46 @@
 //! Needs root; skipped with a message otherwise. The tests share the demo
 //! namespaces, so they hold one lock and run one after the other.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::Mutex;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-static NETNS: Mutex<()> = Mutex::new(());
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
-fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
+mod common;
+use common::{guard, Env};
 
 /// The demo network plus a running anchord; everything is torn down on drop.
-struct Demo {
-    daemon: Option<Child>,
-    socket: PathBuf,
-    dir: PathBuf,
+fn start(name: &str) -> Env {
+    let mut env = Env::namespaces("anchor-e2e", name, false);
+    let cfg = env.demo_config();
+    env.start_anchord(&cfg);
+    env
 }
 
-impl Demo {
-    fn start(name: &str) -> Demo {
-        let dir = std::env::temp_dir().join(format!("anchor-e2e-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let socket = dir.join("anchord.sock");
-        // The demo config, with a socket and EAL file prefix of our own.
-        let text = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
-        let mut cfg: toml::Table = text.parse().unwrap();
-        cfg["cli"]["socket"] = toml::Value::String(socket.display().to_string());
-        cfg["eal"]["file_prefix"] = toml::Value::String(format!("anchor-e2e-{}", std::process::id()));
-        cfg["log"]["level"] = toml::Value::String("debug".into());
-        let config = dir.join("anchor.toml");
-        std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
-
-        let up = run(&["bash", repo().join("scripts/netns.sh").to_str().unwrap(), "up"]);
-        assert!(up.status.success(), "netns up: {}", String::from_utf8_lossy(&up.stderr));
-        let log = std::fs::File::create(dir.join("anchord.log")).unwrap();
-        let daemon = Command::new("ip")
-            .args(["netns", "exec", "anc-lma", env!("CARGO_BIN_EXE_anchord"), "--config"])
-            .arg(&config)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn anchord");
-        let mut demo = Demo { daemon: Some(daemon), socket, dir };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while demo.ctl(&["show", "version"]).is_err() {
-            if let Some(Ok(Some(status))) = demo.daemon.as_mut().map(Child::try_wait) {
-                panic!("anchord exited at start with {status}:\n{}", demo.log());
-            }
-            assert!(Instant::now() < deadline, "anchord did not open its socket:\n{}", demo.log());
-            std::thread::sleep(Duration::from_millis(200));
-        }
-        demo
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("anchord.log")).unwrap_or_default()
-    }
-
-    /// `anchorctl --json <words>`: the parsed JSON, or its error text.
-    fn ctl(&self, words: &[&str]) -> Result<Value, String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_anchorctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(words)
-            .arg("--json")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
-    }
-
-    fn ping(&self, ns: &str, addr: &str) -> bool {
-        let v6 = addr.contains(':');
-        let mut args = vec!["netns", "exec", ns, "ping"];
-        if v6 {
-            args.push("-6");
-        }
-        args.extend(["-c", "3", "-i", "0.2", "-W", "2", addr]);
-        let out = Command::new("ip").args(&args).output().unwrap();
-        if !out.status.success() {
-            eprintln!("ping {addr} from {ns} failed:\n{}", String::from_utf8_lossy(&out.stdout));
-        }
-        out.status.success()
-    }
-
-    /// SIGTERM by pid; returns the exit code.
-    fn stop(&mut self) -> Option<i32> {
-        let mut child = self.daemon.take()?;
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(st)) = child.try_wait() {
-                return st.code();
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// Sends raw frames from anc-mag's mag-core with scapy (Python source
-    /// given as the list expression `frames`, with `mac` = lma-core's MAC).
-    fn send_frames(&self, mac: &str, frames: &str) {
-        let script = format!(
-            "from scapy.all import *\nconf.verb=0\nmac='{mac}'\nsrc=get_if_hwaddr('mag-core')\nsendp({frames}\n, iface='mag-core')\n"
-        );
-        let out =
-            Command::new("ip").args(["netns", "exec", "anc-mag", "/usr/bin/python3", "-c", &script]).output().unwrap();
-        assert!(out.status.success(), "scapy: {}", String::from_utf8_lossy(&out.stderr));
-    }
-}
-
-impl Drop for Demo {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = run(&["bash", repo().join("scripts/netns.sh").to_str().unwrap(), "down"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+/// Sends raw frames from anc-mag's mag-core with scapy (Python source given
+/// as the list expression `frames`, with `mac` = lma-core's MAC).
+fn send_frames(mac: &str, frames: &str) {
+    let script = format!(
+        "from scapy.all import *\nconf.verb=0\nmac='{mac}'\nsrc=get_if_hwaddr('mag-core')\nsendp({frames}\n, iface='mag-core')\n"
+    );
+    let out =
+        Command::new("ip").args(["netns", "exec", "anc-mag", "/usr/bin/python3", "-c", &script]).output().unwrap();
+    assert!(out.status.success(), "scapy: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 fn port<'a>(stats: &'a Value, name: &str) -> &'a Value {
     stats.as_array().and_then(|a| a.iter().find(|p| p["port"] == name || p["name"] == name)).unwrap_or(&Value::Null)
 }
 
-fn guard() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if !is_root() {
-        eprintln!("skipped: end-to-end tests need root (network namespaces, DPDK)");
-        return None;
-    }
-    Some(NETNS.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
 #[test]
 fn anchord_answers_ping_on_both_sides_counts_it_and_stops_on_sigterm() {
     let Some(_g) = guard() else { return };
-    let mut demo = Demo::start("ping");
+    let mut demo = start("ping");
 
-    assert!(demo.ping("anc-mag", "192.0.2.1"), "{}", demo.log());
-    assert!(demo.ping("anc-mag", "2001:db8:1::1"), "{}", demo.log());
-    assert!(demo.ping("anc-cn", "198.51.100.1"), "{}", demo.log());
-    assert!(demo.ping("anc-cn", "2001:db8:2::1"), "{}", demo.log());
+    assert!(demo.ping3("anc-mag", "192.0.2.1"), "{}", demo.log());
+    assert!(demo.ping3("anc-mag", "2001:db8:1::1"), "{}", demo.log());
+    assert!(demo.ping3("anc-cn", "198.51.100.1"), "{}", demo.log());
+    assert!(demo.ping3("anc-cn", "2001:db8:2::1"), "{}", demo.log());
 
     let stats = demo.ctl(&["show", "stats"]).unwrap();
     let w0 = &stats["workers"][0]["ports"];
@@ -192,19 +76,19 @@ fn anchord_answers_ping_on_both_sides_counts_it_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(200));
     }
 
-    assert_eq!(demo.stop(), Some(0), "anchord did not exit 0 on SIGTERM:\n{}", demo.log());
+    assert_eq!(demo.stop_anchord(), Some(0), "anchord did not exit 0 on SIGTERM:\n{}", demo.log());
 }
 
 #[test]
 fn malformed_frames_are_dropped_and_counted_and_the_daemon_keeps_answering() {
     let Some(_g) = guard() else { return };
-    let demo = Demo::start("malformed");
+    let demo = start("malformed");
     let ports = demo.ctl(&["show", "ports"]).unwrap();
     let mac = port(&ports, "core")["mac"].as_str().unwrap().to_string();
-    assert!(demo.ping("anc-mag", "192.0.2.1"));
+    assert!(demo.ping3("anc-mag", "192.0.2.1"));
 
     let ip = "IP(src='192.0.2.2', dst='192.0.2.1')/ICMP()";
-    demo.send_frames(
+    send_frames(
         &mac,
         &format!(
             "[Ether(dst=mac, src=src, type=0x0800)/Raw(b'\\x45\\x00\\x00'),              # IPv4 header cut short
@@ -224,8 +108,8 @@ fn malformed_frames_are_dropped_and_counted_and_the_daemon_keeps_answering() {
     assert!(drops["arp-malformed"].as_u64().unwrap() >= 1, "{drops}");
     assert!(port(&stats["workers"][0]["ports"], "core")["dropped"].as_u64().unwrap() >= 6);
 
-    assert!(demo.ping("anc-mag", "192.0.2.1"), "no answer after malformed frames:\n{}", demo.log());
-    assert!(demo.ping("anc-mag", "2001:db8:1::1"));
+    assert!(demo.ping3("anc-mag", "192.0.2.1"), "no answer after malformed frames:\n{}", demo.log());
+    assert!(demo.ping3("anc-mag", "2001:db8:1::1"));
 }
 
 #[test]

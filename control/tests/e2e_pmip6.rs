@@ -20,21 +20,17 @@
 //! failure prints the simulators' events and stderr, `anchorctl show
 //! bindings/stats` and the tail of anchord's log.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, Ipv6Addr};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Output, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-static NETNS: Mutex<()> = Mutex::new(());
+#[macro_use]
+mod common;
+use common::{guard, script, wait_until, Env, Sim, CN_V4, CN_V6, MN_NS};
 
-const MN_NS: &str = "anc-mn";
-const CN_V4: &str = "198.51.100.2";
-const CN_V6: &str = "2001:db8:2::2";
 /// LMAA and IPv4-LMAA (demo.toml [lma]).
 const LMAA: &str = "2001:db8:1::1";
 const LMAA_V4: &str = "192.0.2.1";
@@ -52,140 +48,10 @@ const V4ONLY: &str = "v4only@anchor.test";
 const V6ONLY: &str = "v6only@anchor.test";
 const STATIC4: &str = "static4@anchor.test";
 
-/// `return Err(format!(...))` unless the condition holds.
-macro_rules! ensure {
-    ($cond:expr, $($arg:tt)+) => {
-        if !$cond {
-            return Err(format!($($arg)+));
-        }
-    };
-}
+/// One mag.py process.
+type Mag = Sim;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn script(name: &str) -> String {
-    repo().join("scripts").join(name).to_str().unwrap().to_string()
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
-fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
-
-fn netns_list() -> Vec<String> {
-    String::from_utf8_lossy(&run(&["ip", "netns", "list"]).stdout)
-        .lines()
-        .filter_map(|l| l.split_whitespace().next().map(String::from))
-        .collect()
-}
-
-fn netns_exists(name: &str) -> bool {
-    netns_list().iter().any(|n| n == name)
-}
-
-fn guard() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if !is_root() {
-        eprintln!("skipped: end-to-end tests need root (network namespaces, DPDK)");
-        return None;
-    }
-    Some(NETNS.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// SIGTERM by pid, then up to `grace` for it to exit, then SIGKILL (by pid).
-fn terminate(child: &mut Child, grace: Duration) -> Option<i32> {
-    if let Ok(Some(st)) = child.try_wait() {
-        return st.code();
-    }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let deadline = Instant::now() + grace;
-    loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            return st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The last `n` lines of a text.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// Calls `f` every 100 ms until it returns `Some`, an error, or `timeout` passes.
-fn wait_until<T>(timeout: Duration, what: &str, mut f: impl FnMut() -> Result<Option<T>, String>) -> Result<T, String> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f()? {
-            return Ok(v);
-        }
-        if Instant::now() > deadline {
-            return Err(format!("timed out after {timeout:?} waiting for {what}"));
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// One mag.py process: commands on its stdin, JSON events from its stdout.
-struct Mag {
-    name: String,
-    child: Child,
-    stdin: Option<ChildStdin>,
-    events: Receiver<Value>,
-    /// Every event read so far (for the failure report).
-    seen: Vec<Value>,
-    stderr: PathBuf,
-}
-
-impl Mag {
-    fn send(&mut self, line: &str) -> Result<(), String> {
-        let stdin = self.stdin.as_mut().ok_or_else(|| format!("{}: stdin closed", self.name))?;
-        writeln!(stdin, "{line}")
-            .and_then(|()| stdin.flush())
-            .map_err(|e| format!("{}: write {line:?}: {e}", self.name))
-    }
-
-    /// The next event for which `want` holds, read within `timeout`. An
-    /// "error" or "exit" event that `want` does not accept ends the wait.
-    fn wait(&mut self, what: &str, timeout: Duration, want: impl Fn(&Value) -> bool) -> Result<Value, String> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.events.recv_timeout(left) {
-                Ok(ev) => {
-                    self.seen.push(ev.clone());
-                    if want(&ev) {
-                        return Ok(ev);
-                    }
-                    if ev["event"] == "error" || ev["event"] == "exit" {
-                        return Err(format!("{}: {ev} while waiting for {what}", self.name));
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    return Err(format!("{}: no {what} within {timeout:?}", self.name));
-                }
-                Err(RecvTimeoutError::Disconnected) => {
-                    return Err(format!("{}: exited while waiting for {what}", self.name));
-                }
-            }
-        }
-    }
-
-    /// The next event named `name`.
-    fn event(&mut self, name: &str, timeout: Duration) -> Result<Value, String> {
-        self.wait(&format!("a {name:?} event"), timeout, |e| e["event"] == name)
-    }
-
+impl Sim {
     /// Sends a PBU-sending command (attach, refresh, detach, handoff) and
     /// returns its "pba" event (a timeout shows as `"timeout": true`).
     fn pbu(&mut self, line: &str) -> Result<Value, String> {
@@ -216,126 +82,43 @@ impl Mag {
             (pba, None) => Err(format!("attach {args}: not accepted: {pba}")),
         }
     }
-
-    /// SIGTERM by pid (mag.py then closes its TUN devices); its stderr tail
-    /// and the events it printed.
-    fn stop(&mut self) -> String {
-        self.stdin.take();
-        let code = terminate(&mut self.child, Duration::from_secs(5));
-        while let Ok(ev) = self.events.try_recv() {
-            self.seen.push(ev);
-        }
-        let err = std::fs::read_to_string(&self.stderr).unwrap_or_default();
-        let events: Vec<String> = self.seen.iter().map(Value::to_string).collect();
-        format!(
-            "--- {} (exit {code:?}) events:\n{}\n--- {} stderr:\n{}",
-            self.name,
-            tail(&events.join("\n"), 40),
-            self.name,
-            tail(&err, 40)
-        )
-    }
 }
 
 /// The demo network, anc-mn, a running anchord and the simulators started
 /// for a test; everything is ended and deleted on drop.
 struct Net {
-    daemon: Option<Child>,
+    env: Env,
     mags: Vec<Mag>,
-    socket: PathBuf,
-    dir: PathBuf,
     /// Reports of simulators already stopped.
     stopped: String,
+}
+
+impl Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
 }
 
 impl Net {
     /// Builds the namespaces and starts anchord with the demo config, changed
     /// by `tweak`.
     fn start(tag: &str, tweak: impl FnOnce(&mut toml::Table)) -> Net {
-        // Another test binary may be using the demo network: wait for it.
-        let busy = || netns_list().into_iter().filter(|n| n.starts_with("anc-")).collect::<Vec<_>>();
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while !busy().is_empty() {
-            assert!(
-                Instant::now() < deadline,
-                "namespaces {:?} still exist after 2 minutes (another demo or test running?)",
-                busy()
-            );
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        let dir = std::env::temp_dir().join(format!("anchor-pmip6-{tag}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let up = run(&["bash", &script("netns.sh"), "up"]);
-        assert!(up.status.success(), "netns up: {}", String::from_utf8_lossy(&up.stderr));
-        // From here on Drop removes what was built.
-        let mut net =
-            Net { daemon: None, mags: Vec::new(), socket: dir.join("anchord.sock"), dir, stopped: String::new() };
-        net.sh(&["ip", "netns", "add", MN_NS]);
-        net.sh(&["ip", "-n", MN_NS, "link", "set", "lo", "up"]);
-
-        let text = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
-        let mut cfg: toml::Table = text.parse().unwrap();
-        cfg["cli"]["socket"] = toml::Value::String(net.socket.display().to_string());
-        cfg["eal"]["file_prefix"] = toml::Value::String(format!("anchor-pmip6-{tag}-{}", std::process::id()));
-        cfg["log"]["level"] = toml::Value::String("debug".into());
+        let mut net = Net { env: Env::namespaces("anchor-pmip6", tag, true), mags: Vec::new(), stopped: String::new() };
+        let mut cfg = net.demo_config();
         // Only signalled sessions: the demo's static binding is left out.
         cfg.remove("binding");
         let delay_ms = i64::try_from(BCE_DELETE_DELAY.as_millis()).unwrap();
         cfg["lma"]["min_delay_before_bce_delete_ms"] = toml::Value::Integer(delay_ms);
         tweak(&mut cfg);
-        let config = net.dir.join("anchor.toml");
-        std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
-
-        let log = std::fs::File::create(net.dir.join("anchord.log")).unwrap();
-        let daemon = Command::new("ip")
-            .args(["netns", "exec", "anc-lma", env!("CARGO_BIN_EXE_anchord"), "--config"])
-            .arg(&config)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn anchord");
-        net.daemon = Some(daemon);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while net.ctl(&["show", "version"]).is_err() {
-            if let Some(Ok(Some(status))) = net.daemon.as_mut().map(Child::try_wait) {
-                panic!("anchord exited at start with {status} (config {}):\n{}", config.display(), net.log());
-            }
-            assert!(Instant::now() < deadline, "anchord did not open its socket:\n{}", net.log());
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        net.start_anchord(&cfg);
         net
-    }
-
-    fn sh(&self, cmd: &[&str]) {
-        let out = run(cmd);
-        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("anchord.log")).unwrap_or_default()
-    }
-
-    /// `anchorctl --json <words>`: the parsed JSON, or its error text.
-    fn ctl(&self, words: &[&str]) -> Result<Value, String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_anchorctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(words)
-            .arg("--json")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(format!("anchorctl {}: {}", words.join(" "), String::from_utf8_lossy(&out.stderr).trim()));
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("anchorctl {}: {e}", words.join(" ")))
-    }
-
-    /// The daemon still runs and answers.
-    fn alive(&mut self) -> Result<(), String> {
-        if let Some(Ok(Some(status))) = self.daemon.as_mut().map(Child::try_wait) {
-            return Err(format!("anchord exited with {status}"));
-        }
-        self.ctl(&["show", "version"]).map(|_| ())
     }
 
     /// The PMIPv6 binding of `mn_id` in `show bindings`, if listed.
@@ -345,39 +128,14 @@ impl Net {
         Ok(rows.iter().find(|b| b["mn_id"] == mn_id && b["role"] == "pmip6").cloned())
     }
 
-    fn stats(&self) -> Result<Value, String> {
-        self.ctl(&["show", "stats"])
-    }
-
     /// Starts mag.py in anc-mag (`args`: its command line) and waits for "ready".
     fn mag(&mut self, name: &str, args: &[&str]) -> Result<usize, String> {
-        let stderr = self.dir.join(format!("{name}.stderr"));
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", "anc-mag", "/usr/bin/python3"])
-            .arg(script("sim/mag.py"))
-            .args(args)
-            .args(["--mn-ns", MN_NS])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-            .spawn()
-            .map_err(|e| format!("spawn {name}: {e}"))?;
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                let ev = serde_json::from_str(&line)
-                    .unwrap_or_else(|_| serde_json::json!({"event": "unparsed", "line": line}));
-                if tx.send(ev).is_err() {
-                    break;
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        self.mags.push(Mag { name: name.into(), child, stdin, events: rx, seen: Vec::new(), stderr });
-        let i = self.mags.len() - 1;
-        self.mags[i].event("ready", Duration::from_secs(15))?;
-        Ok(i)
+        let mut argv = vec![script("sim/mag.py")];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv.extend(["--mn-ns".to_string(), MN_NS.to_string()]);
+        let sim = Sim::start(&self.env.dir, name, "anc-mag", &argv)?;
+        self.mags.push(sim);
+        Ok(self.mags.len() - 1)
     }
 
     /// Ends simulator `i` (by pid) and keeps its report.
@@ -395,54 +153,7 @@ impl Net {
             r += &m.stop();
             r += "\n";
         }
-        if self.daemon.is_some() {
-            for what in [&["show", "bindings"][..], &["show", "stats"][..]] {
-                let v = self.ctl(what).map(|v| v.to_string());
-                r += &format!("--- anchorctl {}: {}\n", what.join(" "), v.unwrap_or_else(|e| e));
-            }
-            r += &format!("--- anchord log (tail):\n{}\n", tail(&self.log(), 150));
-        }
-        r
-    }
-
-    /// Pings from `ns`: first waits (up to ~10 s) for one answer, since the
-    /// first packets may wait for ARP/ND on the way; then 3 of 3 must answer.
-    fn ping(&self, ns: &str, addr: &str) -> Result<(), String> {
-        let once = |count: &str, deadline: &str| {
-            let mut args = vec!["netns", "exec", ns, "ping"];
-            if addr.contains(':') {
-                args.push("-6");
-            }
-            args.extend(["-c", count, "-i", "0.2", "-W", "1", "-w", deadline, addr]);
-            Command::new("ip").args(&args).output().unwrap()
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !once("1", "1").status.success() {
-            if Instant::now() > deadline {
-                break;
-            }
-        }
-        let out = once("3", "5");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!("ping {addr} from {ns} failed:\n{}", String::from_utf8_lossy(&out.stdout)))
-        }
-    }
-
-    /// Pings that must NOT get an answer.
-    fn ping_fails(&self, ns: &str, addr: &str) -> Result<(), String> {
-        let mut args = vec!["netns", "exec", ns, "ping"];
-        if addr.contains(':') {
-            args.push("-6");
-        }
-        args.extend(["-c", "3", "-i", "0.2", "-W", "1", "-w", "2", addr]);
-        let out = Command::new("ip").args(&args).output().unwrap();
-        if out.status.success() {
-            Err(format!("ping {addr} from {ns} got through:\n{}", String::from_utf8_lossy(&out.stdout)))
-        } else {
-            Ok(())
-        }
+        r + &self.daemon_report()
     }
 
     /// Runs scripts/sim/pbu_craft.py in anc-mag; its JSON line.
@@ -467,18 +178,11 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        // Simulators first: closing the TUN removes it from anc-mn.
+        // Simulators first (closing the TUN removes it from anc-mn); then
+        // the Env field ends anchord and deletes the namespaces.
         for m in &mut self.mags {
             m.stop();
         }
-        if let Some(mut d) = self.daemon.take() {
-            terminate(&mut d, Duration::from_secs(20));
-        }
-        if netns_exists(MN_NS) {
-            let _ = run(&["ip", "netns", "del", MN_NS]);
-        }
-        let _ = run(&["bash", &script("netns.sh"), "down"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -862,8 +566,8 @@ fn a_deregistration_is_acknowledged_stops_the_traffic_and_deletes_the_binding_af
             let b = net.binding(DUAL)?.ok_or("the binding vanished at once, without MinDelayBeforeBCEDelete")?;
             ensure!(b["state"] == "deprecated", "the de-registered binding is not deprecated: {b}");
             let before = all_encaps(&net.stats()?);
-            net.ping_fails("anc-cn", &hoa)?;
-            net.ping_fails("anc-cn", &mn6)?;
+            net.ping_fails("anc-cn", &hoa, 2)?;
+            net.ping_fails("anc-cn", &mn6, 2)?;
             let after = all_encaps(&net.stats()?);
             ensure!(after == before, "{} packets were tunnelled to the de-registered mobile node", after - before);
             if t0.elapsed() + Duration::from_secs(1) < BCE_DELETE_DELAY {

@@ -35,83 +35,14 @@
 //! the anchor's addresses), so a failure of the anchord tests can be told
 //! apart from a broken simulator.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::sync::Mutex;
+use std::ops::{Deref, DerefMut};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-static NETNS: Mutex<()> = Mutex::new(());
-
-const MN_NS: &str = "anc-mn";
-const CN_V4: &str = "198.51.100.2";
-const CN_V6: &str = "2001:db8:2::2";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn script(name: &str) -> String {
-    repo().join("scripts").join(name).to_str().unwrap().to_string()
-}
-
-fn is_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
-fn run(cmd: &[&str]) -> Output {
-    Command::new(cmd[0]).args(&cmd[1..]).output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"))
-}
-
-fn netns_exists(name: &str) -> bool {
-    String::from_utf8_lossy(&run(&["ip", "netns", "list"]).stdout)
-        .lines()
-        .any(|l| l.split_whitespace().next() == Some(name))
-}
-
-fn guard() -> Option<std::sync::MutexGuard<'static, ()>> {
-    if !is_root() {
-        eprintln!("skipped: end-to-end tests need root (network namespaces, DPDK)");
-        return None;
-    }
-    Some(NETNS.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-/// SIGTERM by pid, then up to `grace` for it to exit, then SIGKILL (by pid).
-fn terminate(child: &mut Child, grace: Duration) -> Option<i32> {
-    if let Ok(Some(st)) = child.try_wait() {
-        return st.code();
-    }
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
-    let deadline = Instant::now() + grace;
-    loop {
-        if let Ok(Some(st)) = child.try_wait() {
-            return st.code();
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// The last `n` lines of a text.
-fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
-}
-
-/// A background process (simulator, TCP server) with its stderr in a file.
-struct Proc {
-    name: String,
-    child: Child,
-    stderr: PathBuf,
-}
+mod common;
+use common::{guard, script, terminate, Env, Proc, CN_V4, CN_V6, MN_NS};
 
 /// One static binding and how the simulator plays its other end.
 #[derive(Clone)]
@@ -244,106 +175,43 @@ impl Case {
 /// The demo network, anc-mn, a running anchord and the processes started
 /// for a test; everything is ended and deleted on drop.
 struct Net {
-    daemon: Option<Child>,
+    env: Env,
     procs: Vec<Proc>,
-    socket: PathBuf,
-    dir: PathBuf,
+}
+
+impl Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
 }
 
 impl Net {
     /// Builds the namespaces (demo network + anc-mn), without anchord.
     fn namespaces(name: &str) -> Net {
-        let dir = std::env::temp_dir().join(format!("anchor-tun-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        assert!(
-            !netns_exists(MN_NS),
-            "netns {MN_NS} already exists (another test running?); `ip netns del {MN_NS}` first"
-        );
-        let up = run(&["bash", &script("netns.sh"), "up"]);
-        assert!(up.status.success(), "netns up: {}", String::from_utf8_lossy(&up.stderr));
-        // From here on Drop removes what was built.
-        let net = Net { daemon: None, procs: Vec::new(), socket: dir.join("anchord.sock"), dir };
-        net.sh(&["ip", "netns", "add", MN_NS]);
-        net.sh(&["ip", "-n", MN_NS, "link", "set", "lo", "up"]);
-        net
+        Net { env: Env::namespaces("anchor-tun", name, true), procs: Vec::new() }
     }
 
     /// The namespaces plus anchord with demo.toml whose bindings are `bindings`.
     fn start(name: &str, bindings: &[toml::Table]) -> Net {
         let mut net = Net::namespaces(name);
-        let text = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
-        let mut cfg: toml::Table = text.parse().unwrap();
-        cfg["cli"]["socket"] = toml::Value::String(net.socket.display().to_string());
-        cfg["eal"]["file_prefix"] = toml::Value::String(format!("anchor-tun-{name}-{}", std::process::id()));
-        cfg["log"]["level"] = toml::Value::String("debug".into());
+        let mut cfg = net.demo_config();
         cfg.insert("binding".into(), toml::Value::Array(bindings.iter().cloned().map(toml::Value::Table).collect()));
-        let config = net.dir.join("anchor.toml");
-        std::fs::write(&config, toml::to_string(&cfg).unwrap()).unwrap();
-
-        let log = std::fs::File::create(net.dir.join("anchord.log")).unwrap();
-        let daemon = Command::new("ip")
-            .args(["netns", "exec", "anc-lma", env!("CARGO_BIN_EXE_anchord"), "--config"])
-            .arg(&config)
-            .stdout(Stdio::from(log.try_clone().unwrap()))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn anchord");
-        net.daemon = Some(daemon);
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while net.ctl(&["show", "version"]).is_err() {
-            if let Some(Ok(Some(status))) = net.daemon.as_mut().map(Child::try_wait) {
-                panic!("anchord exited at start with {status} (config {}):\n{}", config.display(), net.log());
-            }
-            assert!(Instant::now() < deadline, "anchord did not open its socket:\n{}", net.log());
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        net.start_anchord(&cfg);
         net
-    }
-
-    fn sh(&self, cmd: &[&str]) {
-        let out = run(cmd);
-        assert!(out.status.success(), "{cmd:?}: {}", String::from_utf8_lossy(&out.stderr));
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.join("anchord.log")).unwrap_or_default()
-    }
-
-    /// `anchorctl --json <words>`: the parsed JSON, or its error text.
-    fn ctl(&self, words: &[&str]) -> Result<Value, String> {
-        let out = Command::new(env!("CARGO_BIN_EXE_anchorctl"))
-            .arg("--socket")
-            .arg(&self.socket)
-            .args(words)
-            .arg("--json")
-            .output()
-            .map_err(|e| e.to_string())?;
-        if !out.status.success() {
-            return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-        }
-        serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
     }
 
     /// Starts `/usr/bin/python3 <args>` in `ns` and waits for its "ready" line.
     fn spawn_ready(&mut self, name: &str, ns: &str, args: &[String]) -> Result<(), String> {
-        let stderr = self.dir.join(format!("{name}.stderr"));
-        let mut child = Command::new("ip")
-            .args(["netns", "exec", ns, "/usr/bin/python3"])
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::from(std::fs::File::create(&stderr).unwrap()))
-            .spawn()
-            .map_err(|e| format!("spawn {name}: {e}"))?;
-        let (tx, rx) = mpsc::channel();
-        let stdout = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        self.procs.push(Proc { name: name.into(), child, stderr: stderr.clone() });
+        let (proc, rx) = Proc::python(&self.env.dir, name, ns, args, false)?;
+        let stderr = proc.stderr.clone();
+        self.procs.push(proc);
         let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
@@ -370,10 +238,7 @@ impl Net {
         let Some(i) = self.procs.iter().position(|p| p.name == name) else {
             return String::new();
         };
-        let mut p = self.procs.remove(i);
-        let code = terminate(&mut p.child, Duration::from_secs(5));
-        let err = std::fs::read_to_string(&p.stderr).unwrap_or_default();
-        format!("--- {name} (exit {code:?}):\n{}", tail(&err, 40))
+        self.procs.remove(i).stop()
     }
 
     fn stop_all(&mut self) -> String {
@@ -385,53 +250,7 @@ impl Net {
     /// and log. Ends the background processes (to get their counters).
     fn report(&mut self) -> String {
         let procs = self.stop_all();
-        let mut r = format!("{procs}\n");
-        if self.daemon.is_some() {
-            for what in [&["show", "bindings"][..], &["show", "stats"][..]] {
-                let v = self.ctl(what).map(|v| v.to_string());
-                r += &format!("--- anchorctl {}: {}\n", what.join(" "), v.unwrap_or_else(|e| e));
-            }
-            r += &format!("--- anchord log (tail):\n{}\n", tail(&self.log(), 150));
-        }
-        r
-    }
-
-    /// Pings from `ns`: first waits (up to ~10 s) for one answer, since the
-    /// first packets may wait for ARP/ND on the way; then 3 of 3 must answer.
-    fn ping(&self, ns: &str, addr: &str) -> Result<(), String> {
-        let once = |count: &str, deadline: &str| {
-            let mut args = vec!["netns", "exec", ns, "ping"];
-            if addr.contains(':') {
-                args.push("-6");
-            }
-            args.extend(["-c", count, "-i", "0.2", "-W", "1", "-w", deadline, addr]);
-            Command::new("ip").args(&args).output().unwrap()
-        };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !once("1", "1").status.success() {
-            if Instant::now() > deadline {
-                break;
-            }
-        }
-        let out = once("3", "5");
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!("ping {addr} from {ns} failed:\n{}", String::from_utf8_lossy(&out.stdout)))
-        }
-    }
-
-    /// Pings that must NOT get an answer.
-    fn ping_fails(&self, ns: &str, addr: &str) -> Result<(), String> {
-        let out = Command::new("ip")
-            .args(["netns", "exec", ns, "ping", "-c", "3", "-i", "0.2", "-W", "1", "-w", "3", addr])
-            .output()
-            .unwrap();
-        if out.status.success() {
-            Err(format!("ping {addr} from {ns} got through:\n{}", String::from_utf8_lossy(&out.stdout)))
-        } else {
-            Ok(())
-        }
+        format!("{procs}\n{}", self.daemon_report())
     }
 
     /// A megabyte each way over TCP between `mn_ns` and a tcp_check.py server
@@ -481,16 +300,9 @@ impl Net {
 
 impl Drop for Net {
     fn drop(&mut self) {
-        // Simulators first: closing the TUN removes it from anc-mn.
+        // Simulators first (closing the TUN removes it from anc-mn); then
+        // the Env field ends anchord and deletes the namespaces.
         self.stop_all();
-        if let Some(mut d) = self.daemon.take() {
-            terminate(&mut d, Duration::from_secs(20));
-        }
-        if netns_exists(MN_NS) {
-            let _ = run(&["ip", "netns", "del", MN_NS]);
-        }
-        let _ = run(&["bash", &script("netns.sh"), "down"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
@@ -723,7 +535,7 @@ fn run_spoof_case(c: Case, sim_args: Vec<String>, reason: &dyn Fn(&str) -> bool,
     let mut net = Net::start(c.tag, &[c.binding()]);
     let result = (|| {
         net.sim("sim", "anc-mag", &sim_args)?;
-        net.ping_fails(MN_NS, CN_V4)?;
+        net.ping_fails(MN_NS, CN_V4, 3)?;
         let stats = net.ctl(&["show", "stats"])?;
         let spoofed = sum_keys(&stats, &|k| reason(k), &|_| false);
         if spoofed >= 3 {
