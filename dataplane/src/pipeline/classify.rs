@@ -52,6 +52,9 @@ pub fn classify(frame: &[u8], addrs: &PortAddrs) -> Verdict {
 pub struct ExpressAddrs {
     mac: [u8; 6],
     v4: [u32; 4],
+    /// Our IPv6 unicast addresses (link-local first), the list repeated to
+    /// fill the array.
+    v6: [u128; 4],
 }
 
 impl ExpressAddrs {
@@ -59,13 +62,16 @@ impl ExpressAddrs {
     /// packets all take the general classifier.
     pub fn new(addrs: &PortAddrs) -> Option<ExpressAddrs> {
         let ours: Vec<u32> = addrs.ipv4.iter().map(|c| u32::from(c.addr)).collect();
-        if ours.len() > 4 {
+        let ours6: Vec<u128> =
+            std::iter::once(addrs.link_local).chain(addrs.ipv6.iter().map(|c| c.addr)).map(u128::from).collect();
+        if ours.len() > 4 || ours6.len() > 4 {
             return None;
         }
         // No address: 0.0.0.0 stands in, and the general path handles it.
         let first = ours.first().copied().unwrap_or(0);
         let v4 = std::array::from_fn(|i| ours.get(i).copied().unwrap_or(first));
-        Some(ExpressAddrs { mac: addrs.mac.0, v4 })
+        let v6 = std::array::from_fn(|i| ours6.get(i).copied().unwrap_or(ours6[0]));
+        Some(ExpressAddrs { mac: addrs.mac.0, v4, v6 })
     }
 }
 
@@ -74,6 +80,8 @@ impl ExpressAddrs {
 pub enum Express {
     /// Plain IPv4 transit to this destination: encapsulate.
     Down(u32),
+    /// IPv6 transit to this global unicast destination: encapsulate.
+    Down6(u128),
     /// GRE over IPv4 to us carrying IPv4: check and decapsulate.
     Up(ExpressUp),
 }
@@ -108,7 +116,14 @@ pub struct ExpressUp {
 #[inline(always)]
 pub fn express(frame: &[u8], x: &ExpressAddrs) -> Option<Express> {
     let f: &[u8; 34] = frame.first_chunk()?;
-    if f[0..6] != x.mac || u16::from_be_bytes([f[12], f[13]]) != ethernet::ethertype::IPV4 || f[14] != 0x45 {
+    if f[0..6] != x.mac {
+        return None;
+    }
+    let ethertype = u16::from_be_bytes([f[12], f[13]]);
+    if ethertype == ethernet::ethertype::IPV6 {
+        return express_v6(frame, x);
+    }
+    if ethertype != ethernet::ethertype::IPV4 || f[14] != 0x45 {
         return None;
     }
     let len = usize::from(u16::from_be_bytes([f[16], f[17]]));
@@ -148,6 +163,24 @@ pub fn express(frame: &[u8], x: &ExpressAddrs) -> Option<Express> {
         inner_src: u32::from_be_bytes([i[12], i[13], i[14], i[15]]),
         inner_dst: u32::from_be_bytes([i[16], i[17], i[18], i[19]]),
     }))
+}
+
+/// The IPv6 half of [`express`]: a payload length within the frame and a
+/// destination that is global unicast (not multicast, not link-local) and
+/// not ours.
+#[inline(always)]
+fn express_v6(frame: &[u8], x: &ExpressAddrs) -> Option<Express> {
+    let f: &[u8; 54] = frame.first_chunk()?;
+    let len = usize::from(u16::from_be_bytes([f[18], f[19]]));
+    if f[14] >> 4 != 6 || 54 + len > frame.len() {
+        return None;
+    }
+    let dst = u128::from_be_bytes(f[38..54].try_into().ok()?);
+    // ff00::/8 multicast, fe80::/10 link-local.
+    if dst >> 120 == 0xff || dst >> 118 == 0xfe80 >> 6 || x.v6.contains(&dst) {
+        return None;
+    }
+    Some(Express::Down6(dst))
 }
 
 /// Whether the 20-byte IPv4 header at `at` sums to 0xffff (RFC 1071): five
@@ -350,6 +383,60 @@ mod tests {
         assert_eq!(express(&v4(US4, protocol::UDP), &x), None, "ours");
         assert_eq!(express(&v4(Ipv4Addr::new(224, 0, 0, 5), protocol::UDP), &x), None, "multicast");
         assert_eq!(express(&v4(Ipv4Addr::BROADCAST, protocol::UDP), &x), None, "broadcast");
+    }
+
+    #[test]
+    fn express_takes_global_ipv6_transit_only() {
+        let a = addrs();
+        let x = ExpressAddrs::new(&a).unwrap();
+        let cn: Ipv6Addr = "2001:db8:2::2".parse().unwrap();
+        assert_eq!(express(&v6(cn, protocol::UDP, 0), &x), Some(Express::Down6(u128::from(cn))));
+        assert_eq!(express(&v6(US6, protocol::UDP, 0), &x), None, "ours");
+        assert_eq!(express(&v6(a.link_local, protocol::UDP, 0), &x), None, "our link-local");
+        assert_eq!(express(&v6("fe80::9".parse().unwrap(), protocol::UDP, 0), &x), None, "link-local");
+        assert_eq!(express(&v6("ff02::1".parse().unwrap(), protocol::UDP, 0), &x), None, "multicast");
+        let mut short = v6(cn, protocol::UDP, 0);
+        short.pop();
+        assert_eq!(express(&short, &x), None, "payload length beyond the frame");
+    }
+
+    /// Whatever the frame, an IPv6 packet the express path accepts is one
+    /// the general classifier calls a downlink at offset 14 to the same
+    /// address.
+    #[test]
+    fn express_ipv6_never_accepts_what_classify_would_treat_otherwise() {
+        let a = addrs();
+        let x = ExpressAddrs::new(&a).unwrap();
+        let bases = [
+            v6("2001:db8:2::2".parse().unwrap(), protocol::UDP, 0),
+            v6(US6, protocol::UDP, 0),
+            v6("fe80::1".parse().unwrap(), protocol::ICMPV6, 135),
+        ];
+        let mut rng = 0x1234_5678_9abc_def1u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut accepted = 0;
+        for round in 0..100_000 {
+            let mut f = bases[round % bases.len()].clone();
+            for _ in 0..1 + next() % 3 {
+                let at = (next() % 62) as usize;
+                // Mostly the interesting bytes: addresses' first bytes,
+                // version, length, ethertype.
+                let at = [at, 14, 18, 19, 38, 39, 53, 12, 13][(next() % 9) as usize];
+                f[at] = if next() % 2 == 0 { next() as u8 } else { f[at] ^ (1 << (next() % 8)) };
+            }
+            f.truncate(54 + (next() % 9) as usize);
+            if let Some(Express::Down6(dst)) = express(&f, &x) {
+                accepted += 1;
+                let want = Verdict::Downlink { l3_off: 14, dst: IpAddr::V6(dst.into()) };
+                assert_eq!(classify(&f, &a), want, "{f:02x?}");
+            }
+        }
+        assert!(accepted > 1000, "{accepted} accepted");
     }
 
     /// Ethernet + IPv4 (PEER4 -> US4, GRE, ECT(0)) + GRE (key 100 or none) +

@@ -4,7 +4,7 @@
 //! No allocation, lock, atomic read-modify-write or logging in here.
 //!
 //! Pass 1 classifies each packet. The express check comes first
-//! ([`express`]: plain IPv4 transit, or GRE-in-IPv4 to us around IPv4, the
+//! ([`express`]: plain IPv4 or IPv6 transit, or GRE-in-IPv4 to us around IPv4, the
 //! bulk of a mobility anchor's traffic) and records a few words; anything
 //! else gets the general classifier's [`Verdict`]. Either way the packet's
 //! forwarding-table probe is started: key hashed, home bucket prefetched,
@@ -12,7 +12,7 @@
 //!
 //! Pass 2 finishes each probe and acts: express packets are encapsulated
 //! with the tunnel's constant-size header window
-//! ([`encap::express_v4`]) or checked against their session (§12.6) and
+//! ([`encap::express`]) or checked against their session (§12.6) and
 //! decapsulated ([`decap::express_v4`]) with the burst's last route reused;
 //! whatever the express nodes decline (TTL expiring, too big, no headroom,
 //! ECN drop, unresolved next hop...) and every general packet go through
@@ -80,6 +80,8 @@ pub fn lookup_host(fib: &FibReader, a: IpAddr) -> Option<FibEntry> {
 enum Class {
     /// Plain IPv4 transit (see [`express`]): express encapsulation.
     Down,
+    /// IPv6 transit (see [`express`]): express encapsulation.
+    Down6,
     /// GRE over IPv4 carrying IPv4 (see [`express`]): express decapsulation.
     Up,
     /// General path with a lookup of its key.
@@ -122,6 +124,7 @@ pub struct Worker<'a, P: Port, R: PuntRing<P::Buf>> {
     /// key, the lookup begun for either).
     class: [Class; BURST_MAX],
     dst4: [u32; BURST_MAX],
+    dst6: [u128; BURST_MAX],
     ups: [ExpressUp; BURST_MAX],
     verdicts: [Verdict; BURST_MAX],
     keys: [FibKey; BURST_MAX],
@@ -173,6 +176,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             rx: [const { None }; BURST_MAX],
             class: [Class::Other; BURST_MAX],
             dst4: [0; BURST_MAX],
+            dst6: [0; BURST_MAX],
             ups: [ExpressUp::default(); BURST_MAX],
             verdicts: [Verdict::Punt; BURST_MAX],
             keys: [unspecified; BURST_MAX],
@@ -224,6 +228,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                     self.probes[i] = fib.start(&v4_key(dst));
                     continue;
                 }
+                Some(Express::Down6(dst)) => {
+                    self.class[i] = Class::Down6;
+                    self.dst6[i] = dst;
+                    self.probes[i] = fib.start(&key_of(IpAddr::V6(dst.into())));
+                    continue;
+                }
                 Some(Express::Up(up)) => {
                     self.class[i] = Class::Up;
                     self.ups[i] = up;
@@ -264,19 +274,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             let outcome = match self.class[i] {
                 Class::Down => {
                     let entry = fib.finish(&v4_key(self.dst4[i]), self.probes[i]);
-                    match tunnel_of(state, entry) {
-                        Some(t) => match &t.express {
-                            Some(x) if encap::express_v4(&mut buf, x, &mut self.ip_id) => {
-                                encaps[t.spec.kind.index()] += 1;
-                                Ok(t.spec.port)
-                            }
-                            _ => downlink(&mut buf, 14, entry, state, &mut self.ip_id, self.counters, index),
-                        },
-                        None => {
-                            self.counters.drop(index, DropReason::NoBinding);
-                            Err(None)
-                        }
-                    }
+                    express_down(&mut buf, entry, false, state, &mut encaps, &mut self.ip_id, self.counters, index)
+                }
+                Class::Down6 => {
+                    let dst = IpAddr::V6(self.dst6[i].into());
+                    let entry = fib.finish(&key_of(dst), self.probes[i]).or_else(|| lookup_host(&self.fib, dst));
+                    express_down(&mut buf, entry, true, state, &mut encaps, &mut self.ip_id, self.counters, index)
                 }
                 Class::Up => {
                     let up = self.ups[i];
@@ -415,6 +418,33 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
 /// Outcome of one packet: Ok(egress port), Err(Some(punt reason)), or
 /// Err(None) when dropped (already counted).
 pub type Outcome = Result<usize, Option<u32>>;
+
+/// Express encapsulation of a packet whose lookup gave `entry` (counted in
+/// `encaps`); the general downlink node when the express one declines.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn express_down<B: PacketBuf>(
+    buf: &mut B,
+    entry: Option<FibEntry>,
+    inner_v6: bool,
+    state: &ForwardingState,
+    encaps: &mut [u64; TunnelKind::ALL.len()],
+    ip_id: &mut u16,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
+    let Some(t) = tunnel_of(state, entry) else {
+        c.drop(port, DropReason::NoBinding);
+        return Err(None);
+    };
+    match &t.express[usize::from(inner_v6)] {
+        Some(x) if encap::express(buf, x, inner_v6, ip_id) => {
+            encaps[t.spec.kind.index()] += 1;
+            Ok(t.spec.port)
+        }
+        _ => downlink(buf, 14, entry, state, ip_id, c, port),
+    }
+}
 
 /// A packet on the general path, by its verdict; `entry` is the result of
 /// the lookup of its key, if it had one.

@@ -175,22 +175,27 @@ pub fn encapsulate<B: PacketBuf>(buf: &mut B, l3_off: usize, t: &Tunnel, ip_id: 
 }
 
 /// The fast path of [`encapsulate`] for the common case: an inner IPv4
-/// packet right after a 14-byte Ethernet header, whose IPv4 header the
-/// classifier has checked (IHL 5, checksum, total length within the frame),
-/// into a tunnel with an [`Express`] header. One bounds-checked re-frame of
-/// the buffer, a constant-size header copy, the per-packet fields patched.
-/// Returns `false`, changing nothing, when the packet needs the general
-/// path (TTL about to expire, too big, no headroom, several segments): that
-/// path then gives the precise outcome.
+/// (`inner_v6` false) or IPv6 packet right after a 14-byte Ethernet header,
+/// whose header the classifier has checked (IPv4: IHL 5, checksum, total
+/// length within the frame; IPv6: payload length within the frame), into a
+/// tunnel's [`Express`] header for that family (`t.express[inner_v6]`).
+/// One bounds-checked re-frame of the buffer, a constant-size header copy,
+/// the per-packet fields patched. Returns `false`, changing nothing, when
+/// the packet needs the general path (TTL about to expire, too big, no
+/// headroom, several segments): that path then gives the precise outcome.
 #[inline(always)]
-pub fn express_v4<B: PacketBuf>(buf: &mut B, x: &Express, ip_id: &mut u16) -> bool {
+pub fn express<B: PacketBuf>(buf: &mut B, x: &Express, inner_v6: bool, ip_id: &mut u16) -> bool {
     const L3: usize = 14;
-    let Some(h) = buf.data().get(L3..L3 + 20) else {
+    let Some(h) = buf.data().get(L3..).and_then(<[u8]>::first_chunk::<9>) else {
         return false;
     };
-    let len = u16::from_be_bytes([h[2], h[3]]);
-    let (tos, flags, ttl) = (h[1], h[6] & 0x40, h[8]);
-    if ttl <= 1 || len > x.mtu {
+    // Length, TOS / traffic class, DF (IPv4 only), TTL / hop limit.
+    let (len, tos, flags, ttl) = if inner_v6 {
+        (u16::from_be_bytes([h[4], h[5]]).wrapping_add(40), (h[0] << 4) | (h[1] >> 4), 0, h[7])
+    } else {
+        (u16::from_be_bytes([h[2], h[3]]), h[1], h[6] & 0x40, h[8])
+    };
+    if ttl <= 1 || len > x.mtu || (inner_v6 && len < 40) {
         return false;
     }
     let head = usize::from(x.head);
@@ -200,18 +205,28 @@ pub fn express_v4<B: PacketBuf>(buf: &mut B, x: &Express, ip_id: &mut u16) -> bo
     let Some((win, inner)) = w.split_first_chunk_mut::<EXPRESS_WINDOW>() else {
         return false;
     };
-    // One hop through the anchor (§12.3): TTL - 1, checksum patched.
-    if let Some(inner) = inner.first_chunk_mut::<20>() {
+    // One hop through the anchor (§12.3): TTL - 1 (IPv4: checksum patched).
+    if inner_v6 {
+        if let Some(hop) = inner.get_mut(7) {
+            *hop = ttl - 1;
+        }
+    } else if let Some(inner) = inner.first_chunk_mut::<20>() {
         inner[8] = ttl - 1;
         let csum = checksum::ttl_decrement([inner[10], inner[11]]);
         inner[10..12].copy_from_slice(&csum);
     }
     *win = x.window;
     let outer_len = len + u16::from(x.head) - L3 as u16;
-    *ip_id = ip_id.wrapping_add(1);
     let tos = (tos & x.tos_keep) | x.tos_set;
     let ip = usize::from(x.ip);
-    if let Some(o) = win.get_mut(ip..ip + 12) {
+    if x.outer_v6 {
+        if let Some(o) = win.get_mut(ip..ip + 6) {
+            o[0] = 0x60 | (tos >> 4);
+            o[1] = tos << 4;
+            o[4..6].copy_from_slice(&(outer_len - 40).to_be_bytes());
+        }
+    } else if let Some(o) = win.get_mut(ip..ip + 12) {
+        *ip_id = ip_id.wrapping_add(1);
         o[1] = tos;
         o[2..4].copy_from_slice(&outer_len.to_be_bytes());
         o[4..6].copy_from_slice(&ip_id.to_be_bytes());
@@ -263,7 +278,7 @@ mod tests {
     }
 
     /// Ethernet + IPv6 (TC 0xb8 | ECT(0), hop limit 64) + 8 bytes.
-    fn inner_v6() -> Vec<u8> {
+    fn inner_v6_frame() -> Vec<u8> {
         let mut f = vec![0u8; 14];
         f[12..14].copy_from_slice(&[0x86, 0xdd]);
         let tc: u8 = 0xba;
@@ -285,87 +300,98 @@ mod tests {
         Ok(b.data().to_vec())
     }
 
-    /// Every IPv4-outer tunnel shape, DSCP copied or fixed, ECN normal or
-    /// compatibility mode, DF set or clear, Ethernet padding or none: the
-    /// express path writes exactly the bytes of the general one.
+    /// Every tunnel shape over both outer families, inner IPv4 and IPv6,
+    /// DSCP copied or fixed, ECN normal or compatibility mode, DF set or
+    /// clear, Ethernet padding or none: the express path writes exactly the
+    /// bytes of the general one and counts the same IPv4 identifications.
     #[test]
-    fn express_encapsulation_equals_the_general_one_for_every_ipv4_outer_shape() {
+    fn express_encapsulation_equals_the_general_one_for_every_shape() {
         let shapes = [
-            (TunnelKind::IpIp, None),
-            (TunnelKind::Gre, None),
-            (TunnelKind::Gre, Some(200)),
-            (TunnelKind::Udp, None),
-            (TunnelKind::UdpTlv, Some(7)),
-            (TunnelKind::MipUdp, None),
+            (TunnelKind::IpIp, None, "192.0.2"),
+            (TunnelKind::Gre, None, "192.0.2"),
+            (TunnelKind::Gre, Some(200), "192.0.2"),
+            (TunnelKind::Udp, None, "192.0.2"),
+            (TunnelKind::UdpTlv, Some(7), "192.0.2"),
+            (TunnelKind::MipUdp, None, "192.0.2"),
+            (TunnelKind::IpIp, None, "2001:db8:1:"),
+            (TunnelKind::Gre, None, "2001:db8:1:"),
+            (TunnelKind::Gre, Some(200), "2001:db8:1:"),
         ];
         let mut checked = 0;
-        for (kind, key) in shapes {
-            for dscp in [None, Some(10)] {
-                for compat in [false, true] {
-                    for (df, pad) in [(true, 0), (false, 0), (true, 6), (false, 11)] {
-                        let mut s = spec(kind, "192.0.2.1", "192.0.2.2");
-                        (s.key_out, s.dscp, s.ecn_compat) = (key, dscp, compat);
-                        let t = tunnel(s);
-                        let x = t.express.as_ref().expect("IPv4 outer with a next hop has an express header");
-                        let mut frame = inner_v4();
-                        if !df {
-                            frame[20] = 0;
-                            let ip = &mut frame[14..34];
-                            ip[10..12].fill(0);
-                            let c = checksum::fold(checksum::sum(ip));
-                            ip[10..12].copy_from_slice(&c.to_be_bytes());
+        for (kind, key, net) in shapes {
+            let sep = if net.contains(':') { ":" } else { "." };
+            for inner_v6 in [false, true] {
+                for dscp in [None, Some(10)] {
+                    for compat in [false, true] {
+                        for (df, pad) in [(true, 0), (false, 0), (true, 6), (false, 11)] {
+                            let mut s = spec(kind, &format!("{net}{sep}1"), &format!("{net}{sep}2"));
+                            (s.key_out, s.dscp, s.ecn_compat) = (key, dscp, compat);
+                            let t = tunnel(s);
+                            let x = t.express[usize::from(inner_v6)].as_ref().expect("a next hop: an express header");
+                            let mut frame = if inner_v6 { inner_v6_frame() } else { inner_v4() };
+                            if !df && !inner_v6 {
+                                frame[20] = 0;
+                                let ip = &mut frame[14..34];
+                                ip[10..12].fill(0);
+                                let c = checksum::fold(checksum::sum(ip));
+                                ip[10..12].copy_from_slice(&c.to_be_bytes());
+                            }
+                            frame.extend(std::iter::repeat_n(0xee, pad));
+                            let want = run(&frame, &t).unwrap();
+                            let mut b = MemBuf::from_frame(PortId(0), &frame);
+                            let mut id = 0x0100;
+                            let case = format!(
+                                "{kind:?} over {net} key {key:?} inner v6 {inner_v6} dscp {dscp:?} compat {compat} \
+                                 df {df} pad {pad}"
+                            );
+                            assert!(express(&mut b, x, inner_v6, &mut id), "{case}");
+                            assert_eq!(b.data(), &want[..], "{case}");
+                            assert_eq!(id, if net.contains(':') { 0x0100 } else { 0x0101 }, "{case}");
+                            checked += 1;
                         }
-                        frame.extend(std::iter::repeat_n(0xee, pad));
-                        let want = run(&frame, &t).unwrap();
-                        let mut b = MemBuf::from_frame(PortId(0), &frame);
-                        let mut id = 0x0100;
-                        assert!(express_v4(&mut b, x, &mut id), "{kind:?}");
-                        assert_eq!(
-                            b.data(),
-                            &want[..],
-                            "{kind:?} key {key:?} dscp {dscp:?} compat {compat} df {df} pad {pad}"
-                        );
-                        assert_eq!(id, 0x0101);
-                        checked += 1;
                     }
                 }
             }
         }
-        assert_eq!(checked, 6 * 2 * 2 * 4);
+        assert_eq!(checked, 9 * 2 * 2 * 2 * 4);
     }
 
     #[test]
     fn express_leaves_expiring_too_big_and_headroomless_packets_to_the_general_path() {
         let t = tunnel(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"));
-        let x = t.express.clone().unwrap();
+        let x = t.express[0].clone().unwrap();
         let mut frame = inner_v4();
         frame[22] = 1; // TTL 1
         let mut b = MemBuf::from_frame(PortId(0), &frame);
         let mut id = 0;
-        assert!(!express_v4(&mut b, &x, &mut id));
+        assert!(!express(&mut b, &x, false, &mut id));
         assert_eq!(b.data(), &frame[..], "unchanged");
+        let mut v6 = inner_v6_frame();
+        v6[21] = 1; // hop limit 1
+        let mut b = MemBuf::from_frame(PortId(0), &v6);
+        assert!(!express(&mut b, t.express[1].as_ref().unwrap(), true, &mut id));
+        assert_eq!(b.data(), &v6[..], "unchanged");
         let mut small = spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2");
         small.path_mtu = 40;
         let t = tunnel(small);
         let mut b = MemBuf::from_frame(PortId(0), &inner_v4());
-        assert!(!express_v4(&mut b, t.express.as_ref().unwrap(), &mut id));
+        assert!(!express(&mut b, t.express[0].as_ref().unwrap(), false, &mut id));
         // 28 bytes of headroom: too few for the 64-byte window copy.
         let f = inner_v4();
         let mut b = MemBuf::from_frame(PortId(0), &f);
         assert!(b.prepend(100).is_some());
         b.data_mut()[..f.len()].copy_from_slice(&f);
         assert!(b.trim(100));
-        assert!(!express_v4(&mut b, &x, &mut id));
+        assert!(!express(&mut b, &x, false, &mut id));
         assert_eq!(b.data(), &f[..], "unchanged");
         assert_eq!(id, 0, "nothing was sent");
     }
 
     #[test]
-    fn no_express_header_without_a_next_hop_or_with_an_ipv6_outer() {
-        assert!(Tunnel::new(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"), US, None).express.is_none());
-        assert!(tunnel(spec(TunnelKind::Gre, "2001:db8:1::1", "2001:db8:1::2")).express.is_none());
+    fn no_express_header_without_a_next_hop() {
         let t = Tunnel::new(spec(TunnelKind::Gre, "192.0.2.1", "192.0.2.2"), US, None);
-        assert!(t.with_next_hop(Some(NH)).express.is_some());
+        assert_eq!(t.express, [None, None]);
+        assert!(t.with_next_hop(Some(NH)).express.iter().all(Option::is_some));
     }
 
     #[test]
@@ -395,7 +421,7 @@ mod tests {
         let ip = ipv6::Packet::new_checked(&out[14..]).unwrap();
         assert_eq!((ip.next_header(), usize::from(ip.payload_len())), (4, 36));
         assert_eq!(ip.traffic_class(), 0xb9);
-        let out = run(&inner_v6(), &t).unwrap();
+        let out = run(&inner_v6_frame(), &t).unwrap();
         let ip = ipv6::Packet::new_checked(&out[14..]).unwrap();
         assert_eq!(ip.next_header(), 41);
         assert_eq!(ip.payload()[7], 63, "inner hop limit decremented");
@@ -420,7 +446,7 @@ mod tests {
     fn mip_udp_puts_the_tunnel_data_header_after_udp_434() {
         let mut s = spec(TunnelKind::MipUdp, "192.0.2.1", "192.0.2.2");
         s.peer_port = 1434;
-        let out = run(&inner_v6(), &tunnel(s)).unwrap();
+        let out = run(&inner_v6_frame(), &tunnel(s)).unwrap();
         let ip = ipv4::Packet::new_checked(&out[14..]).unwrap();
         let u = udp::Packet::new_checked(ip.payload()).unwrap();
         assert_eq!((u.src_port(), u.dst_port()), (434, 1434));

@@ -91,18 +91,20 @@ pub const TEMPLATE_MAX: usize = 80;
 /// inner packet starts (the bytes before the header land in the headroom).
 pub const EXPRESS_WINDOW: usize = 64;
 
-/// The downlink fast path's view of a tunnel with an IPv4 outer header and a
-/// resolved next hop, for an inner IPv4 packet: the template right-aligned in
-/// an [`EXPRESS_WINDOW`]-byte window with the payload protocol fields (IP-in-IP
-/// protocol 4, GRE protocol type 0x0800, MIP next header 4) already set, the
-/// offsets of the fields patched per packet counted from the window's start,
-/// and the outer TOS rule as two masks.
+/// The downlink fast path's view of a tunnel with a resolved next hop, for
+/// inner packets of one family: the template right-aligned in an
+/// [`EXPRESS_WINDOW`]-byte window with the payload protocol fields (IP-in-IP
+/// protocol 4 or 41, GRE protocol type 0x0800 or 0x86dd, MIP next header)
+/// already set, the offsets of the fields patched per packet counted from
+/// the window's start, and the outer TOS rule as two masks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Express {
     pub(crate) window: [u8; EXPRESS_WINDOW],
     /// Template length (Ethernet + outer headers).
     pub(crate) head: u8,
-    /// Offsets in the window: outer IPv4 header; UDP and TLV headers, 0 if none.
+    /// The outer header is IPv6 (else IPv4).
+    pub(crate) outer_v6: bool,
+    /// Offsets in the window: outer IP header; UDP and TLV headers, 0 if none.
     pub(crate) ip: u8,
     pub(crate) udp: u8,
     pub(crate) tlv: u8,
@@ -113,7 +115,7 @@ pub struct Express {
     /// RFC 6040 ECN copied or Not-ECT).
     pub(crate) tos_keep: u8,
     pub(crate) tos_set: u8,
-    /// Largest inner IPv4 packet sent without fragmentation.
+    /// Largest inner packet sent without fragmentation.
     pub(crate) mtu: u16,
 }
 
@@ -142,9 +144,9 @@ pub struct Tunnel {
     /// Largest inner IPv4 / IPv6 packet that fits without fragmentation.
     pub mtu_v4: u16,
     pub mtu_v6: u16,
-    /// The fast path's header for inner IPv4, when the outer is IPv4 and the
-    /// next hop is known.
-    pub(crate) express: Option<Express>,
+    /// The fast path's headers for inner IPv4 and inner IPv6, when the next
+    /// hop is known.
+    pub(crate) express: [Option<Express>; 2],
 }
 
 impl Tunnel {
@@ -226,7 +228,7 @@ impl Tunnel {
             ipv4_base_sum: 0,
             mtu_v4: mtu,
             mtu_v6,
-            express: None,
+            express: [None, None],
         };
         if outer_v4 {
             // Words that change per packet (TOS, length, ID, flags, protocol
@@ -235,29 +237,33 @@ impl Tunnel {
             let word = |i: usize| u32::from(u16::from_be_bytes([h[i], h[i + 1]]));
             t.ipv4_base_sum = (word(0) & 0xff00) + (word(8) & 0xff00) + word(12) + word(14) + word(16) + word(18);
         }
-        t.express = t.build_express();
+        t.express = [t.build_express(false), t.build_express(true)];
         t
     }
 
-    /// The [`Express`] header of this tunnel, if it has one.
-    fn build_express(&self) -> Option<Express> {
+    /// The [`Express`] header of this tunnel for inner IPv4 or IPv6, if it
+    /// has one.
+    fn build_express(&self, inner_v6: bool) -> Option<Express> {
         let head = usize::from(self.tpl_len);
-        if !self.outer_is_v4() || self.next_hop_mac.is_none() || head > EXPRESS_WINDOW {
+        if self.next_hop_mac.is_none() || head > EXPRESS_WINDOW {
             return None;
         }
+        let outer_v6 = !self.outer_is_v4();
         let at = EXPRESS_WINDOW - head;
         let mut window = [0u8; EXPRESS_WINDOW];
         window[at..].copy_from_slice(self.template());
         let ip = at + usize::from(self.ip_off);
+        let ipip: u8 = if inner_v6 { 41 } else { 4 };
         if self.udp_off == 0 && self.gre_proto_off == 0 {
-            window[ip + 9] = 4;
+            window[ip + if outer_v6 { 6 } else { 9 }] = ipip;
         }
         if self.gre_proto_off != 0 {
             let o = at + usize::from(self.gre_proto_off);
-            window[o..o + 2].copy_from_slice(&0x0800u16.to_be_bytes());
+            let proto: u16 = if inner_v6 { 0x86dd } else { 0x0800 };
+            window[o..o + 2].copy_from_slice(&proto.to_be_bytes());
         }
         if self.mip_nh_off != 0 {
-            window[at + usize::from(self.mip_nh_off)] = 4;
+            window[at + usize::from(self.mip_nh_off)] = ipip;
         }
         let at_of = |off: u8| if off == 0 { 0 } else { (at + usize::from(off)) as u8 };
         let (tos_keep, tos_set) = match self.spec.dscp {
@@ -266,15 +272,16 @@ impl Tunnel {
         };
         let tos_keep = if self.spec.ecn_compat { tos_keep } else { tos_keep | 0b11 };
         Some(Express {
-            base_sum: self.ipv4_base_sum + u32::from(window[ip + 9]),
+            base_sum: if outer_v6 { 0 } else { self.ipv4_base_sum + u32::from(window[ip + 9]) },
             window,
             head: self.tpl_len,
+            outer_v6,
             ip: ip as u8,
             udp: at_of(self.udp_off),
             tlv: at_of(self.tlv_off),
             tos_keep,
             tos_set,
-            mtu: self.mtu_v4,
+            mtu: if inner_v6 { self.mtu_v6 } else { self.mtu_v4 },
         })
     }
 
@@ -283,7 +290,7 @@ impl Tunnel {
         let mut t = self.clone();
         t.next_hop_mac = mac;
         t.tpl[0..6].copy_from_slice(&mac.unwrap_or(MacAddr::ZERO).0);
-        t.express = t.build_express();
+        t.express = [t.build_express(false), t.build_express(true)];
         t
     }
 
