@@ -201,6 +201,9 @@ fn control_loop(
     if signalling.lma().is_some() {
         tracing::info!("PMIPv6 LMA on");
     }
+    if signalling.has_ha() {
+        tracing::info!("Mobile IPv4 home agent on");
+    }
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -280,6 +283,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
         "show stats" => {
             let mut stats = show_stats(ctx.config, ctx.shared, ctx.lcores);
             stats["lma"] = ctx.signalling.stats_json();
+            stats["ha"] = ctx.signalling.ha_stats_json();
             Reply::data(stats)
         }
         "show neighbors" => Reply::data(show_neighbors(ctx.config, ctx.cp)),

@@ -7,6 +7,7 @@ pub mod forwarding;
 pub mod icmp_error;
 pub mod mh_io;
 pub mod mip4;
+pub mod mip4_io;
 pub mod neigh;
 pub mod pmip6;
 pub mod pool;

@@ -27,8 +27,10 @@ const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(15);
 /// RFC 1812 §4.3.2.8 / RFC 4443 §2.4 (f) rate limiting.
 const ICMP_ERRORS_PER_S: f64 = 100.0;
 
-/// Mobility Header (IPv6 next header 135) or PMIPv6 signalling over IPv4
-/// (UDP 5436): for the role modules, not the neighbour responder.
+/// Mobility Header (IPv6 next header 135), PMIPv6 signalling over IPv4
+/// (UDP 5436) or Mobile IPv4 signalling (UDP 434 except RFC 3519 tunnel
+/// data; PROTOCOLS.md §13): for the role modules, not the neighbour
+/// responder.
 fn is_signalling(frame: &[u8]) -> bool {
     let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) else { return false };
     let p = eth.payload();
@@ -36,8 +38,9 @@ fn is_signalling(frame: &[u8]) -> bool {
         dataplane::wire::ethernet::ethertype::IPV6 => p.get(6) == Some(&dataplane::wire::ipv4::protocol::MOBILITY),
         dataplane::wire::ethernet::ethertype::IPV4 => {
             let ihl = usize::from(p.first().map_or(0, |b| b & 0x0f)) * 4;
-            p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
-                && p.get(ihl + 2..ihl + 4) == Some(&crate::pmip6::PMIP6_CONTROL_PORT.to_be_bytes()[..])
+            (p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
+                && p.get(ihl + 2..ihl + 4) == Some(&crate::pmip6::PMIP6_CONTROL_PORT.to_be_bytes()[..]))
+                || crate::mip4_io::is_mip4(frame)
         }
         _ => false,
     }

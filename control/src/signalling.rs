@@ -16,9 +16,12 @@ use serde_json::{json, Value};
 
 use crate::forwarding::{Binding, Forwarding};
 use crate::mh_io::{self, RxError};
+use crate::mip4_io;
 use crate::pmip6::{Encap, Lma, Output, Session, PMIP6_DATA_PORT};
 use crate::proto::{BindingError, MhMessage};
 use crate::punt::ControlPlane;
+
+mod ha;
 
 /// Peers whose last Ethernet source is remembered (bounded memory).
 const MAX_PEERS_REMEMBERED: usize = 4096;
@@ -29,6 +32,10 @@ const BINDING_ERRORS_PER_S: u32 = 10;
 /// The role modules and what they installed.
 pub struct Signalling {
     lma: Option<Lma>,
+    /// The Mobile IPv4 home agent (signalling/ha.rs).
+    ha: Option<ha::HaGlue>,
+    /// LMA session id → its addresses reserved in the HA's pools.
+    lma_reserved_at_ha: HashMap<u32, ha::LmaReservation>,
     /// LMA session id → forwarding binding id.
     installed: HashMap<u32, u32>,
     /// Port and Ethernet source of the last signalling frame from each peer:
@@ -56,6 +63,8 @@ impl Signalling {
         }
         Signalling {
             lma,
+            ha: ha::HaGlue::new(config),
+            lma_reserved_at_ha: HashMap::new(),
             installed: HashMap::new(),
             came_from: HashMap::new(),
             malformed: 0,
@@ -68,6 +77,11 @@ impl Signalling {
         self.lma.as_ref()
     }
 
+    /// Whether the Mobile IPv4 home agent role is on.
+    pub fn has_ha(&self) -> bool {
+        self.ha.is_some()
+    }
+
     /// Hands received signalling frames to the role modules.
     pub fn receive<P: Port, R: PuntRing<P::Buf>>(
         &mut self,
@@ -78,17 +92,18 @@ impl Signalling {
         now: Instant,
     ) {
         for (port, frame) in frames {
-            let Some(lma) = self.lma.as_mut() else {
+            if mip4_io::is_mip4(&frame) {
+                self.receive_mip4(port, &frame, cp, fwd, config, now);
+                continue;
+            }
+            if self.lma.is_none() {
                 self.malformed += 1;
                 continue;
-            };
+            }
             match mh_io::receive(&frame) {
                 Ok(rx) => {
-                    if let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(&frame[..]) {
-                        if self.came_from.len() < MAX_PEERS_REMEMBERED || self.came_from.contains_key(&rx.src) {
-                            self.came_from.insert(rx.src, (port, eth.src_addr()));
-                        }
-                    }
+                    self.learn_peer(rx.src, port, &frame);
+                    let Some(lma) = self.lma.as_mut() else { continue };
                     let out = lma.handle(rx, now, SystemTime::now());
                     self.apply(out, cp, fwd, config, now);
                 }
@@ -124,11 +139,13 @@ impl Signalling {
         config: &Config,
         now: Instant,
     ) {
-        let Some(lma) = self.lma.as_mut() else { return };
-        if lma.next_deadline().is_some_and(|d| d <= now) {
-            let out = lma.poll(now, SystemTime::now());
-            self.apply(out, cp, fwd, config, now);
+        if let Some(lma) = self.lma.as_mut() {
+            if lma.next_deadline().is_some_and(|d| d <= now) {
+                let out = lma.poll(now, SystemTime::now());
+                self.apply(out, cp, fwd, config, now);
+            }
         }
+        self.poll_mip4(cp, fwd, config, now);
     }
 
     /// `anchorctl clear binding <mn-id|address>`: revocation (RFC 5846).
@@ -140,10 +157,21 @@ impl Signalling {
         config: &Config,
         now: Instant,
     ) -> Result<Value, String> {
-        let lma = self.lma.as_mut().ok_or("the LMA role is not configured")?;
-        let out = lma.revoke(what, now)?;
-        self.apply(out, cp, fwd, config, now);
-        Ok(json!({ "revoking": what }))
+        // Each role clears what it has under that name; an error only when
+        // neither had anything.
+        let lma = match self.lma.as_mut() {
+            Some(lma) => lma.revoke(what, now).map(|out| {
+                self.apply(out, cp, fwd, config, now);
+                json!({ "revoking": what })
+            }),
+            None => Err("the LMA role is not configured".to_string()),
+        };
+        let ha = self.clear_mip4(what, cp, fwd, config, now);
+        match (lma, ha) {
+            (Ok(l), Ok(h)) => Ok(json!({ "revoking": what, "pmip6": l, "mip4": h })),
+            (Ok(v), Err(_)) | (Err(_), Ok(v)) => Ok(v),
+            (Err(l), Err(h)) => Err(format!("{l}; {h}")),
+        }
     }
 
     fn apply<P: Port, R: PuntRing<P::Buf>>(
@@ -158,27 +186,11 @@ impl Signalling {
         for o in outputs {
             match o {
                 Output::Send { src, dst, transport, msg } => {
-                    let state = fwd.publisher().current();
-                    let (port, mac) = match state.egress(dst) {
-                        Ok(e) => (e.port, Some(e.dst)),
-                        Err(RouteMiss::Unresolved { port, ip }) => {
-                            let learned = self.came_from.get(&dst).filter(|(p, _)| *p == port).map(|(_, m)| *m);
-                            (port, cp.neighbors().lookup(port, ip).or(learned))
-                        }
-                        Err(RouteMiss::NoRoute) => {
-                            self.unrouted += 1;
-                            continue;
-                        }
-                    };
-                    let Some(mac) = mac else {
-                        // The MAG retransmits; by then its address is resolved.
-                        if let Err(RouteMiss::Unresolved { port, ip }) = state.egress(dst) {
-                            cp.neighbors_mut().resolve(port, ip, now);
-                        }
+                    // The MAG retransmits; by then its address is resolved.
+                    let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
                         self.unrouted += 1;
                         continue;
                     };
-                    let Some(src_mac) = state.port_macs.get(port).copied() else { continue };
                     match mh_io::frame(src_mac, mac, src, dst, transport, &msg) {
                         Some(frame) => {
                             tracing::debug!(%src, %dst, mh_type = msg.mh_type(), port, "sending mobility header");
@@ -188,6 +200,7 @@ impl Signalling {
                     }
                 }
                 Output::Install(session) => {
+                    self.lma_installed(session.id, session.ipv4_hoa.map(|(a, _, _)| a), &session.hnps);
                     let (binding, spec) = binding_of(&session, fwd, config);
                     match fwd.install(self.installed.get(&session.id).copied(), binding, spec, now) {
                         Ok(id) => {
@@ -198,6 +211,7 @@ impl Signalling {
                     }
                 }
                 Output::Remove { id } => {
+                    self.lma_removed(id);
                     if let Some(fid) = self.installed.remove(&id) {
                         fwd.remove(fid, now);
                         hops_changed = true;
@@ -210,8 +224,54 @@ impl Signalling {
         }
     }
 
+    /// Port, our MAC and the next hop's MAC for a message to `dst`: the
+    /// route's resolved next hop, else the neighbour table or the MAC the
+    /// peer's last signalling frame came from (on the route's port). `None`
+    /// (after starting resolution) when no MAC is known yet: the peer
+    /// retransmits, and by then it is resolved.
+    fn egress<P: Port, R: PuntRing<P::Buf>>(
+        &self,
+        dst: IpAddr,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &Forwarding,
+        now: Instant,
+    ) -> Option<(usize, MacAddr, MacAddr)> {
+        let state = fwd.publisher().current();
+        let (port, mac) = match state.egress(dst) {
+            Ok(e) => (e.port, Some(e.dst)),
+            Err(RouteMiss::Unresolved { port, ip }) => {
+                let learned = self.came_from.get(&dst).filter(|(p, _)| *p == port).map(|(_, m)| *m);
+                (port, cp.neighbors().lookup(port, ip).or(learned))
+            }
+            Err(RouteMiss::NoRoute) => return None,
+        };
+        let Some(mac) = mac else {
+            if let Err(RouteMiss::Unresolved { port, ip }) = state.egress(dst) {
+                cp.neighbors_mut().resolve(port, ip, now);
+            }
+            return None;
+        };
+        let src_mac = state.port_macs.get(port).copied()?;
+        Some((port, src_mac, mac))
+    }
+
+    /// Remembers the port and Ethernet source of a signalling frame from `src`.
+    fn learn_peer(&mut self, src: IpAddr, port: usize, frame: &[u8]) {
+        if let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) {
+            if self.came_from.len() < MAX_PEERS_REMEMBERED || self.came_from.contains_key(&src) {
+                self.came_from.insert(src, (port, eth.src_addr()));
+            }
+        }
+    }
+
     /// `show bindings` rows of the signalled sessions.
     pub fn bindings_json(&self, now: Instant) -> Vec<Value> {
+        let mut rows = self.lma_bindings_json(now);
+        rows.extend(self.mip4_bindings_json(now));
+        rows
+    }
+
+    fn lma_bindings_json(&self, now: Instant) -> Vec<Value> {
         let Some(lma) = &self.lma else { return Vec::new() };
         lma.sessions()
             .map(|s| {

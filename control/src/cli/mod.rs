@@ -16,7 +16,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
-    ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG, then removal"),
+    ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG (PMIPv6), Registration Revocation to its FA, PMA or mobile node (MIPv4, RFC 3543), then removal"),
     (
         "clear binding mag <address>",
         "revoke every binding of one MAG: one global Binding Revocation (G = 1), then removal",

@@ -435,6 +435,12 @@ impl Ha {
         (&self.hoas, &self.prefixes)
     }
 
+    /// The pools, for keeping them in step with another role's (the
+    /// daemon reserves there what the PMIPv6 LMA holds).
+    pub fn pools_mut(&mut self) -> (&mut Ipv4HoaPool, &mut PrefixPool) {
+        (&mut self.hoas, &mut self.prefixes)
+    }
+
     fn profile(&self, mn_id: &str) -> Option<&Profile> {
         self.profiles.get(mn_id).or(self.default_profile.as_ref())
     }

@@ -440,6 +440,12 @@ impl Lma {
         (&self.prefixes, &self.hoas)
     }
 
+    /// The pools, for keeping them in step with another role's (the
+    /// daemon reserves there what the home agent holds).
+    pub fn pools_mut(&mut self) -> (&mut PrefixPool, &mut Ipv4HoaPool) {
+        (&mut self.prefixes, &mut self.hoas)
+    }
+
     /// Arms the periodic timers on the first call, and sends the unsolicited
     /// heartbeat responses of a restart that lost state (RFC 5847 §5: every
     /// start of `anchord` loses the binding cache) to every listed MAG.

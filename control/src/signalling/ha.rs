@@ -1,0 +1,464 @@
+//! The Mobile IPv4 home agent's glue (PROTOCOLS.md §8–§10): UDP 434
+//! datagrams go to [`Ha::handle`], its outputs are executed here — replies
+//! and revocations framed from our address and port 434 to the sender's
+//! port, bindings turned into forwarding entries with their IP-in-IP, GRE
+//! (with keys) or RFC 3519 UDP tunnel — and the home addresses and prefixes
+//! of the HA and of the LMA are kept in one address space (below).
+//!
+//! One address space: the PMIPv6 LMA and the home agent are pure state
+//! machines that each own their pools, and both may allocate from the same
+//! `[[pools.ipv4]]` subnets and `pools.hnp` aggregates (demo.toml does).
+//! What one role holds is reserved in the other's pool, so that neither
+//! hands out an address or prefix the other has: a binding the HA installs
+//! is reserved in the LMA's pools and released when the HA removes it (the
+//! HA frees its addresses at that moment); a session the LMA installs is
+//! reserved in the HA's pools and released once the LMA no longer holds
+//! the addresses (a de-registered session keeps them, deprecated, for
+//! MinDelayBeforeBCEDelete after its forwarding is gone), which the timer
+//! tick checks. A static home address registered with one role is thus
+//! refused by the other while the first holds it. The window not covered:
+//! an RFC 3519 binding that waits for its first keepalive (R = 1) is not
+//! installed yet, so its address is not reserved at the LMA until then.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::time::{Instant, SystemTime};
+
+use anchor_config::{Config, EcnMode};
+use dataplane::port::{Port, PuntRing};
+use serde_json::{json, Value};
+
+use super::Signalling;
+use crate::forwarding::{Binding, Forwarding};
+use crate::mip4::{self, Ha, Output, Role};
+use crate::mip4_io::{self, RxError};
+use crate::punt::ControlPlane;
+
+/// The home agent and what the glue keeps for it.
+pub(super) struct HaGlue {
+    pub(super) ha: Ha,
+    /// HA binding id → forwarding binding id.
+    installed: HashMap<u32, u32>,
+    /// Addresses of each installed HA binding reserved in the LMA's pools.
+    reserved_at_lma: HashMap<u32, Held>,
+    /// Datagrams with a wrong UDP checksum (dropped silently, §8.7 step 1).
+    bad_checksum: u64,
+    /// Messages we could not send: no route or no next-hop MAC yet.
+    unrouted: u64,
+    /// Bindings the forwarding table refused.
+    install_failures: u64,
+}
+
+/// Home addresses and prefixes one role holds, mirrored in the other's pools.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(super) struct Held {
+    hoa: Option<Ipv4Addr>,
+    prefixes: Vec<Ipv6Addr>,
+}
+
+impl HaGlue {
+    pub(super) fn new(config: &Config) -> Option<HaGlue> {
+        Some(HaGlue {
+            ha: Ha::new(config)?,
+            installed: HashMap::new(),
+            reserved_at_lma: HashMap::new(),
+            bad_checksum: 0,
+            unrouted: 0,
+            install_failures: 0,
+        })
+    }
+}
+
+impl Signalling {
+    /// A punted UDP 434 frame: to the home agent (§8.1), or dropped and
+    /// counted when there is none or the checksum is wrong.
+    pub(super) fn receive_mip4<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        port: usize,
+        frame: &[u8],
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.ha.as_mut() else {
+            self.malformed += 1;
+            return;
+        };
+        let rx = match mip4_io::receive(frame) {
+            Ok(rx) => rx,
+            Err(RxError::BadChecksum) => {
+                glue.bad_checksum += 1;
+                return;
+            }
+            Err(RxError::NotMip4) => {
+                self.malformed += 1;
+                return;
+            }
+        };
+        let src = rx.src;
+        let out = glue.ha.handle(rx, now, SystemTime::now());
+        self.learn_peer(IpAddr::V4(src), port, frame);
+        self.apply_mip4(out, cp, fwd, config, now);
+    }
+
+    /// The home agent's timers (binding expiry, revocation retransmissions)
+    /// and the LMA addresses whose reservation at the HA can end.
+    pub(super) fn poll_mip4<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        self.sweep_lma_reservations();
+        let Some(glue) = self.ha.as_mut() else { return };
+        if glue.ha.next_deadline().is_some_and(|d| d <= now) {
+            let out = glue.ha.poll(now, SystemTime::now());
+            self.apply_mip4(out, cp, fwd, config, now);
+        }
+    }
+
+    /// `anchorctl clear binding` for the home agent: removes the matching
+    /// bindings and revokes them where the peer supports it (RFC 3543).
+    pub(super) fn clear_mip4<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        what: &str,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) -> Result<Value, String> {
+        let glue = self.ha.as_mut().ok_or("the home agent role is not configured")?;
+        let out = glue.ha.revoke(what, now, SystemTime::now())?;
+        let revocations = out.iter().filter(|o| matches!(o, Output::Send { .. })).count();
+        self.apply_mip4(out, cp, fwd, config, now);
+        Ok(json!({ "cleared": what, "role": "mip4", "revocations_sent": revocations }))
+    }
+
+    /// Executes the home agent's outputs, in order.
+    fn apply_mip4<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        outputs: Vec<Output>,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let mut hops_changed = false;
+        for o in outputs {
+            match o {
+                Output::Send { src, dst, dst_port, msg } => {
+                    let Some((port, src_mac, mac)) = self.egress(IpAddr::V4(dst), cp, fwd, now) else {
+                        if let Some(g) = self.ha.as_mut() {
+                            g.unrouted += 1;
+                        }
+                        continue;
+                    };
+                    let payload = mip4::emit(&msg);
+                    let frame = mip4_io::frame(src_mac, mac, src, dst, dst_port, &payload);
+                    tracing::debug!(%src, %dst, dst_port, msg_type = payload.first().copied(), port, "sending mobile ipv4 message");
+                    cp.send_now(port, &frame);
+                }
+                Output::Install(b) => {
+                    let held = Held { hoa: Some(b.hoa), prefixes: forwarded_prefixes(&b) };
+                    let (binding, spec) = binding_of(&b, fwd, config);
+                    let Some(glue) = self.ha.as_mut() else { continue };
+                    match fwd.install(glue.installed.get(&b.id).copied(), binding, spec, now) {
+                        Ok(id) => {
+                            glue.installed.insert(b.id, id);
+                            hops_changed = true;
+                        }
+                        Err(e) => {
+                            glue.install_failures += 1;
+                            tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install: {e}");
+                        }
+                    }
+                    self.reserve_at_lma(b.id, held);
+                }
+                Output::Remove { id } => {
+                    if let Some(fid) = self.ha.as_mut().and_then(|g| g.installed.remove(&id)) {
+                        fwd.remove(fid, now);
+                        hops_changed = true;
+                    }
+                    self.release_at_lma(id);
+                }
+            }
+        }
+        if hops_changed {
+            cp.set_next_hops(fwd.wanted_neighbors());
+        }
+    }
+
+    /// Reserves a HA binding's addresses in the LMA's pools (replacing
+    /// what an earlier install of the same binding reserved).
+    fn reserve_at_lma(&mut self, id: u32, held: Held) {
+        self.release_at_lma(id);
+        let (Some(lma), Some(glue)) = (self.lma.as_mut(), self.ha.as_mut()) else { return };
+        let (prefixes, hoas) = lma.pools_mut();
+        let mut mine = Held::default();
+        if let Some(a) = held.hoa {
+            if hoas.reserve(a) {
+                mine.hoa = Some(a);
+            }
+        }
+        for p in held.prefixes {
+            if prefixes.reserve(p) {
+                mine.prefixes.push(p);
+            }
+        }
+        glue.reserved_at_lma.insert(id, mine);
+    }
+
+    fn release_at_lma(&mut self, id: u32) {
+        let Some(held) = self.ha.as_mut().and_then(|g| g.reserved_at_lma.remove(&id)) else { return };
+        let Some(lma) = self.lma.as_mut() else { return };
+        let (prefixes, hoas) = lma.pools_mut();
+        if let Some(a) = held.hoa {
+            hoas.release(a);
+        }
+        for p in held.prefixes {
+            prefixes.release(p);
+        }
+    }
+
+    /// An LMA session was installed: its addresses are reserved in the
+    /// HA's pools until the LMA lets them go.
+    pub(super) fn lma_installed(&mut self, session: u32, hoa: Option<Ipv4Addr>, hnps: &[Ipv6Addr]) {
+        let Some(glue) = self.ha.as_mut() else { return };
+        let (hoas, prefixes) = glue.ha.pools_mut();
+        let entry = self.lma_reserved_at_ha.entry(session).or_default();
+        if let Some(a) = hoa {
+            if entry.held.hoa != Some(a) && hoas.reserve(a) {
+                entry.held.hoa = Some(a);
+            }
+        }
+        for p in hnps {
+            if !entry.held.prefixes.contains(p) && prefixes.reserve(*p) {
+                entry.held.prefixes.push(*p);
+            }
+        }
+        entry.draining = false;
+    }
+
+    /// An LMA session's forwarding went away; its addresses may still be
+    /// held (deprecated) until the LMA deletes it.
+    pub(super) fn lma_removed(&mut self, session: u32) {
+        if let Some(e) = self.lma_reserved_at_ha.get_mut(&session) {
+            e.draining = true;
+        }
+    }
+
+    /// Ends the HA-side reservation of LMA addresses the LMA no longer holds.
+    fn sweep_lma_reservations(&mut self) {
+        if !self.lma_reserved_at_ha.values().any(|e| e.draining) {
+            return;
+        }
+        let (Some(lma), Some(glue)) = (self.lma.as_ref(), self.ha.as_mut()) else { return };
+        let (lma_prefixes, lma_hoas) = lma.pools();
+        let (hoas, prefixes) = glue.ha.pools_mut();
+        self.lma_reserved_at_ha.retain(|_, e| {
+            if !e.draining {
+                return true;
+            }
+            let still = e.held.hoa.is_some_and(|a| lma_hoas.is_in_use(a))
+                || e.held.prefixes.iter().any(|p| lma_prefixes.is_in_use(*p));
+            if still {
+                return true;
+            }
+            if let Some(a) = e.held.hoa {
+                hoas.release(a);
+            }
+            for p in &e.held.prefixes {
+                prefixes.release(*p);
+            }
+            false
+        });
+    }
+
+    /// `show bindings` rows of the home agent.
+    pub(super) fn mip4_bindings_json(&self, now: Instant) -> Vec<Value> {
+        let Some(glue) = &self.ha else { return Vec::new() };
+        let mut rows: Vec<&mip4::Binding> = glue.ha.bindings().collect();
+        rows.sort_unstable_by_key(|b| b.id);
+        rows.into_iter()
+            .map(|b| {
+                json!({
+                    "id": glue.installed.get(&b.id),
+                    "session": b.id,
+                    "mn_id": &*b.mn_id,
+                    "role": b.role.name(),
+                    "state": if b.awaiting_keepalive { "awaiting-keepalive" } else { "active" },
+                    "ipv4_hoa": b.hoa.to_string(),
+                    "ipv4_prefix_len": b.hoa_prefix_len,
+                    "ipv4_default_router": b.default_router.map(|r| r.to_string()),
+                    "hnps": b.prefixes.iter().map(|p| format!("{p}/64")).collect::<Vec<_>>(),
+                    "ipv6_hoa": Value::Null,
+                    "coa": b.coa.to_string(),
+                    "registered_from": format!("{}:{}", b.registered_from.0, b.registered_from.1),
+                    "local": b.tunnel.local.to_string(),
+                    "tunnel": b.tunnel.name(),
+                    "tunnel_remote": b.tunnel.remote.to_string(),
+                    "udp_port": (b.tunnel.kind == dataplane::tunnel::TunnelKind::MipUdp).then_some(b.tunnel.peer_port),
+                    "gre_key_in": b.tunnel.key_in,
+                    "gre_key_out": b.tunnel.key_out,
+                    "reverse_tunnel": b.reverse_tunnel,
+                    "ipv6_to_coa": b.ipv6_to_coa,
+                    "att": b.att,
+                    "revocation": b.revocation.map(|r| r.addr.to_string()),
+                    "lifetime_s": b.lifetime.as_secs(),
+                    "lifetime_left_s": b.expires.saturating_duration_since(now).as_secs(),
+                })
+            })
+            .collect()
+    }
+
+    /// The home agent's counters for `show stats` (`ha`), null without one.
+    pub fn ha_stats_json(&self) -> Value {
+        let Some(glue) = &self.ha else { return Value::Null };
+        let c = glue.ha.counters();
+        json!({
+            "bindings": glue.ha.bindings().count(),
+            "rrq_received": c.rrq_received,
+            "rrp_sent": c.rrp_sent.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "malformed": c.malformed,
+            "bad_udp_checksum": glue.bad_checksum,
+            "no_security_association": c.no_security_association,
+            "auth_failures": c.auth_failures,
+            "replays": c.replays,
+            "retransmissions": c.retransmissions,
+            "bindings_created": c.bindings_created,
+            "renewals": c.renewals,
+            "handoffs": c.handoffs,
+            "deregistrations": c.deregistrations,
+            "expired": c.expired,
+            "revocations_sent": c.revocations_sent,
+            "revocations_retransmitted": c.revocations_retransmitted,
+            "revocation_acks_received": c.revocation_acks_received,
+            "revocations_received": c.revocations_received,
+            "revocation_acks_sent": c.revocation_acks_sent,
+            "keepalives_applied": c.keepalives_applied,
+            "unexpected": c.unexpected,
+            "install_failures": glue.install_failures,
+            "unrouted_messages": glue.unrouted,
+        })
+    }
+}
+
+/// An LMA session's addresses reserved in the HA's pools.
+#[derive(Debug, Default)]
+pub(super) struct LmaReservation {
+    held: Held,
+    /// Its forwarding is gone; released once the LMA frees the addresses.
+    draining: bool,
+}
+
+/// The prefixes a DSMIPv4 binding's forwarding carries: IPv6 straight to
+/// the care-of address (Tunneling Mode granted, reply code 1). Without it
+/// RFC 5454 nests IPv6 in IPv4 to the home address first, which the data
+/// plane does not build yet: those prefixes are bound but not forwarded.
+fn forwarded_prefixes(b: &mip4::Binding) -> Vec<Ipv6Addr> {
+    if b.role == Role::Dsmip4 && b.ipv6_to_coa {
+        b.prefixes.clone()
+    } else {
+        Vec::new()
+    }
+}
+
+/// The forwarding binding and tunnel of a home agent binding.
+fn binding_of(b: &mip4::Binding, fwd: &Forwarding, config: &Config) -> (Binding, dataplane::tunnel::TunnelSpec) {
+    let port = fwd.port_towards(IpAddr::V4(b.tunnel.remote)).unwrap_or(0);
+    let path_mtu = config.ports.get(port).map_or(1500, |p| config.tunnel.path_mtu(p));
+    let spec = b.tunnel.spec(
+        port,
+        config.tunnel.ttl,
+        config.tunnel.ecn == EcnMode::Compat,
+        path_mtu,
+        config.tunnel.ipv6_over_ipv4_mtu,
+    );
+    let binding = Binding {
+        id: 0,
+        mn_id: b.mn_id.to_string(),
+        role: b.role.name(),
+        vrf: 0,
+        ipv4_hoa: Some(b.hoa),
+        hnps: forwarded_prefixes(b).into_iter().map(|p| (p, 64)).collect(),
+        ipv6_hoa: None,
+        tunnel: 0,
+        expires: Some(b.expires),
+        state: "active",
+    };
+    (binding, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signalling() -> Signalling {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+        let config = anchor_config::load(&path).expect("config/demo.toml loads");
+        let s = Signalling::new(&config, Instant::now());
+        assert!(s.lma.is_some() && s.ha.is_some(), "demo.toml has both roles");
+        s
+    }
+
+    const X: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 50);
+    const P: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0x50, 0, 0, 0, 0);
+
+    fn lma_holds(s: &Signalling) -> (bool, bool) {
+        let (prefixes, hoas) = s.lma.as_ref().map(|l| l.pools()).unwrap();
+        (hoas.is_in_use(X), prefixes.is_in_use(P))
+    }
+
+    fn ha_holds(s: &Signalling) -> (bool, bool) {
+        let (hoas, prefixes) = s.ha.as_ref().map(|g| g.ha.pools()).unwrap();
+        (hoas.is_in_use(X), prefixes.is_in_use(P))
+    }
+
+    #[test]
+    fn what_the_home_agent_installs_is_reserved_in_the_lma_pools_until_it_removes_it() {
+        let mut s = signalling();
+        s.reserve_at_lma(7, Held { hoa: Some(X), prefixes: vec![P] });
+        assert_eq!(lma_holds(&s), (true, true));
+        // A re-install of the same binding keeps one reservation.
+        s.reserve_at_lma(7, Held { hoa: Some(X), prefixes: vec![P] });
+        assert_eq!(lma_holds(&s), (true, true));
+        s.release_at_lma(7);
+        assert_eq!(lma_holds(&s), (false, false));
+    }
+
+    #[test]
+    fn an_lma_session_stays_reserved_at_the_home_agent_until_the_lma_frees_its_addresses() {
+        let mut s = signalling();
+        // The LMA holds X and P (allocated for a session it installs).
+        if let Some(lma) = s.lma.as_mut() {
+            let (prefixes, hoas) = lma.pools_mut();
+            assert!(hoas.reserve(X) && prefixes.reserve(P));
+        }
+        s.lma_installed(3, Some(X), &[P]);
+        assert_eq!(ha_holds(&s), (true, true));
+        // De-registered: forwarding gone, addresses still the LMA's (deprecated).
+        s.lma_removed(3);
+        s.sweep_lma_reservations();
+        assert_eq!(ha_holds(&s), (true, true));
+        // Deleted: the LMA lets them go, and so does the reservation.
+        if let Some(lma) = s.lma.as_mut() {
+            let (prefixes, hoas) = lma.pools_mut();
+            hoas.release(X);
+            prefixes.release(P);
+        }
+        s.sweep_lma_reservations();
+        assert_eq!(ha_holds(&s), (false, false));
+    }
+
+    #[test]
+    fn a_session_installed_again_before_the_sweep_keeps_its_reservation() {
+        let mut s = signalling();
+        s.lma_installed(3, Some(X), &[]);
+        s.lma_removed(3);
+        s.lma_installed(3, Some(X), &[]);
+        s.sweep_lma_reservations();
+        assert!(ha_holds(&s).0);
+    }
+}
