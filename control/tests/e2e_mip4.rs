@@ -1,0 +1,272 @@
+//! End to end: `anchord` as the Mobile IPv4 home agent (RFC 5944, RFC 3519;
+//! PROTOCOLS.md §8) in the demo network. scripts/sim/mip4.py plays a mobile
+//! node with a co-located care-of address (192.0.2.2) in anc-mag: it
+//! registers with real Registration Requests (NAI + MN-HA HMAC-MD5,
+//! computed in Python from the spec) and, once registered, carries the
+//! mobile node's traffic through a userspace tunnel whose TUN device is the
+//! mobile node's interface in anc-mn. The correspondent is anc-cn.
+//!
+//! Each test starts its own anchord (config/demo.toml with its own CLI
+//! socket and EAL file prefix, no static binding) and drives mip4.py
+//! through its stdin, reading its JSON events with timeouts.
+//!
+//! Needs root; skipped with a message otherwise. Every process started here
+//! is ended by its pid and the namespaces are deleted by Drop guards, also
+//! when a test fails; a failure prints the simulator's events and stderr,
+//! `anchorctl show bindings/stats` and the tail of anchord's log.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[macro_use]
+mod common;
+use common::{guard, script, wait_until, Env, Sim, CN_V4, MN_NS};
+
+/// The home agent address (demo.toml [ha].address) and the simulator's
+/// co-located care-of address: an address of anc-mag that is not one of the
+/// demo's foreign agents / PMAs (192.0.2.2 and .3 share FA-HA associations
+/// with the home agent, so their requests need an FA-HA extension, §8.7).
+const HA: &str = "192.0.2.1";
+const COA: &str = "192.0.2.10";
+/// demo.toml's first [[ha.mn]] association.
+const NAI: &str = "v4only@anchor.test";
+const SPI: &str = "4096";
+const KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// Reply codes (PROTOCOLS.md §8.3).
+const ACCEPTED: u64 = 0;
+const MN_FAILED_AUTH: u64 = 131;
+const ID_MISMATCH: u64 = 133;
+
+/// The demo network, anc-mn, anchord and the mobile node simulator.
+struct Net {
+    env: Env,
+    sims: Vec<Sim>,
+}
+
+impl Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // The simulator first (closing the TUN removes it from anc-mn); then
+        // the Env field ends anchord and deletes the namespaces.
+        for s in &mut self.sims {
+            s.stop();
+        }
+    }
+}
+
+impl Net {
+    fn start(tag: &str) -> Net {
+        let mut net = Net { env: Env::namespaces("anchor-mip4", tag, true), sims: Vec::new() };
+        net.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{COA}/24"), "dev", "mag-core"]);
+        let mut cfg = net.demo_config();
+        cfg.remove("binding");
+        net.start_anchord(&cfg);
+        net
+    }
+
+    /// Starts mip4.py for the demo's v4only association (`extra`: more
+    /// arguments) and returns its index.
+    fn mn(&mut self, name: &str, extra: &[&str]) -> Result<usize, String> {
+        let mut args: Vec<String> = vec![script("sim/mip4.py")];
+        args.extend(
+            ["--nai", NAI, "--spi", SPI, "--key", KEY, "--coa", COA, "--ha", HA, "--mn-ns", MN_NS]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let sim = Sim::start(&self.env.dir, name, "anc-mag", &args)?;
+        self.sims.push(sim);
+        Ok(self.sims.len() - 1)
+    }
+
+    /// Sends `cmd` and returns the "rrp" event answering it.
+    fn rrp(&mut self, i: usize, cmd: &str) -> Result<Value, String> {
+        self.sims[i].send(cmd)?;
+        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
+        self.sims[i].wait(&format!("the reply to {cmd:?}"), Duration::from_secs(15), |e| {
+            e["event"] == "rrp" && e["cmd"] == name.as_str()
+        })
+    }
+
+    /// The home agent binding of `mn_id` in `show bindings`, if listed.
+    fn binding(&self, mn_id: &str) -> Result<Option<Value>, String> {
+        let list = self.ctl(&["show", "bindings"])?;
+        let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
+        Ok(rows.iter().find(|b| b["mn_id"] == mn_id && b["role"] == "mip4").cloned())
+    }
+
+    fn report(&mut self) -> String {
+        let mut r = String::new();
+        for s in &mut self.sims {
+            r += &s.stop();
+            r += "\n";
+        }
+        r + &self.daemon_report()
+    }
+}
+
+fn run_test(tag: &str, body: impl FnOnce(&mut Net) -> Result<(), String>) {
+    let Some(_g) = guard() else { return };
+    let mut net = Net::start(tag);
+    if let Err(e) = body(&mut net) {
+        panic!("{tag}: {e}\n{}", net.report());
+    }
+}
+
+/// A counter of the home agent in `show stats` (`ha.<name>`), 0 when absent.
+fn ha_counter(stats: &Value, name: &str) -> u64 {
+    stats["ha"][name].as_u64().unwrap_or(0)
+}
+
+/// An accepted registration: a valid reply (authenticator, NAI, our
+/// address, a home address from the pool) and the simulator's "attached".
+fn register_ok(net: &mut Net, i: usize) -> Result<(Value, String), String> {
+    let rrp = net.rrp(i, "register")?;
+    ensure!(rrp["code"] == ACCEPTED, "registration not accepted: {rrp}");
+    ensure!(rrp["auth_ok"] == true, "the reply's MN-HA authenticator does not verify: {rrp}");
+    ensure!(rrp["nai"] == NAI, "the reply does not carry the NAI (RFC 2794): {rrp}");
+    ensure!(rrp["ha"] == HA, "the reply's Home Agent field is not ours: {rrp}");
+    let lifetime = rrp["lifetime_s"].as_u64().unwrap_or(0);
+    ensure!(lifetime > 0 && lifetime <= 300, "granted lifetime {lifetime} s for 300 asked: {rrp}");
+    let hoa = rrp["hoa"].as_str().unwrap_or_default().to_string();
+    ensure!(
+        hoa.starts_with("203.0.113.") && !["203.0.113.0", "203.0.113.1", "203.0.113.255"].contains(&hoa.as_str()),
+        "home address {hoa} is not from the demo pool: {rrp}"
+    );
+    net.sims[i].event("attached", Duration::from_secs(10))?;
+    Ok((rrp, hoa))
+}
+
+/// Registers with `encap`, pings the correspondent and back, checks the
+/// binding row and the workers' counters for `tunnel`.
+fn register_and_ping(net: &mut Net, encap: &str, tunnel: &str, extra: &[&str]) -> Result<(), String> {
+    let mut args = vec!["--encap", encap];
+    args.extend_from_slice(extra);
+    let m = net.mn("mn", &args)?;
+    let (_, hoa) = register_ok(net, m)?;
+    net.ping(MN_NS, CN_V4)?;
+    net.ping("anc-cn", &hoa)?;
+    let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+    ensure!(b["state"] == "active", "binding not active: {b}");
+    ensure!(b["ipv4_hoa"] == hoa.as_str(), "binding home address is not {hoa}: {b}");
+    ensure!(b["coa"] == COA, "binding care-of address is not {COA}: {b}");
+    ensure!(b["tunnel"] == tunnel, "binding tunnel is not {tunnel}: {b}");
+    ensure!(b["id"].is_u64(), "the binding has no forwarding entry: {b}");
+    ensure!(b["lifetime_left_s"].as_u64().is_some_and(|l| l > 0 && l <= 300), "lifetime_left_s: {b}");
+    let stats = net.stats()?;
+    let count = |what: &str| -> u64 {
+        stats["workers"].as_array().map_or(0, |ws| ws.iter().filter_map(|w| w[what][tunnel].as_u64()).sum())
+    };
+    ensure!(
+        count("encap") >= 6 && count("decap") >= 6,
+        "workers counted {} {tunnel} encapsulations and {} decapsulations (want >= 6): {stats}",
+        count("encap"),
+        count("decap")
+    );
+    ensure!(ha_counter(&stats, "bindings_created") >= 1, "ha.bindings_created did not count: {}", stats["ha"]);
+    ensure!(ha_counter(&stats, "rrq_received") >= 1, "ha.rrq_received did not count: {}", stats["ha"]);
+    Ok(())
+}
+
+#[test]
+fn a_mobile_node_with_a_colocated_care_of_address_registers_over_ip_in_ip_and_pings_both_ways() {
+    run_test("ipip", |net| register_and_ping(net, "ipip", "ipip", &[]));
+}
+
+#[test]
+fn a_mobile_node_with_a_colocated_care_of_address_registers_over_gre_and_pings_both_ways() {
+    run_test("gre", |net| register_and_ping(net, "gre", "gre", &[]));
+}
+
+#[test]
+fn a_mobile_node_asking_for_udp_tunnelling_gets_a_mip_udp_tunnel_and_pings_both_ways() {
+    // RFC 3519 with F = 1 (no NAT in the demo network): data rides the
+    // registration's UDP port, here 1434 on the mobile node's side.
+    run_test("udp", |net| register_and_ping(net, "udp", "mip-udp", &["--port", "1434"]));
+}
+
+#[test]
+fn a_replayed_request_gets_133_a_forged_one_131_and_the_home_agent_keeps_serving() {
+    run_test("replay", |net| {
+        let m = net.mn("mn", &["--encap", "ipip"])?;
+        register_ok(net, m)?;
+        // A second accepted request, so that the first is now an old one.
+        let rrp = net.rrp(m, "register")?;
+        ensure!(rrp["code"] == ACCEPTED, "re-registration not accepted: {rrp}");
+
+        // §8.6: an Identification not newer than the last accepted -> 133,
+        // with the home agent's time in the high 32 bits and the request's
+        // low 32 bits.
+        let rrp = net.rrp(m, "replay")?;
+        ensure!(rrp["code"] == ID_MISMATCH, "the replayed request got code {}, not 133: {rrp}", rrp["code"]);
+        ensure!(rrp["id_matches_low32"] == true, "133 without the request's low 32 bits: {rrp}");
+        ensure!(
+            rrp["id_high_delta_s"].as_i64().is_some_and(|d| d.abs() <= 5),
+            "133 without the home agent's time in the high 32 bits: {rrp}"
+        );
+
+        // §8.7 step 2: a bad MN-HA authenticator -> 131.
+        let rrp = net.rrp(m, "forge")?;
+        ensure!(rrp["code"] == MN_FAILED_AUTH, "the forged request got code {}, not 131: {rrp}", rrp["code"]);
+
+        let stats = net.stats()?;
+        ensure!(ha_counter(&stats, "replays") >= 1, "ha.replays did not count: {}", stats["ha"]);
+        ensure!(ha_counter(&stats, "auth_failures") >= 1, "ha.auth_failures did not count: {}", stats["ha"]);
+
+        // Still serving: the binding stands, traffic flows, a new request is
+        // accepted.
+        net.alive()?;
+        net.ping(MN_NS, CN_V4)?;
+        let rrp = net.rrp(m, "register")?;
+        ensure!(rrp["code"] == ACCEPTED, "a valid request after the refused ones was not accepted: {rrp}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_deregistration_removes_the_binding_and_its_traffic() {
+    run_test("dereg", |net| {
+        let m = net.mn("mn", &["--encap", "ipip"])?;
+        let (_, hoa) = register_ok(net, m)?;
+        net.ping(MN_NS, CN_V4)?;
+        ensure!(net.binding(NAI)?.is_some(), "the binding is not listed after registration");
+
+        let rrp = net.rrp(m, "deregister")?;
+        ensure!(rrp["code"] == ACCEPTED, "de-registration not accepted: {rrp}");
+        ensure!(rrp["lifetime_s"] == 0, "de-registration reply lifetime is not 0: {rrp}");
+        net.sims[m].event("detached", Duration::from_secs(5))?;
+        wait_until(Duration::from_secs(5), "the binding's removal", || Ok(net.binding(NAI)?.is_none().then_some(())))?;
+        net.ping_fails("anc-cn", &hoa, 2)?;
+        let stats = net.stats()?;
+        ensure!(ha_counter(&stats, "deregistrations") >= 1, "ha.deregistrations did not count: {}", stats["ha"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn clearing_a_mobile_ipv4_binding_from_the_cli_removes_it() {
+    run_test("clear", |net| {
+        let m = net.mn("mn", &["--encap", "gre"])?;
+        let (_, hoa) = register_ok(net, m)?;
+        net.ping(MN_NS, CN_V4)?;
+        net.ctl(&["clear", "binding", NAI])?;
+        wait_until(Duration::from_secs(5), "the binding's removal", || Ok(net.binding(NAI)?.is_none().then_some(())))?;
+        net.ping_fails("anc-cn", &hoa, 2)?;
+        Ok(())
+    });
+}

@@ -1,0 +1,365 @@
+#!/usr/bin/python3
+"""Mobile IPv4 mobile node with a co-located care-of address, for the demo network.
+
+Written from ../shared/spec/PROTOCOLS.md §8 (RFC 5944 registration, RFC 2794
+NAI, RFC 3519 UDP tunnelling) independently of the Rust code: it builds
+Registration Requests with a Mobile Node NAI extension and an MN-HA
+authentication extension (HMAC-MD5 over every octet before the
+authenticator, §8.5, computed with Python's hmac), Identification as an NTP
+timestamp (§8.6), reads and checks the Registration Reply, and once
+registered carries the mobile node's traffic: a TUN device moved into the
+mobile-node namespace on one side, the tunnel to the home agent on the other
+(IP-in-IP or GRE with raw sockets, reusing scripts/sim/tunnel_peer.py; or
+RFC 3519 MIP-UDP on the registration socket itself, since the home agent
+tunnels to the request's source address and port). The kernel has no tunnel
+modules; standard library only.
+
+  ip netns exec anc-mag /usr/bin/python3 scripts/sim/mip4.py \\
+      --nai v4only@anchor.test --spi 4096 --key 00112233445566778899aabbccddeeff \\
+      --coa 192.0.2.2 --ha 192.0.2.1 --encap gre --mn-ns anc-mn
+
+Commands on stdin, one per line; one JSON event per line on stdout:
+  register [LIFETIME]   RRQ (new Identification); event "rrp" (cmd "register"),
+                        then "attached" the first time it is accepted
+  deregister            RRQ with lifetime 0; "rrp" (cmd "deregister"), "detached"
+  replay                sends the first RRQ of this run again, unchanged
+                        (an old Identification): "rrp" (cmd "replay")
+  forge                 a fresh RRQ whose authenticator has one bit flipped:
+                        "rrp" (cmd "forge") or a timeout
+  quit                  "exit"
+An "rrp" event carries code, lifetime_s, hoa, ha, identification (hex),
+id_matches_low32, auth_ok (MN-HA authenticator of the reply), nai (the reply
+carried the NAI), udp_tunnel_reply and tries; on no answer after --max-tries
+it is {"event": "rrp", "timeout": true}. SIGTERM closes the TUN and prints
+counters on stderr.
+"""
+
+import argparse
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import select
+import signal
+import socket
+import struct
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tunnel_peer as tp  # noqa: E402  (the userspace tunnel end)
+
+MIP_PORT = 434
+RRQ, RRP, REVOCATION, TUNNEL_DATA = 1, 3, 7, 4
+# Flags of the RRQ (§8.2).
+FLAG_S, FLAG_B, FLAG_D, FLAG_M, FLAG_G, FLAG_T = 0x80, 0x40, 0x20, 0x10, 0x08, 0x02
+EXT_MN_HA, EXT_NAI, EXT_UDP_TUNNEL_REQ, EXT_UDP_TUNNEL_REPLY = 32, 131, 144, 44
+NTP_UNIX_OFFSET = 2_208_988_800
+
+
+def emit(event, **fields):
+    print(json.dumps({"event": event, **fields}), flush=True)
+
+
+def ntp_now():
+    """§8.6: seconds since 1900 in the high 32 bits, fraction in the low 32."""
+    t = time.time()
+    secs = int(t) + NTP_UNIX_OFFSET
+    frac = int((t - int(t)) * (1 << 32)) & 0xFFFFFFFF
+    return ((secs & 0xFFFFFFFF) << 32) | frac
+
+
+def mn_ha_ext(key, covered_so_far, spi):
+    """§8.5: Type 32, Length 4 + 16, SPI, HMAC-MD5 over everything before
+    the authenticator (the message, earlier extensions, Type, Length, SPI)."""
+    head = struct.pack("!BBI", EXT_MN_HA, 4 + 16, spi)
+    mac = hmac.new(key, covered_so_far + head, hashlib.md5).digest()
+    return head + mac
+
+
+def build_rrq(a, lifetime, ident, hoa):
+    flags = FLAG_D | FLAG_T  # co-located care-of address; reverse tunnelling
+    if a.encap == "gre":
+        flags |= FLAG_G
+    msg = struct.pack("!BBH4s4s4sQ", RRQ, flags, lifetime, hoa.packed, a.ha.packed, a.coa.packed, ident)
+    nai = a.nai.encode()
+    msg += struct.pack("!BB", EXT_NAI, len(nai)) + nai
+    if a.encap == "udp":
+        # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (no NAT
+        # here, so forced), Encapsulation 4 (IP-in-UDP), Reserved 3 = 0.
+        msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, 0x80, 4, 0)
+    return msg + mn_ha_ext(a.key, msg, a.spi)
+
+
+def parse_extensions(buf, off):
+    """(type, offset, body) of each extension, by the shapes of §8.4."""
+    out = []
+    while off < len(buf):
+        t = buf[off]
+        if t == 0:
+            off += 1
+            continue
+        if off + 2 > len(buf):
+            raise ValueError(f"extension {t} cut short")
+        if t in (36, 38, 47, 48) or (t == 139 and buf[off + 1] in (1, 2)):
+            if off + 4 > len(buf):
+                raise ValueError(f"extension {t} cut short")
+            length = struct.unpack_from("!H", buf, off + 2)[0]
+            end = off + 4 + length
+            body = buf[off + 4 : end]
+        else:  # TLV and short shapes: the octet at offset 1 is the length
+            end = off + 2 + buf[off + 1]
+            body = buf[off + 2 : end]
+        if end > len(buf):
+            raise ValueError(f"extension {t} runs past the end")
+        out.append((t, off, body))
+        off = end
+    return out
+
+
+def parse_rrp(a, buf, sent_ident):
+    if len(buf) < 20 or buf[0] != RRP:
+        return None
+    code, lifetime = buf[1], struct.unpack_from("!H", buf, 2)[0]
+    hoa, ha = ipaddress.IPv4Address(buf[4:8]), ipaddress.IPv4Address(buf[8:12])
+    ident = struct.unpack_from("!Q", buf, 12)[0]
+    ev = {
+        "code": code,
+        "lifetime_s": lifetime,
+        "hoa": str(hoa),
+        "ha": str(ha),
+        "identification": f"{ident:016x}",
+        "id_matches_low32": (ident & 0xFFFFFFFF) == (sent_ident & 0xFFFFFFFF),
+        "id_high_delta_s": (ident >> 32) - (ntp_now() >> 32),
+        "auth_ok": False,
+        "nai": None,
+        "udp_tunnel_reply": None,
+    }
+    try:
+        exts = parse_extensions(buf, 20)
+    except ValueError as e:
+        ev["error"] = str(e)
+        return ev
+    for t, off, body in exts:
+        if t == EXT_NAI:
+            ev["nai"] = body.decode(errors="replace")
+        elif t == EXT_UDP_TUNNEL_REPLY and len(body) >= 6:
+            sub, rcode, fl, keepalive = struct.unpack_from("!BBHH", body)
+            ev["udp_tunnel_reply"] = {"code": rcode, "f": bool(fl & 0x8000), "keepalive_s": keepalive}
+        elif t == EXT_MN_HA and len(body) == 20:
+            spi = struct.unpack_from("!I", body)[0]
+            want = hmac.new(a.key, buf[: off + 6], hashlib.md5).digest()
+            ev["auth_ok"] = spi == a.spi and hmac.compare_digest(want, body[4:])
+    return ev
+
+
+class Node:
+    def __init__(self, a):
+        self.a = a
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind((str(a.coa), a.port))
+        self.hoa = a.hoa or ipaddress.IPv4Address("0.0.0.0")
+        self.first_rrq = None
+        self.last_ident = 0
+        self.tun = None
+        self.tunnel = None  # tunnel_peer.RawTunnel for ipip / gre
+        self.counts = {"sent": 0, "received": 0, "dropped": 0, "rrq": 0, "rrp": 0}
+
+    def ident(self):
+        i = max(ntp_now(), self.last_ident + 1)
+        self.last_ident = i
+        return i
+
+    def exchange(self, cmd, payload, ident):
+        """Sends `payload` (retransmitted with 1, 2, 4 s timeouts) and
+        returns the "rrp" event of the reply whose low 32 bits match."""
+        timeout = self.a.initial_timeout
+        for tries in range(1, self.a.max_tries + 1):
+            self.sock.sendto(payload, (str(self.a.ha), MIP_PORT))
+            self.counts["rrq"] += 1
+            deadline = time.monotonic() + timeout
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                r, _, _ = select.select([self.sock], [], [], left)
+                if not r:
+                    break
+                buf, (host, port) = self.sock.recvfrom(65535)
+                if buf and buf[0] == TUNNEL_DATA:
+                    self.downlink_udp(buf, host, port)
+                    continue
+                ev = parse_rrp(self.a, buf, ident)
+                if ev is None or not ev["id_matches_low32"]:
+                    continue
+                self.counts["rrp"] += 1
+                ev.update(cmd=cmd, tries=tries, source=f"{host}:{port}")
+                return ev
+            timeout *= 2
+        return {"cmd": cmd, "timeout": True, "tries": self.a.max_tries}
+
+    def register(self, cmd, lifetime, forge=False):
+        ident = self.ident()
+        rrq = build_rrq(self.a, lifetime, ident, self.hoa)
+        if forge:
+            rrq = rrq[:-1] + bytes([rrq[-1] ^ 0x01])
+        elif self.first_rrq is None:
+            self.first_rrq = (rrq, ident)
+        ev = self.exchange(cmd, rrq, ident)
+        emit("rrp", **ev)
+        return ev
+
+    def replay(self):
+        if self.first_rrq is None:
+            emit("error", what="replay before any register")
+            return
+        rrq, ident = self.first_rrq
+        emit("rrp", **self.exchange("replay", rrq, ident))
+
+    # ------------------------------------------------------------ data
+    def attach(self, hoa):
+        self.hoa = hoa
+        a = self.a
+        targs = argparse.Namespace(
+            kind=a.encap if a.encap != "udp" else "mip-udp",
+            local=a.coa,
+            remote=a.ha,
+            key_up=None,
+            key_down=None,
+            mn_ns=a.mn_ns,
+            tun=a.tun,
+            ipv4_hoa=hoa,
+            hnp=[],
+            ipv6_hoa=None,
+        )
+        if a.encap in ("ipip", "gre"):
+            self.tunnel = tp.RawTunnel(targs)
+        self.tun = tp.open_tun(a.tun)
+        tp.setup_mn(targs)
+        emit("attached", hoa=str(hoa), encap=a.encap, tun=a.tun)
+
+    def detach(self):
+        if self.tun is not None:
+            os.close(self.tun)  # the kernel deletes the TUN with its last fd
+            self.tun = None
+        if self.tunnel is not None:
+            for s in self.tunnel.fds():
+                s.close()
+            self.tunnel = None
+
+    def uplink(self):
+        inner = os.read(self.tun, 65535)
+        if tp.local_only(inner):
+            return
+        try:
+            if self.a.encap == "udp":
+                # RFC 3519 §3.3: Type 4, Next Header 4 (IPv4), Reserved 0.
+                self.sock.sendto(struct.pack("!BBH", TUNNEL_DATA, 4, 0) + inner, (str(self.a.ha), MIP_PORT))
+            else:
+                self.tunnel.send(inner)
+            self.counts["sent"] += 1
+        except OSError as e:
+            self.counts["dropped"] += 1
+            print(f"mip4: send: {e}", file=sys.stderr, flush=True)
+
+    def downlink_udp(self, buf, host, port):
+        if self.tun is None or host != str(self.a.ha) or port != MIP_PORT or len(buf) < 24 or buf[1] != 4:
+            self.counts["dropped"] += 1
+            return
+        os.write(self.tun, buf[4:])
+        self.counts["received"] += 1
+
+    def downlink_raw(self, sock):
+        inner = self.tunnel.recv(sock)
+        if inner is None or self.tun is None:
+            self.counts["dropped"] += 1
+            return
+        os.write(self.tun, inner)
+        self.counts["received"] += 1
+
+    # ------------------------------------------------------------ loop
+    def command(self, line):
+        words = line.split()
+        if not words:
+            return True
+        cmd = words[0]
+        if cmd == "register":
+            lifetime = int(words[1]) if len(words) > 1 else self.a.lifetime
+            ev = self.register("register", lifetime)
+            if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0 and self.tun is None:
+                self.attach(ipaddress.IPv4Address(ev["hoa"]))
+        elif cmd == "deregister":
+            ev = self.register("deregister", 0)
+            if ev.get("code", 255) < 64:
+                self.detach()
+                emit("detached", reason="de-registration")
+        elif cmd == "replay":
+            self.replay()
+        elif cmd == "forge":
+            self.register("forge", self.a.lifetime, forge=True)
+        elif cmd == "quit":
+            return False
+        else:
+            emit("error", what=f"unknown command {cmd!r}")
+        return True
+
+    def run(self):
+        emit("ready", coa=str(self.a.coa), port=self.a.port)
+        stdin = sys.stdin.fileno()
+        while True:
+            fds = [stdin, self.sock]
+            if self.tun is not None:
+                fds.append(self.tun)
+            if self.tunnel is not None:
+                fds.extend(self.tunnel.fds())
+            readable, _, _ = select.select(fds, [], [])
+            for fd in readable:
+                if fd == stdin:
+                    line = sys.stdin.readline()
+                    if not line or not self.command(line):
+                        return
+                elif fd is self.sock:
+                    buf, (host, port) = self.sock.recvfrom(65535)
+                    if buf and buf[0] == TUNNEL_DATA:
+                        self.downlink_udp(buf, host, port)
+                    else:
+                        emit("unexpected", msg_type=buf[0] if buf else None, source=f"{host}:{port}")
+                elif fd == self.tun:
+                    self.uplink()
+                else:
+                    self.downlink_raw(fd)
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--nai", required=True)
+    p.add_argument("--spi", required=True, type=int)
+    p.add_argument("--key", required=True, type=lambda h: bytes.fromhex(h.removeprefix("0x")))
+    p.add_argument("--coa", required=True, type=ipaddress.IPv4Address, help="our co-located care-of address")
+    p.add_argument("--ha", required=True, type=ipaddress.IPv4Address, help="the home agent")
+    p.add_argument("--hoa", type=ipaddress.IPv4Address, help="home address to ask for (default 0.0.0.0: assign one)")
+    p.add_argument("--encap", default="ipip", choices=["ipip", "gre", "udp"])
+    p.add_argument("--port", type=int, default=MIP_PORT, help="our UDP port (default 434)")
+    p.add_argument("--lifetime", type=int, default=300)
+    p.add_argument("--mn-ns", default="anc-mn")
+    p.add_argument("--tun", default="mn0")
+    p.add_argument("--max-tries", type=int, default=3)
+    p.add_argument("--initial-timeout", type=float, default=1.0)
+    return p.parse_args()
+
+
+def main():
+    a = parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    node = Node(a)
+    try:
+        node.run()
+        emit("exit")
+    finally:
+        node.detach()
+        print("stats " + json.dumps(node.counts), file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    main()
