@@ -35,6 +35,13 @@ const NAI: &str = "v4only@anchor.test";
 const SPI: &str = "4096";
 const KEY: &str = "00112233445566778899aabbccddeeff";
 
+/// The demo's first [[ha.fa]] (a foreign agent and PMA in anc-mag).
+const FA: &str = "192.0.2.2";
+const FA_SPI: &str = "8192";
+const FA_KEY: &str = "a0a1a2a3a4a5a6a7a8a9aaabacadaeaf";
+/// The GRE key the foreign agent asks the home agent to put on the downlink.
+const FA_GRE_KEY: u64 = 7001;
+
 /// Reply codes (PROTOCOLS.md §8.3).
 const ACCEPTED: u64 = 0;
 const MN_FAILED_AUTH: u64 = 131;
@@ -79,14 +86,20 @@ impl Net {
         net
     }
 
-    /// Starts mip4.py for the demo's v4only association (`extra`: more
-    /// arguments) and returns its index.
+    /// Starts mip4.py as a mobile node with a co-located care-of address
+    /// for the demo's v4only association (`extra`: more arguments) and
+    /// returns its index.
     fn mn(&mut self, name: &str, extra: &[&str]) -> Result<usize, String> {
+        let mut args = vec!["--coa", COA];
+        args.extend_from_slice(extra);
+        self.sim(name, &args)
+    }
+
+    /// Starts mip4.py for the v4only association with `extra` arguments.
+    fn sim(&mut self, name: &str, extra: &[&str]) -> Result<usize, String> {
         let mut args: Vec<String> = vec![script("sim/mip4.py")];
         args.extend(
-            ["--nai", NAI, "--spi", SPI, "--key", KEY, "--coa", COA, "--ha", HA, "--mn-ns", MN_NS]
-                .iter()
-                .map(|s| s.to_string()),
+            ["--nai", NAI, "--spi", SPI, "--key", KEY, "--ha", HA, "--mn-ns", MN_NS].iter().map(|s| s.to_string()),
         );
         args.extend(extra.iter().map(|s| s.to_string()));
         let sim = Sim::start(&self.env.dir, name, "anc-mag", &args)?;
@@ -103,11 +116,16 @@ impl Net {
         })
     }
 
-    /// The home agent binding of `mn_id` in `show bindings`, if listed.
+    /// The Mobile IPv4 binding of `mn_id` in `show bindings`, if listed.
     fn binding(&self, mn_id: &str) -> Result<Option<Value>, String> {
+        self.binding_as(mn_id, "mip4")
+    }
+
+    /// The binding of `mn_id` with `role` in `show bindings`, if listed.
+    fn binding_as(&self, mn_id: &str, role: &str) -> Result<Option<Value>, String> {
         let list = self.ctl(&["show", "bindings"])?;
         let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
-        Ok(rows.iter().find(|b| b["mn_id"] == mn_id && b["role"] == "mip4").cloned())
+        Ok(rows.iter().find(|b| b["mn_id"] == mn_id && b["role"] == role).cloned())
     }
 
     fn report(&mut self) -> String {
@@ -159,12 +177,18 @@ fn register_and_ping(net: &mut Net, encap: &str, tunnel: &str, extra: &[&str]) -
     args.extend_from_slice(extra);
     let m = net.mn("mn", &args)?;
     let (_, hoa) = register_ok(net, m)?;
+    traffic_and_binding(net, &hoa, COA, tunnel, "mip4").map(|_| ())
+}
+
+/// Pings from the mobile node to the correspondent and back; checks the
+/// binding row (`coa`, `tunnel`, `role`) and the workers' counters.
+fn traffic_and_binding(net: &mut Net, hoa: &str, coa: &str, tunnel: &str, role: &str) -> Result<Value, String> {
     net.ping(MN_NS, CN_V4)?;
-    net.ping("anc-cn", &hoa)?;
-    let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+    net.ping("anc-cn", hoa)?;
+    let b = net.binding_as(NAI, role)?.ok_or_else(|| format!("no {role} binding listed"))?;
     ensure!(b["state"] == "active", "binding not active: {b}");
-    ensure!(b["ipv4_hoa"] == hoa.as_str(), "binding home address is not {hoa}: {b}");
-    ensure!(b["coa"] == COA, "binding care-of address is not {COA}: {b}");
+    ensure!(b["ipv4_hoa"] == hoa, "binding home address is not {hoa}: {b}");
+    ensure!(b["coa"] == coa, "binding care-of address is not {coa}: {b}");
     ensure!(b["tunnel"] == tunnel, "binding tunnel is not {tunnel}: {b}");
     ensure!(b["id"].is_u64(), "the binding has no forwarding entry: {b}");
     ensure!(b["lifetime_left_s"].as_u64().is_some_and(|l| l > 0 && l <= 300), "lifetime_left_s: {b}");
@@ -180,7 +204,7 @@ fn register_and_ping(net: &mut Net, encap: &str, tunnel: &str, extra: &[&str]) -
     );
     ensure!(ha_counter(&stats, "bindings_created") >= 1, "ha.bindings_created did not count: {}", stats["ha"]);
     ensure!(ha_counter(&stats, "rrq_received") >= 1, "ha.rrq_received did not count: {}", stats["ha"]);
-    Ok(())
+    Ok(b)
 }
 
 #[test]
@@ -267,6 +291,61 @@ fn clearing_a_mobile_ipv4_binding_from_the_cli_removes_it() {
         net.ctl(&["clear", "binding", NAI])?;
         wait_until(Duration::from_secs(5), "the binding's removal", || Ok(net.binding(NAI)?.is_none().then_some(())))?;
         net.ping_fails("anc-cn", &hoa, 2)?;
+        Ok(())
+    });
+}
+
+#[test]
+fn a_registration_through_a_foreign_agent_with_gre_keys_carries_the_traffic() {
+    run_test("fa", |net| {
+        let key = FA_GRE_KEY.to_string();
+        let m = net.sim(
+            "fa",
+            &["--mode", "fa", "--coa", FA, "--fa-spi", FA_SPI, "--fa-key", FA_KEY, "--encap", "gre", "--gre-key", &key],
+        )?;
+        let (rrp, hoa) = register_ok(net, m)?;
+        // §8.5: the reply to a foreign agent we share an association with
+        // carries FA-HA; §8.11: and the home agent's GRE key.
+        ensure!(rrp["fa_auth_ok"] == true, "the reply's FA-HA authenticator does not verify: {rrp}");
+        let ha_key = rrp["gre_key"].as_u64().ok_or_else(|| format!("no GRE Key extension in the reply: {rrp}"))?;
+        let b = traffic_and_binding(net, &hoa, FA, "gre", "mip4")?;
+        ensure!(b["gre_key_in"] == ha_key, "gre_key_in is not the home agent's key {ha_key}: {b}");
+        ensure!(b["gre_key_out"] == FA_GRE_KEY, "gre_key_out is not the foreign agent's key {FA_GRE_KEY}: {b}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_pma_registers_a_host_by_proxy_and_the_hosts_traffic_flows() {
+    run_test("pma", |net| {
+        let m = net.sim("pma", &["--mode", "pma", "--coa", FA, "--fa-spi", FA_SPI, "--fa-key", FA_KEY])?;
+        let (_, hoa) = register_ok(net, m)?;
+        let b = traffic_and_binding(net, &hoa, FA, "ipip", "pmip4")?;
+        ensure!(b["att"] == 1, "the Access Technology Type (802.3) is not on the binding: {b}");
+        Ok(())
+    });
+}
+
+#[test]
+fn clearing_a_binding_revokes_it_at_a_mobile_node_that_supports_revocation() {
+    run_test("revoke", |net| {
+        let m = net.mn("mn", &["--encap", "ipip", "--revocation"])?;
+        let (rrp, _) = register_ok(net, m)?;
+        ensure!(!rrp["revocation_support"].is_null(), "the reply does not answer Revocation Support: {rrp}");
+        net.ctl(&["clear", "binding", NAI])?;
+        // RFC 3543 (§8.9): a revocation from the home agent (A = 1),
+        // authenticated with MN-HA towards a co-located mobile node.
+        let rev = net.sims[m].event("revocation", Duration::from_secs(5))?;
+        ensure!(rev["a"] == true && rev["auth_ok"] == true, "bad revocation: {rev}");
+        ensure!(rev["source"] == format!("{HA}:434").as_str(), "revocation not from {HA}:434: {rev}");
+        net.sims[m].event("detached", Duration::from_secs(5))?;
+        wait_until(Duration::from_secs(5), "the binding's removal", || Ok(net.binding(NAI)?.is_none().then_some(())))?;
+        wait_until(Duration::from_secs(5), "the acknowledgement to count", || {
+            let stats = net.stats()?;
+            Ok((ha_counter(&stats, "revocation_acks_received") >= 1).then_some(()))
+        })?;
+        let stats = net.stats()?;
+        ensure!(ha_counter(&stats, "revocations_sent") >= 1, "ha.revocations_sent did not count: {}", stats["ha"]);
         Ok(())
     });
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Mobile IPv4 mobile node with a co-located care-of address, for the demo network.
+"""Mobile IPv4 mobile node (co-located care-of address), foreign agent or PMA, for the demo network.
 
 Written from ../shared/spec/PROTOCOLS.md §8 (RFC 5944 registration, RFC 2794
 NAI, RFC 3519 UDP tunnelling) independently of the Rust code: it builds
@@ -19,6 +19,14 @@ modules; standard library only.
       --coa 192.0.2.2 --ha 192.0.2.1 --encap gre --mn-ns anc-mn
 
 Commands on stdin, one per line; one JSON event per line on stdout:
+Modes (--mode): mn, the mobile node itself with a co-located care-of
+address; fa, a foreign agent at --coa relaying the mobile node's request
+(D = 0, its GRE Key and FA-HA extensions appended); pma, a proxy mobility
+agent registering the host by proxy (RFC 5563, per-node FA-HA
+authentication). With --revocation the request advertises Revocation
+Support (RFC 3543) and a revocation from the home agent is acknowledged
+(event "revocation", then "detached").
+
   register [LIFETIME]   RRQ (new Identification); event "rrp" (cmd "register"),
                         then "attached" the first time it is accepted
   deregister            RRQ with lifetime 0; "rrp" (cmd "deregister"), "detached"
@@ -51,10 +59,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import tunnel_peer as tp  # noqa: E402  (the userspace tunnel end)
 
 MIP_PORT = 434
-RRQ, RRP, REVOCATION, TUNNEL_DATA = 1, 3, 7, 4
+RRQ, RRP, REVOCATION, TUNNEL_DATA, REVOCATION_ACK = 1, 3, 7, 4, 15
 # Flags of the RRQ (§8.2).
 FLAG_S, FLAG_B, FLAG_D, FLAG_M, FLAG_G, FLAG_T = 0x80, 0x40, 0x20, 0x10, 0x08, 0x02
-EXT_MN_HA, EXT_NAI, EXT_UDP_TUNNEL_REQ, EXT_UDP_TUNNEL_REPLY = 32, 131, 144, 44
+EXT_MN_HA, EXT_FA_HA, EXT_NAI, EXT_UDP_TUNNEL_REQ, EXT_UDP_TUNNEL_REPLY = 32, 34, 131, 144, 44
+EXT_GRE_KEY, EXT_REVOCATION_SUPPORT, EXT_PMIP4_NONSKIP, EXT_PMIP4 = 48, 137, 47, 147
 NTP_UNIX_OFFSET = 2_208_988_800
 
 
@@ -70,17 +79,28 @@ def ntp_now():
     return ((secs & 0xFFFFFFFF) << 32) | frac
 
 
-def mn_ha_ext(key, covered_so_far, spi):
-    """§8.5: Type 32, Length 4 + 16, SPI, HMAC-MD5 over everything before
-    the authenticator (the message, earlier extensions, Type, Length, SPI)."""
-    head = struct.pack("!BBI", EXT_MN_HA, 4 + 16, spi)
+def auth_ext(ext_type, key, covered_so_far, spi):
+    """§8.5: Type (32 MN-HA, 34 FA-HA), Length 4 + 16, SPI, HMAC-MD5 over
+    everything before the authenticator (the message, earlier extensions,
+    Type, Length, SPI)."""
+    head = struct.pack("!BBI", ext_type, 4 + 16, spi)
     mac = hmac.new(key, covered_so_far + head, hashlib.md5).digest()
     return head + mac
 
 
+def mn_ha_ext(key, covered_so_far, spi):
+    return auth_ext(EXT_MN_HA, key, covered_so_far, spi)
+
+
 def build_rrq(a, lifetime, ident, hoa):
-    flags = FLAG_D | FLAG_T  # co-located care-of address; reverse tunnelling
-    if a.encap == "gre":
+    """The request of --mode: mn (co-located care-of address, D = 1, MN-HA),
+    fa (a foreign agent relays the mobile node's request with D = 0 and
+    appends its GRE Key and FA-HA extensions, §8.5, §8.11) or pma (a proxy
+    registration, RFC 5563: per-node FA-HA authentication, §10)."""
+    flags = FLAG_T  # reverse tunnelling
+    if a.mode == "mn":
+        flags |= FLAG_D  # the mobile node decapsulates (co-located CoA)
+    if a.encap == "gre" and a.mode == "mn":
         flags |= FLAG_G
     msg = struct.pack("!BBH4s4s4sQ", RRQ, flags, lifetime, hoa.packed, a.ha.packed, a.coa.packed, ident)
     nai = a.nai.encode()
@@ -89,7 +109,26 @@ def build_rrq(a, lifetime, ident, hoa):
         # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (no NAT
         # here, so forced), Encapsulation 4 (IP-in-UDP), Reserved 3 = 0.
         msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, 0x80, 4, 0)
-    return msg + mn_ha_ext(a.key, msg, a.spi)
+    if a.revocation and a.mode == "mn":
+        # §8.9: Type 137, Length 6, I bit, our 32-bit clock.
+        msg += struct.pack("!BBHI", EXT_REVOCATION_SUPPORT, 6, 0x8000, int(time.time()) & 0xFFFFFFFF)
+    if a.mode == "pma":
+        # §10.2: Per-Node Authentication Method (type 47, sub-type 1,
+        # length 1, method 1 = FA-HA); Access Technology Type (147,
+        # sub-type 4, 1 = 802.3).
+        msg += struct.pack("!BBHB", EXT_PMIP4_NONSKIP, 1, 1, 1)
+        msg += struct.pack("!BBBB", EXT_PMIP4, 2, 4, 1)
+    else:
+        msg += mn_ha_ext(a.key, msg, a.spi)
+    if a.mode in ("fa", "pma"):
+        if a.encap == "gre":
+            # §8.11: Type 48, Sub-Type 0, Length 4, the key the HA must put
+            # on downlink packets; after MN-HA, before FA-HA.
+            msg += struct.pack("!BBHI", EXT_GRE_KEY, 0, 4, a.gre_key)
+        if a.revocation:
+            msg += struct.pack("!BBHI", EXT_REVOCATION_SUPPORT, 6, 0x8000, int(time.time()) & 0xFFFFFFFF)
+        msg += auth_ext(EXT_FA_HA, a.fa_key, msg, a.fa_spi)
+    return msg
 
 
 def parse_extensions(buf, off):
@@ -133,8 +172,11 @@ def parse_rrp(a, buf, sent_ident):
         "id_matches_low32": (ident & 0xFFFFFFFF) == (sent_ident & 0xFFFFFFFF),
         "id_high_delta_s": (ident >> 32) - (ntp_now() >> 32),
         "auth_ok": False,
+        "fa_auth_ok": None,
         "nai": None,
         "udp_tunnel_reply": None,
+        "gre_key": None,
+        "revocation_support": None,
     }
     try:
         exts = parse_extensions(buf, 20)
@@ -147,10 +189,43 @@ def parse_rrp(a, buf, sent_ident):
         elif t == EXT_UDP_TUNNEL_REPLY and len(body) >= 6:
             sub, rcode, fl, keepalive = struct.unpack_from("!BBHH", body)
             ev["udp_tunnel_reply"] = {"code": rcode, "f": bool(fl & 0x8000), "keepalive_s": keepalive}
-        elif t == EXT_MN_HA and len(body) == 20:
+        elif t == EXT_GRE_KEY and len(body) == 4:
+            ev["gre_key"] = struct.unpack_from("!I", body)[0]
+        elif t == EXT_REVOCATION_SUPPORT and len(body) == 6:
+            ev["revocation_support"] = {"i": bool(struct.unpack_from("!H", body)[0] & 0x8000)}
+        elif t in (EXT_MN_HA, EXT_FA_HA) and len(body) == 20:
             spi = struct.unpack_from("!I", body)[0]
-            want = hmac.new(a.key, buf[: off + 6], hashlib.md5).digest()
-            ev["auth_ok"] = spi == a.spi and hmac.compare_digest(want, body[4:])
+            key, want_spi = (a.key, a.spi) if t == EXT_MN_HA else (a.fa_key, a.fa_spi)
+            want = hmac.new(key, buf[: off + 6], hashlib.md5).digest()
+            ok = spi == want_spi and hmac.compare_digest(want, body[4:])
+            ev["auth_ok" if t == EXT_MN_HA else "fa_auth_ok"] = ok
+    if a.mode == "pma":
+        # Per-node authentication: the FA-HA extension authenticates the reply.
+        ev["auth_ok"] = bool(ev["fa_auth_ok"])
+    return ev
+
+
+def parse_revocation(a, buf):
+    """§8.9: Type 7, Reserved, A/I flags, Home Address, Home Domain Address,
+    Foreign Domain Address, Revocation Identifier, extensions; the last
+    extension authenticates it (MN-HA towards a co-located mobile node,
+    FA-HA towards a foreign agent)."""
+    if len(buf) < 20:
+        return None
+    flags = struct.unpack_from("!H", buf, 2)[0]
+    hoa, hda, fda = (ipaddress.IPv4Address(buf[i : i + 4]) for i in (4, 8, 12))
+    rev_id = struct.unpack_from("!I", buf, 16)[0]
+    ev = {"a": bool(flags & 0x8000), "i": bool(flags & 0x4000), "hoa": str(hoa), "home_domain": str(hda)}
+    ev.update(foreign_domain=str(fda), revocation_id=rev_id, auth_ok=False)
+    want_type = EXT_MN_HA if a.mode == "mn" else EXT_FA_HA
+    key, want_spi = (a.key, a.spi) if a.mode == "mn" else (a.fa_key, a.fa_spi)
+    try:
+        for t, off, body in parse_extensions(buf, 20):
+            if t == want_type and len(body) == 20:
+                want = hmac.new(key, buf[: off + 6], hashlib.md5).digest()
+                ev["auth_ok"] = struct.unpack_from("!I", body)[0] == want_spi and hmac.compare_digest(want, body[4:])
+    except ValueError as e:
+        ev["error"] = str(e)
     return ev
 
 
@@ -164,6 +239,7 @@ class Node:
         self.last_ident = 0
         self.tun = None
         self.tunnel = None  # tunnel_peer.RawTunnel for ipip / gre
+        self.ha_gre_key = None  # the HA's GRE key (fa / pma mode)
         self.counts = {"sent": 0, "received": 0, "dropped": 0, "rrq": 0, "rrp": 0}
 
     def ident(self):
@@ -233,6 +309,10 @@ class Node:
             hnp=[],
             ipv6_hoa=None,
         )
+        if a.encap == "gre" and a.mode != "mn":
+            # §8.11: the HA's key (in its reply) goes on the uplink, ours
+            # comes back on the downlink.
+            targs.key_up, targs.key_down = self.ha_gre_key, a.gre_key
         if a.encap in ("ipip", "gre"):
             self.tunnel = tp.RawTunnel(targs)
         self.tun = tp.open_tun(a.tun)
@@ -278,6 +358,28 @@ class Node:
         os.write(self.tun, inner)
         self.counts["received"] += 1
 
+    def revoked(self, buf, host, port):
+        """§8.9: an authenticated revocation is acknowledged (Type 15, I
+        flag, the Home Address and identifier copied, then our
+        authenticator) and ends the binding here too."""
+        ev = parse_revocation(self.a, buf)
+        if ev is None:
+            emit("unexpected", msg_type=REVOCATION, source=f"{host}:{port}", error="short")
+            return
+        ev["source"] = f"{host}:{port}"
+        if ev["auth_ok"]:
+            ack = struct.pack("!BBH4sI", REVOCATION_ACK, 0, 0x8000, buf[4:8], ev["revocation_id"])
+            if self.a.mode == "mn":
+                ack += mn_ha_ext(self.a.key, ack, self.a.spi)
+            else:
+                ack += auth_ext(EXT_FA_HA, self.a.fa_key, ack, self.a.fa_spi)
+            self.sock.sendto(ack, (host, port))
+            ev["acknowledged"] = True
+        emit("revocation", **ev)
+        if ev["auth_ok"]:
+            self.detach()
+            emit("detached", reason="revoked")
+
     # ------------------------------------------------------------ loop
     def command(self, line):
         words = line.split()
@@ -287,6 +389,8 @@ class Node:
         if cmd == "register":
             lifetime = int(words[1]) if len(words) > 1 else self.a.lifetime
             ev = self.register("register", lifetime)
+            if ev.get("gre_key") is not None:
+                self.ha_gre_key = ev["gre_key"]
             if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0 and self.tun is None:
                 self.attach(ipaddress.IPv4Address(ev["hoa"]))
         elif cmd == "deregister":
@@ -323,6 +427,8 @@ class Node:
                     buf, (host, port) = self.sock.recvfrom(65535)
                     if buf and buf[0] == TUNNEL_DATA:
                         self.downlink_udp(buf, host, port)
+                    elif buf and buf[0] == REVOCATION:
+                        self.revoked(buf, host, port)
                     else:
                         emit("unexpected", msg_type=buf[0] if buf else None, source=f"{host}:{port}")
                 elif fd == self.tun:
@@ -334,19 +440,37 @@ class Node:
 def parse_args():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--nai", required=True)
-    p.add_argument("--spi", required=True, type=int)
-    p.add_argument("--key", required=True, type=lambda h: bytes.fromhex(h.removeprefix("0x")))
+    p.add_argument("--spi", type=int, help="MN-HA SPI (mn, fa)")
+    p.add_argument("--key", type=lambda h: bytes.fromhex(h.removeprefix("0x")), help="MN-HA key (mn, fa)")
     p.add_argument("--coa", required=True, type=ipaddress.IPv4Address, help="our co-located care-of address")
     p.add_argument("--ha", required=True, type=ipaddress.IPv4Address, help="the home agent")
     p.add_argument("--hoa", type=ipaddress.IPv4Address, help="home address to ask for (default 0.0.0.0: assign one)")
     p.add_argument("--encap", default="ipip", choices=["ipip", "gre", "udp"])
+    p.add_argument(
+        "--mode",
+        default="mn",
+        choices=["mn", "fa", "pma"],
+        help="mn: co-located care-of address (--coa is the MN's); fa: a foreign agent at --coa relays "
+        "the MN's request; pma: a proxy mobility agent at --coa registers the host (RFC 5563)",
+    )
+    p.add_argument("--fa-spi", type=int, help="FA-HA SPI (fa, pma)")
+    p.add_argument("--fa-key", type=lambda h: bytes.fromhex(h.removeprefix("0x")), help="FA-HA key (fa, pma)")
+    p.add_argument("--gre-key", type=int, default=7001, help="the FA's / PMA's downlink GRE key (--encap gre)")
+    p.add_argument("--revocation", action="store_true", help="advertise Revocation Support (RFC 3543)")
     p.add_argument("--port", type=int, default=MIP_PORT, help="our UDP port (default 434)")
     p.add_argument("--lifetime", type=int, default=300)
     p.add_argument("--mn-ns", default="anc-mn")
     p.add_argument("--tun", default="mn0")
     p.add_argument("--max-tries", type=int, default=3)
     p.add_argument("--initial-timeout", type=float, default=1.0)
-    return p.parse_args()
+    a = p.parse_args()
+    if a.mode != "pma" and (a.spi is None or a.key is None):
+        p.error("--mode mn/fa needs --spi and --key (the MN-HA association)")
+    if a.mode != "mn" and (a.fa_spi is None or a.fa_key is None):
+        p.error("--mode fa/pma needs --fa-spi and --fa-key")
+    if a.mode != "mn" and a.encap == "udp":
+        p.error("--encap udp is for --mode mn")
+    return a
 
 
 def main():
