@@ -625,6 +625,11 @@ impl Plain {
     fn harness(&self) -> Res<(Harness, FibWriter, FibReader, StatePublisher)> {
         let h = Harness::open(&self.topo, 0)?;
         let (mut writer, reader) = dataplane::fib::with_seed(self.bindings as usize, 1, self.seed);
+        println!(
+            "  forwarding table: {} slots, {}",
+            reader.slots(),
+            if reader.huge_pages() { "2 MiB huge pages" } else { "4 KiB pages (no free huge pages)" }
+        );
         fill_plain(&mut writer, self.bindings)?;
         let publisher = StatePublisher::new(plain_state(&self.topo.macs));
         Ok((h, writer, reader, publisher))

@@ -379,6 +379,12 @@ impl FibReader {
     pub fn slots(&self) -> usize {
         self.shared.table.slots()
     }
+
+    /// Whether explicit huge pages back the table (see
+    /// [`crate::port::hint::Lines`]).
+    pub fn huge_pages(&self) -> bool {
+        self.shared.table.huge_pages()
+    }
 }
 
 /// A probe begun by [`FibBurst::start`]: the key's hash; its home bucket's

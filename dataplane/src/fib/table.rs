@@ -24,6 +24,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::atomic::Ordering::{Acquire, Relaxed, Release};
 
 use super::key::{Encoded, Kind};
+use crate::port::hint::{Lines, LINE_WORDS};
 
 pub(crate) const SLOTS_PER_BUCKET: usize = 2;
 const WORDS_PER_SLOT: usize = 4;
@@ -41,14 +42,11 @@ const OVERFLOW_SHIFT: u32 = 48;
 const SLOT_BITS: u64 = (1 << OVERFLOW_SHIFT) - 1;
 const OVERFLOW_MAX: u64 = u64::MAX >> OVERFLOW_SHIFT;
 
-/// One cache line: two slots of four words.
-#[repr(C, align(64))]
-#[derive(Default)]
-pub(crate) struct Bucket {
-    words: [AtomicU64; SLOTS_PER_BUCKET * WORDS_PER_SLOT],
-}
+/// One cache line: two slots of four words (64-byte aligned: the table's
+/// memory is page aligned).
+pub(crate) type Bucket = [AtomicU64; LINE_WORDS];
 
-const _: () = assert!(std::mem::size_of::<Bucket>() == 64);
+const _: () = assert!(SLOTS_PER_BUCKET * WORDS_PER_SLOT == LINE_WORDS && std::mem::size_of::<Bucket>() == 64);
 
 /// The four words of one slot.
 struct Slot<'a> {
@@ -98,7 +96,7 @@ impl<'a> View<'a> {
     /// doubles as the prefetch of the bucket's line.
     #[inline(always)]
     pub(crate) fn first_ctrl(&self, bucket: usize) -> u64 {
-        self.buckets[bucket & self.mask].words[0].load(Acquire)
+        self.buckets[bucket & self.mask][0].load(Acquire)
     }
 
     /// The slot that holds `key` live, if any.
@@ -122,7 +120,7 @@ impl<'a> View<'a> {
     pub(crate) fn look(&self, key: &Encoded, hash: u64, bucket: usize, ctrl0: u64) -> Look<'a> {
         let want = live_ctrl(key, hash);
         let bucket = bucket & self.mask;
-        let words = &self.buckets[bucket].words;
+        let words = &self.buckets[bucket];
         let ctrl1 = words[WORDS_PER_SLOT].load(Acquire);
         let in0 = (ctrl0 & SLOT_BITS == want) & (words[1].load(Relaxed) == key.hi) & (words[2].load(Relaxed) == key.lo);
         let in1 = (ctrl1 == want)
@@ -181,7 +179,7 @@ pub(crate) struct Look<'a> {
 }
 
 pub(crate) struct Table {
-    buckets: Box<[Bucket]>,
+    buckets: Lines,
     mask: usize,
     seed: [u64; 4],
 }
@@ -223,12 +221,11 @@ impl Table {
             }
             None => random.hash_one(i),
         };
-        // Reserved untouched, advised, then written: the first writes fault
-        // the huge pages in.
-        let mut v = Vec::with_capacity(buckets);
-        crate::port::hint::advise_huge(v.spare_capacity_mut());
-        v.extend((0..buckets).map(|_| Bucket::default()));
-        Table { buckets: v.into_boxed_slice(), mask: buckets - 1, seed: std::array::from_fn(derive) }
+        Table { buckets: Lines::zeroed(buckets), mask: buckets - 1, seed: std::array::from_fn(derive) }
+    }
+
+    pub(crate) fn huge_pages(&self) -> bool {
+        self.buckets.huge()
     }
 
     pub(crate) fn slots(&self) -> usize {
@@ -252,7 +249,7 @@ impl Table {
 
     #[inline(always)]
     fn slot(&self, slot: usize) -> Slot<'_> {
-        let words = &self.buckets[slot / SLOTS_PER_BUCKET].words;
+        let words = &self.buckets[slot / SLOTS_PER_BUCKET];
         let base = (slot % SLOTS_PER_BUCKET) * WORDS_PER_SLOT;
         Slot { ctrl: &words[base], hi: &words[base + 1], lo: &words[base + 2], value: &words[base + 3] }
     }
@@ -337,7 +334,7 @@ impl Table {
         let target = slot / SLOTS_PER_BUCKET;
         let mut bucket = self.home(hash);
         while bucket != target {
-            let word = &self.buckets[bucket].words[0];
+            let word = &self.buckets[bucket][0];
             let ctrl = word.load(Relaxed);
             let count = ctrl >> OVERFLOW_SHIFT;
             if count != OVERFLOW_MAX {
@@ -368,7 +365,7 @@ impl Table {
 
     #[cfg(test)]
     fn overflow(&self, bucket: usize) -> u64 {
-        self.buckets[bucket].words[0].load(Relaxed) >> OVERFLOW_SHIFT
+        self.buckets[bucket][0].load(Relaxed) >> OVERFLOW_SHIFT
     }
 }
 
@@ -449,7 +446,7 @@ mod tests {
     fn a_miss_terminates_when_every_bucket_counts_overflow() {
         let t = Table::new(4, None);
         for bucket in 0..4 {
-            t.buckets[bucket].words[0].store(OVERFLOW_MAX << OVERFLOW_SHIFT, Relaxed);
+            t.buckets[bucket][0].store(OVERFLOW_MAX << OVERFLOW_SHIFT, Relaxed);
         }
         assert_eq!(lookup(&t, &v4(1)), None);
     }
@@ -460,10 +457,10 @@ mod tests {
         let key = v4(0);
         let hash = t.hash(&key);
         let home = t.home(hash);
-        t.buckets[home].words[0].store(OVERFLOW_MAX << OVERFLOW_SHIFT, Relaxed);
+        t.buckets[home][0].store(OVERFLOW_MAX << OVERFLOW_SHIFT, Relaxed);
         // Fill the home bucket so the key lands in the next one.
-        t.buckets[home].words[0].store(OVERFLOW_MAX << OVERFLOW_SHIFT | RETIRED, Relaxed);
-        t.buckets[home].words[WORDS_PER_SLOT].store(RETIRED, Relaxed);
+        t.buckets[home][0].store(OVERFLOW_MAX << OVERFLOW_SHIFT | RETIRED, Relaxed);
+        t.buckets[home][WORDS_PER_SLOT].store(RETIRED, Relaxed);
         let slot = t.find_free(hash).unwrap();
         t.fill(slot, &key, hash, 1);
         t.retire(slot, hash);
