@@ -22,7 +22,7 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
-use common::{guard, script, wait_until, Env, Sim, CN_V4, MN_NS};
+use common::{guard, script, wait_until, Env, Sim, CN_V4, CN_V6, MN_NS};
 
 /// The home agent address (demo.toml [ha].address) and the simulator's
 /// co-located care-of address: an address of anc-mag that is not one of the
@@ -34,6 +34,16 @@ const COA: &str = "192.0.2.10";
 const NAI: &str = "v4only@anchor.test";
 const SPI: &str = "4096";
 const KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// demo.toml's association of the dual-stack profile (DSMIPv4).
+const DUAL: &str = "dual@anchor.test";
+const DUAL_SPI: &str = "4097";
+const DUAL_KEY: &str = "0102030405060708090a0b0c0d0e0f10";
+
+/// The demo's second [[ha.fa]] (the other PMA).
+const PMA2: &str = "192.0.2.3";
+const PMA2_SPI: &str = "8193";
+const PMA2_KEY: &str = "b0b1b2b3b4b5b6b7b8b9babbbcbdbebf";
 
 /// The demo's first [[ha.fa]] (a foreign agent and PMA in anc-mag).
 const FA: &str = "192.0.2.2";
@@ -97,9 +107,15 @@ impl Net {
 
     /// Starts mip4.py for the v4only association with `extra` arguments.
     fn sim(&mut self, name: &str, extra: &[&str]) -> Result<usize, String> {
+        self.sim_as(name, (NAI, SPI, KEY), extra)
+    }
+
+    /// Starts mip4.py for the association (NAI, SPI, key) with `extra` arguments.
+    fn sim_as(&mut self, name: &str, sa: (&str, &str, &str), extra: &[&str]) -> Result<usize, String> {
+        let (nai, spi, key) = sa;
         let mut args: Vec<String> = vec![script("sim/mip4.py")];
         args.extend(
-            ["--nai", NAI, "--spi", SPI, "--key", KEY, "--ha", HA, "--mn-ns", MN_NS].iter().map(|s| s.to_string()),
+            ["--nai", nai, "--spi", spi, "--key", key, "--ha", HA, "--mn-ns", MN_NS].iter().map(|s| s.to_string()),
         );
         args.extend(extra.iter().map(|s| s.to_string()));
         let sim = Sim::start(&self.env.dir, name, "anc-mag", &args)?;
@@ -154,10 +170,15 @@ fn ha_counter(stats: &Value, name: &str) -> u64 {
 /// An accepted registration: a valid reply (authenticator, NAI, our
 /// address, a home address from the pool) and the simulator's "attached".
 fn register_ok(net: &mut Net, i: usize) -> Result<(Value, String), String> {
+    register_ok_as(net, i, NAI)
+}
+
+/// [`register_ok`] for the mobile node `nai`.
+fn register_ok_as(net: &mut Net, i: usize, nai: &str) -> Result<(Value, String), String> {
     let rrp = net.rrp(i, "register")?;
     ensure!(rrp["code"] == ACCEPTED, "registration not accepted: {rrp}");
     ensure!(rrp["auth_ok"] == true, "the reply's MN-HA authenticator does not verify: {rrp}");
-    ensure!(rrp["nai"] == NAI, "the reply does not carry the NAI (RFC 2794): {rrp}");
+    ensure!(rrp["nai"] == nai, "the reply does not carry the NAI (RFC 2794): {rrp}");
     ensure!(rrp["ha"] == HA, "the reply's Home Agent field is not ours: {rrp}");
     let lifetime = rrp["lifetime_s"].as_u64().unwrap_or(0);
     ensure!(lifetime > 0 && lifetime <= 300, "granted lifetime {lifetime} s for 300 asked: {rrp}");
@@ -166,7 +187,9 @@ fn register_ok(net: &mut Net, i: usize) -> Result<(Value, String), String> {
         hoa.starts_with("203.0.113.") && !["203.0.113.0", "203.0.113.1", "203.0.113.255"].contains(&hoa.as_str()),
         "home address {hoa} is not from the demo pool: {rrp}"
     );
-    net.sims[i].event("attached", Duration::from_secs(10))?;
+    let attached = net.sims[i].event("attached", Duration::from_secs(10))?;
+    let mut rrp = rrp;
+    rrp["attached"] = attached;
     Ok((rrp, hoa))
 }
 
@@ -346,6 +369,79 @@ fn clearing_a_binding_revokes_it_at_a_mobile_node_that_supports_revocation() {
         })?;
         let stats = net.stats()?;
         ensure!(ha_counter(&stats, "revocations_sent") >= 1, "ha.revocations_sent did not count: {}", stats["ha"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn a_dual_stack_mobile_node_reaches_the_correspondent_over_ipv6_through_its_ipv4_tunnel() {
+    run_test("dsmip4", |net| {
+        let m = net.sim_as(
+            "mn",
+            (DUAL, DUAL_SPI, DUAL_KEY),
+            &["--coa", COA, "--encap", "ipip", "--ipv6-prefix", "::/64", "--tunneling-mode"],
+        )?;
+        let (rrp, hoa) = register_ok_as(net, m, DUAL)?;
+        // RFC 5454 (§9.2): one Prefix Reply, code 1 (IPv6 to the care-of
+        // address, as the Tunneling Mode asked), a /64 of the demo aggregate.
+        let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
+        ensure!(replies.len() == 1, "not exactly one IPv6 Prefix Reply: {rrp}");
+        ensure!(replies[0]["code"] == 1, "Prefix Reply code is not 1: {rrp}");
+        let prefix = replies[0]["prefix"].as_str().unwrap_or_default().to_string();
+        ensure!(
+            prefix.starts_with("2001:db8:100:") && prefix.ends_with("/64"),
+            "prefix {prefix} is not a /64 of 2001:db8:100::/48: {rrp}"
+        );
+        let mn6 = rrp["attached"]["mn_addrs"]
+            .as_array()
+            .and_then(|a| a.iter().filter_map(Value::as_str).find(|s| s.contains(':')))
+            .and_then(|s| s.split('/').next())
+            .map(String::from)
+            .ok_or_else(|| format!("the mobile node got no IPv6 address: {rrp}"))?;
+        net.ping(MN_NS, CN_V6)?;
+        net.ping("anc-cn", &mn6)?;
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", &hoa)?;
+        let b = net.binding_as(DUAL, "dsmip4")?.ok_or("no dsmip4 binding listed")?;
+        ensure!(b["hnps"] == serde_json::json!([prefix]), "binding prefixes are not [{prefix}]: {b}");
+        ensure!(b["ipv6_to_coa"] == true, "binding does not tunnel IPv6 to the care-of address: {b}");
+        Ok(())
+    });
+}
+
+#[test]
+fn a_handoff_between_two_pmas_keeps_the_address_revokes_the_first_and_the_traffic_follows() {
+    run_test("pma-handoff", |net| {
+        let p1 = net.sim(
+            "pma1",
+            &["--mode", "pma", "--coa", FA, "--fa-spi", FA_SPI, "--fa-key", FA_KEY, "--revocation", "--tun", "mn0"],
+        )?;
+        let (_, hoa) = register_ok(net, p1)?;
+        net.ping(MN_NS, CN_V4)?;
+
+        let p2 = net.sim(
+            "pma2",
+            &["--mode", "pma", "--coa", PMA2, "--fa-spi", PMA2_SPI, "--fa-key", PMA2_KEY, "--tun", "mn1"],
+        )?;
+        let (_, hoa2) = register_ok(net, p2)?;
+        ensure!(hoa2 == hoa, "the handoff changed the home address from {hoa} to {hoa2}");
+        // RFC 5563 §4.4 with RFC 3543: the old PMA is revoked (FA-HA).
+        let rev = net.sims[p1].event("revocation", Duration::from_secs(5))?;
+        ensure!(rev["a"] == true && rev["auth_ok"] == true, "bad revocation at the first PMA: {rev}");
+        ensure!(rev["hoa"] == hoa.as_str(), "revocation for another home address: {rev}");
+        net.sims[p1].event("detached", Duration::from_secs(5))?;
+        let b = traffic_and_binding(net, &hoa, PMA2, "ipip", "pmip4")?;
+        ensure!(b["att"] == 1, "ATT lost in the handoff: {b}");
+        let stats = net.stats()?;
+        ensure!(ha_counter(&stats, "handoffs") >= 1, "ha.handoffs did not count: {}", stats["ha"]);
+
+        // Detach: the second PMA de-registers the host.
+        let rrp = net.rrp(p2, "deregister")?;
+        ensure!(rrp["code"] == ACCEPTED, "the PMA's de-registration was not accepted: {rrp}");
+        wait_until(Duration::from_secs(5), "the binding's removal", || {
+            Ok(net.binding_as(NAI, "pmip4")?.is_none().then_some(()))
+        })?;
+        net.ping_fails("anc-cn", &hoa, 2)?;
         Ok(())
     });
 }

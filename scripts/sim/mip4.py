@@ -23,7 +23,9 @@ Modes (--mode): mn, the mobile node itself with a co-located care-of
 address; fa, a foreign agent at --coa relaying the mobile node's request
 (D = 0, its GRE Key and FA-HA extensions appended); pma, a proxy mobility
 agent registering the host by proxy (RFC 5563, per-node FA-HA
-authentication). With --revocation the request advertises Revocation
+authentication). With --ipv6-prefix (and --tunneling-mode) the request
+asks for a DSMIPv4 prefix (RFC 5454, §9); accepted prefixes get <prefix>::100
+on the TUN. With --revocation the request advertises Revocation
 Support (RFC 3543) and a revocation from the home agent is acknowledged
 (event "revocation", then "detached").
 
@@ -37,7 +39,9 @@ Support (RFC 3543) and a revocation from the home agent is acknowledged
   quit                  "exit"
 An "rrp" event carries code, lifetime_s, hoa, ha, identification (hex),
 id_matches_low32, auth_ok (MN-HA authenticator of the reply), nai (the reply
-carried the NAI), udp_tunnel_reply and tries; on no answer after --max-tries
+carried the NAI), fa_auth_ok, gre_key, udp_tunnel_reply, prefix_replies,
+revocation_support and tries; "attached" carries the mobile node's
+addresses (mn_addrs); on no answer after --max-tries
 it is {"event": "rrp", "timeout": true}. SIGTERM closes the TUN and prints
 counters on stderr.
 """
@@ -64,6 +68,7 @@ RRQ, RRP, REVOCATION, TUNNEL_DATA, REVOCATION_ACK = 1, 3, 7, 4, 15
 FLAG_S, FLAG_B, FLAG_D, FLAG_M, FLAG_G, FLAG_T = 0x80, 0x40, 0x20, 0x10, 0x08, 0x02
 EXT_MN_HA, EXT_FA_HA, EXT_NAI, EXT_UDP_TUNNEL_REQ, EXT_UDP_TUNNEL_REPLY = 32, 34, 131, 144, 44
 EXT_GRE_KEY, EXT_REVOCATION_SUPPORT, EXT_PMIP4_NONSKIP, EXT_PMIP4 = 48, 137, 47, 147
+EXT_DSMIP4 = 152  # RFC 5454: sub-type 1 Prefix Request, 2 Prefix Reply, 3 Tunneling Mode
 NTP_UNIX_OFFSET = 2_208_988_800
 
 
@@ -109,6 +114,14 @@ def build_rrq(a, lifetime, ident, hoa):
         # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (no NAT
         # here, so forced), Encapsulation 4 (IP-in-UDP), Reserved 3 = 0.
         msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, 0x80, 4, 0)
+    if a.ipv6_prefix:
+        # §9.1: IPv6 Prefix Request (Type 152, Length 18, Sub-type 1,
+        # Prefix Length, prefix; all zero = allocate one), and the IPv6
+        # Tunneling Mode (Length 2, Sub-type 3) that asks for IPv6 straight
+        # to the care-of address; both before MN-HA.
+        msg += struct.pack("!BBBB", EXT_DSMIP4, 18, 1, a.ipv6_prefix.prefixlen) + a.ipv6_prefix.network_address.packed
+        if a.tunneling_mode:
+            msg += struct.pack("!BBBB", EXT_DSMIP4, 2, 3, 0)
     if a.revocation and a.mode == "mn":
         # §8.9: Type 137, Length 6, I bit, our 32-bit clock.
         msg += struct.pack("!BBHI", EXT_REVOCATION_SUPPORT, 6, 0x8000, int(time.time()) & 0xFFFFFFFF)
@@ -177,6 +190,7 @@ def parse_rrp(a, buf, sent_ident):
         "udp_tunnel_reply": None,
         "gre_key": None,
         "revocation_support": None,
+        "prefix_replies": [],
     }
     try:
         exts = parse_extensions(buf, 20)
@@ -189,6 +203,9 @@ def parse_rrp(a, buf, sent_ident):
         elif t == EXT_UDP_TUNNEL_REPLY and len(body) >= 6:
             sub, rcode, fl, keepalive = struct.unpack_from("!BBHH", body)
             ev["udp_tunnel_reply"] = {"code": rcode, "f": bool(fl & 0x8000), "keepalive_s": keepalive}
+        elif t == EXT_DSMIP4 and len(body) == 20 and body[0] == 2:
+            prefix = ipaddress.IPv6Address(body[4:20])
+            ev["prefix_replies"].append({"code": body[1], "prefix": f"{prefix}/{body[2]}"})
         elif t == EXT_GRE_KEY and len(body) == 4:
             ev["gre_key"] = struct.unpack_from("!I", body)[0]
         elif t == EXT_REVOCATION_SUPPORT and len(body) == 6:
@@ -227,6 +244,22 @@ def parse_revocation(a, buf):
     except ValueError as e:
         ev["error"] = str(e)
     return ev
+
+
+def setup_mn(a):
+    """tunnel_peer.setup_mn with `ip route replace`: after a handoff between
+    two simulators the mobile node's routes move to the new TUN device
+    while the old one may still exist for a moment."""
+    ns, dev = a.mn_ns, a.tun
+    tp.sh("ip", "link", "set", dev, "netns", ns)
+    tp.sh("ip", "-n", ns, "link", "set", dev, "mtu", "1400", "up")
+    tp.sh("ip", "-n", ns, "addr", "add", f"{a.ipv4_hoa}/32", "dev", dev)
+    tp.sh("ip", "-n", ns, "route", "replace", "default", "dev", dev)
+    for net in a.hnp:
+        addr = net.network_address + 0x100  # <prefix>::100
+        tp.sh("ip", "-n", ns, "-6", "addr", "add", f"{addr}/64", "dev", dev, "nodad")
+    if a.hnp:
+        tp.sh("ip", "-n", ns, "-6", "route", "replace", "default", "dev", dev)
 
 
 class Node:
@@ -294,7 +327,7 @@ class Node:
         emit("rrp", **self.exchange("replay", rrq, ident))
 
     # ------------------------------------------------------------ data
-    def attach(self, hoa):
+    def attach(self, hoa, prefixes=()):
         self.hoa = hoa
         a = self.a
         targs = argparse.Namespace(
@@ -306,7 +339,7 @@ class Node:
             mn_ns=a.mn_ns,
             tun=a.tun,
             ipv4_hoa=hoa,
-            hnp=[],
+            hnp=[ipaddress.IPv6Network(p) for p in prefixes],
             ipv6_hoa=None,
         )
         if a.encap == "gre" and a.mode != "mn":
@@ -316,8 +349,9 @@ class Node:
         if a.encap in ("ipip", "gre"):
             self.tunnel = tp.RawTunnel(targs)
         self.tun = tp.open_tun(a.tun)
-        tp.setup_mn(targs)
-        emit("attached", hoa=str(hoa), encap=a.encap, tun=a.tun)
+        setup_mn(targs)
+        mn_addrs = [f"{hoa}/32"] + [f"{n.network_address + 0x100}/64" for n in targs.hnp]
+        emit("attached", hoa=str(hoa), encap=a.encap, tun=a.tun, mn_addrs=mn_addrs)
 
     def detach(self):
         if self.tun is not None:
@@ -392,7 +426,9 @@ class Node:
             if ev.get("gre_key") is not None:
                 self.ha_gre_key = ev["gre_key"]
             if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0 and self.tun is None:
-                self.attach(ipaddress.IPv4Address(ev["hoa"]))
+                # §9.2: accepted prefixes (codes 0-7); code 1 = tunnelled to us.
+                prefixes = [r["prefix"] for r in ev.get("prefix_replies", []) if r["code"] < 8]
+                self.attach(ipaddress.IPv4Address(ev["hoa"]), prefixes)
         elif cmd == "deregister":
             ev = self.register("deregister", 0)
             if ev.get("code", 255) < 64:
@@ -457,6 +493,16 @@ def parse_args():
     p.add_argument("--fa-key", type=lambda h: bytes.fromhex(h.removeprefix("0x")), help="FA-HA key (fa, pma)")
     p.add_argument("--gre-key", type=int, default=7001, help="the FA's / PMA's downlink GRE key (--encap gre)")
     p.add_argument("--revocation", action="store_true", help="advertise Revocation Support (RFC 3543)")
+    p.add_argument(
+        "--ipv6-prefix",
+        type=ipaddress.IPv6Network,
+        help="DSMIPv4 (RFC 5454): request this prefix (::/64 asks the home agent for one)",
+    )
+    p.add_argument(
+        "--tunneling-mode",
+        action="store_true",
+        help="DSMIPv4 IPv6 Tunneling Mode: IPv6 straight to the care-of address",
+    )
     p.add_argument("--port", type=int, default=MIP_PORT, help="our UDP port (default 434)")
     p.add_argument("--lifetime", type=int, default=300)
     p.add_argument("--mn-ns", default="anc-mn")
