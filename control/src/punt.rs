@@ -11,11 +11,12 @@ use dataplane::fib::{FibEntry, FibReader};
 use dataplane::pipeline::worker::{self, punt_reason};
 use dataplane::pipeline::{classify, Verdict};
 use dataplane::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
-use dataplane::route::{RouteMiss, StatePublisher};
+use dataplane::route::{ForwardingState, RouteMiss, StatePublisher};
+use dataplane::tunnel::encap::encapsulate_oversize;
 
 use crate::icmp_error::{self, IcmpError};
 use crate::neigh::{Neighbors, Punted};
-use crate::slowpath::{fragment_v4, Reassembly};
+use crate::slowpath::{fragment_v4, fragment_v6, Reassembly};
 
 /// Outer-fragment reassembly limits: datagrams in flight, largest
 /// reassembled packet (one mbuf; RFC 4213 asks for 1500), timeout.
@@ -247,6 +248,45 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         Some(b)
     }
 
+    /// Encapsulates a downlink packet larger than its tunnel's MTU whole and
+    /// sends the outer packet in fragments of the path MTU (§12.5: RFC 2473
+    /// §7.1/§7.2 for an IPv6 outer, RFC 4213 for IPv6 over IPv4 with DF
+    /// clear).
+    fn fragment_outer(
+        &mut self,
+        index: usize,
+        frame: &[u8],
+        l3_off: usize,
+        entry: Option<dataplane::fib::FibEntry>,
+        state: &ForwardingState,
+    ) {
+        let Some(t) = entry.and_then(|e| state.tunnel(e.tunnel)) else { return };
+        let Some(mut b) = self.buffer(index, frame, &[]) else { return };
+        if encapsulate_oversize(&mut b, l3_off, t, &mut self.ip_id).is_err() {
+            self.counters.drop(index, DropReason::FragmentFailed);
+            return;
+        }
+        let (eth, outer) = b.data().split_at(t.ip_offset().min(b.data().len()));
+        let mtu = usize::from(t.spec.path_mtu);
+        let frags = if t.outer_is_v4() {
+            fragment_v4(outer, mtu)
+        } else {
+            self.ip_id = self.ip_id.wrapping_add(1);
+            fragment_v6(outer, mtu, u32::from(self.ip_id))
+        };
+        let Some(frags) = frags else {
+            self.counters.drop(index, DropReason::FragmentFailed);
+            return;
+        };
+        let eth = eth.to_vec();
+        add(&self.counters.encap[t.spec.kind.index()], 1);
+        for f in frags {
+            if let Some(out) = self.buffer(index, &eth, &f) {
+                self.pending[t.spec.port].push(Some(out));
+            }
+        }
+    }
+
     /// Fragments an oversized downlink packet before encapsulation, or
     /// reassembles an outer fragment and decapsulates the whole packet;
     /// both with the workers' own nodes.
@@ -258,6 +298,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
             (punt_reason::FRAGMENT, Verdict::Downlink { l3_off, dst }) => {
                 let entry = self.lookup(dst);
                 let Some(t) = entry.and_then(|e| state.tunnel(e.tunnel)) else { return };
+                // IPv4 in IPv4 (RFC 2003) and UDP tunnels fragment the inner
+                // packet; IPv6 inside or outside fragments the outer one.
+                if !(dst.is_ipv4() && t.outer_is_v4()) {
+                    self.fragment_outer(index, frame, l3_off, entry, &state);
+                    return;
+                }
                 let Some(frags) = fragment_v4(&frame[l3_off..], usize::from(t.mtu_v4)) else {
                     self.counters.drop(index, DropReason::FragmentFailed);
                     return;
@@ -605,6 +651,89 @@ mod tests {
         let (mut w, r) = dataplane::fib::new(1024, 1);
         w.insert(FibKey::V4 { vrf: 0, addr: HOA }, FibEntry { session: 1, tunnel: 0 }).unwrap();
         (w, r, StatePublisher::new(state))
+    }
+
+    /// Like [`forwarding`], with the tunnel over IPv6 (CORE_V6 → MAG_V6).
+    fn forwarding_v6(mtu: u16) -> (FibWriter, FibReader, StatePublisher) {
+        let (w, r, publisher) = forwarding(mtu);
+        let mut state = (*publisher.current()).clone();
+        let mut spec = state.tunnel(0).unwrap().spec.clone();
+        (spec.local, spec.remote) = (CORE_V6.into(), MAG_V6.into());
+        state.tunnels.set(0, Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC))));
+        publisher.publish(state);
+        (w, r, publisher)
+    }
+
+    /// RFC 2473 §7.2: an IPv4 packet without DF that does not fit an IPv6
+    /// tunnel goes in whole and the outer IPv6 packet is fragmented.
+    #[test]
+    fn ipv4_without_df_too_big_for_an_ipv6_tunnel_has_its_outer_packet_fragmented() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding_v6(1280);
+        let big = ipv4_frame(HOME_MAC, CN_V4, HOA, 1300, false);
+        let tx = rig.exchange_with(1, std::slice::from_ref(&big), fib, publisher);
+        assert_eq!(tx[0].len(), 2, "two outer fragments on the core port");
+        let mut r = crate::slowpath::Reassembly::new(4, 65535, std::time::Duration::from_secs(30));
+        let mut whole = None;
+        for (_, f) in &tx[0] {
+            assert!(f.len() - 14 <= 1280, "each fits the path MTU");
+            assert_eq!(&f[0..6], &MAG_MAC.0);
+            let ip = ipv6::Packet::new_checked(&f[14..]).unwrap();
+            assert_eq!((ip.src_addr(), ip.dst_addr(), ip.next_header()), (CORE_V6, MAG_V6, 44));
+            whole = r.add(&f[14..], Instant::now()).unwrap();
+        }
+        let whole = whole.expect("the fragments reassemble");
+        let ip = ipv6::Packet::new_checked(&whole[..]).unwrap();
+        assert_eq!(ip.next_header(), 47);
+        let g = gre::Packet::new_checked(ip.payload()).unwrap();
+        assert_eq!((g.key(), g.protocol()), (Some(200), 0x0800));
+        let inner = ipv4::Packet::new_checked(g.payload()).unwrap();
+        assert_eq!((inner.ttl(), usize::from(inner.total_len())), (63, 1320));
+        assert!(inner.verify_checksum());
+        assert_eq!(&g.payload()[20..], &big[34..]);
+    }
+
+    /// RFC 2473 §7.1: an IPv6 packet of at most 1280 octets that does not
+    /// fit the tunnel goes in whole, the outer packet fragmented; over an
+    /// IPv4 outer (RFC 4213, DF clear) as IPv4 fragments.
+    #[test]
+    fn ipv6_of_at_most_1280_too_big_for_the_tunnel_has_its_outer_packet_fragmented() {
+        let hnp_host: std::net::Ipv6Addr = "2001:db8:100:1::10".parse().unwrap();
+        let cn: std::net::Ipv6Addr = "2001:db8:2::2".parse().unwrap();
+        let mut big = vec![0u8; 14 + 40 + 1210];
+        ethernet::emit_header(&mut big, HOME_MAC, OTHER_MAC, ethernet::ethertype::IPV6);
+        big[14..22].copy_from_slice(&[0x60, 0, 0, 0, 0x04, 0xba, 17, 64]);
+        big[22..38].copy_from_slice(&cn.octets());
+        big[38..54].copy_from_slice(&hnp_host.octets());
+        for (i, b) in big[54..].iter_mut().enumerate() {
+            *b = i as u8;
+        }
+        for (v6_outer, path_mtu) in [(true, 1280), (false, 1240)] {
+            let rig = Rig::new(64);
+            let (mut w, fib, publisher) = if v6_outer { forwarding_v6(path_mtu) } else { forwarding(path_mtu) };
+            w.insert(FibKey::v6_prefix(0, hnp_host), FibEntry { session: 1, tunnel: 0 }).unwrap();
+            let tx = rig.exchange_with(1, std::slice::from_ref(&big), fib, publisher);
+            assert!(tx[0].len() >= 2, "outer fragments on the core port (IPv6 outer {v6_outer})");
+            let mut r = crate::slowpath::Reassembly::new(4, 65535, std::time::Duration::from_secs(30));
+            let mut whole = None;
+            for (_, f) in &tx[0] {
+                assert!(f.len() - 14 <= usize::from(path_mtu), "each fits the path MTU");
+                whole = r.add(&f[14..], Instant::now()).unwrap();
+            }
+            let whole = whole.expect("the fragments reassemble");
+            let gre_payload = if v6_outer {
+                ipv6::Packet::new_checked(&whole[..]).unwrap().payload().to_vec()
+            } else {
+                let ip = ipv4::Packet::new_checked(&whole[..]).unwrap();
+                assert!(!ip.dont_frag(), "RFC 4213: outer DF clear");
+                ip.payload().to_vec()
+            };
+            let g = gre::Packet::new_checked(&gre_payload[..]).unwrap();
+            assert_eq!(g.protocol(), 0x86dd);
+            let inner = g.payload();
+            assert_eq!(inner[7], 63, "one hop");
+            assert_eq!(&inner[40..], &big[54..]);
+        }
     }
 
     /// Ethernet + IPv4 `src` → `dst`, UDP-ish payload of `len` bytes, DF as given.

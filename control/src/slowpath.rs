@@ -3,6 +3,10 @@
 //! - inner IPv4 packets larger than the tunnel MTU without DF are
 //!   fragmented *before* encapsulation (RFC 2003 preference, and required
 //!   for UDP tunnels by RFC 3519), each fragment then encapsulated;
+//! - inner IPv6 packets of at most 1280 octets larger than the tunnel MTU
+//!   are encapsulated whole and the *outer* packet is fragmented: an IPv6
+//!   outer with Fragment headers (RFC 2473 §7.1), an IPv4 outer (DF clear,
+//!   RFC 4213) like any IPv4 datagram;
 //! - tunnel packets that arrive as outer IPv4 or IPv6 fragments are
 //!   reassembled (RFC 791 / RFC 8200 §4.5; RFC 4213 asks for at least 1500
 //!   octets) and then decapsulated like any other.
@@ -12,6 +16,45 @@ use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use dataplane::wire::checksum;
+
+/// Splits the IPv6 packet `ip` (a base header and no extension headers, as
+/// our tunnel headers are) into fragments of at most `mtu` octets with a
+/// Fragment header each (RFC 8200 §4.5), identification `id`. None when it
+/// cannot be split (malformed, or an MTU below 1280: the minimum link MTU
+/// every IPv6 path offers).
+pub fn fragment_v6(ip: &[u8], mtu: usize, id: u32) -> Option<Vec<Vec<u8>>> {
+    const FRAGMENT: u8 = 44;
+    if ip.len() < 40 || ip[0] >> 4 != 6 || mtu < 1280 {
+        return None;
+    }
+    let total = 40 + usize::from(u16::from_be_bytes([ip[4], ip[5]]));
+    if total > ip.len() {
+        return None;
+    }
+    let payload = &ip[40..total];
+    let room = (mtu - 40 - 8) & !7;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < payload.len() || at == 0 {
+        let n = room.min(payload.len() - at);
+        let more = at + n < payload.len();
+        let mut f = Vec::with_capacity(48 + n);
+        f.extend_from_slice(&ip[..40]);
+        f[4..6].copy_from_slice(&((8 + n) as u16).to_be_bytes());
+        f[6] = FRAGMENT;
+        let off_flags = (at as u16) | u16::from(more);
+        f.extend_from_slice(&[ip[6], 0]);
+        f.extend_from_slice(&off_flags.to_be_bytes());
+        f.extend_from_slice(&id.to_be_bytes());
+        f.extend_from_slice(&payload[at..at + n]);
+        out.push(f);
+        at += n;
+        if n == 0 {
+            break;
+        }
+    }
+    Some(out)
+}
 
 /// Splits the IPv4 packet `ip` into fragments of at most `mtu` octets (RFC
 /// 791 §3.2): options whose copy flag is set are repeated in every
@@ -279,6 +322,41 @@ mod tests {
         ip[10..12].copy_from_slice(&c.to_be_bytes());
         ip.extend((0..len).map(|i| (i % 251) as u8));
         ip
+    }
+
+    /// IPv6 header (next header 47) + `len` octets of payload.
+    fn datagram_v6(len: usize) -> Vec<u8> {
+        let mut p = vec![0x60, 0, 0, 0, 0, 0, 47, 64];
+        p[4..6].copy_from_slice(&(len as u16).to_be_bytes());
+        p.extend_from_slice(&"2001:db8:1::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        p.extend_from_slice(&"2001:db8:1::2".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        p.extend((0..len).map(|i| i as u8));
+        p
+    }
+
+    #[test]
+    fn outer_ipv6_fragments_fit_the_mtu_and_reassemble_to_the_original() {
+        let ip = datagram_v6(1300);
+        let frags = fragment_v6(&ip, 1280, 0xabcd).unwrap();
+        assert_eq!(frags.len(), 2);
+        for (i, f) in frags.iter().enumerate() {
+            assert!(f.len() <= 1280);
+            assert_eq!(f[6], 44, "Fragment header follows");
+            assert_eq!(f[40], 47, "it names the original next header");
+            assert_eq!(&f[44..48], &0xabcdu32.to_be_bytes());
+            assert_eq!(usize::from(u16::from_be_bytes([f[4], f[5]])), f.len() - 40);
+            let off_flags = u16::from_be_bytes([f[42], f[43]]);
+            assert_eq!(off_flags & 1 == 1, i == 0, "M set on all but the last");
+            if i == 0 {
+                assert_eq!((f.len() - 48) % 8, 0, "non-final fragments carry multiples of 8");
+            }
+        }
+        let mut r = Reassembly::new(16, 65535, Duration::from_secs(30));
+        let now = Instant::now();
+        assert_eq!(r.add(&frags[0], now), Ok(None));
+        assert_eq!(r.add(&frags[1], now), Ok(Some(ip)));
+        assert!(fragment_v6(&datagram_v6(10), 1000, 1).is_none(), "below the IPv6 minimum MTU");
+        assert!(fragment_v6(&datagram_v6(10)[..30], 1280, 1).is_none(), "truncated");
     }
 
     #[test]

@@ -95,9 +95,36 @@ fn admit(inner: &Inner, avail: usize, t: &Tunnel) -> Result<(), EncapError> {
 /// `ip_id` is the worker's IPv4 Identification counter.
 #[inline]
 pub fn encapsulate<B: PacketBuf>(buf: &mut B, l3_off: usize, t: &Tunnel, ip_id: &mut u16) -> Result<(), EncapError> {
+    encapsulate_sized(buf, l3_off, t, ip_id, true)
+}
+
+/// [`encapsulate`] for a packet that is larger than the tunnel MTU but may
+/// go whole into the tunnel because the *outer* packet will be fragmented
+/// (RFC 2473 §7.1: inner IPv6 of at most 1280 octets; RFC 4213: IPv6 over
+/// IPv4 with DF clear). The control thread's slow path only.
+pub fn encapsulate_oversize<B: PacketBuf>(
+    buf: &mut B,
+    l3_off: usize,
+    t: &Tunnel,
+    ip_id: &mut u16,
+) -> Result<(), EncapError> {
+    encapsulate_sized(buf, l3_off, t, ip_id, false)
+}
+
+#[inline(always)]
+fn encapsulate_sized<B: PacketBuf>(
+    buf: &mut B,
+    l3_off: usize,
+    t: &Tunnel,
+    ip_id: &mut u16,
+    check_mtu: bool,
+) -> Result<(), EncapError> {
     let data = buf.data();
     let inner = inspect(data.get(l3_off..).ok_or(EncapError::Malformed)?)?;
-    admit(&inner, data.len() - l3_off, t)?;
+    match admit(&inner, data.len() - l3_off, t) {
+        Err(EncapError::NeedsFragmentation) if !check_mtu => {}
+        other => other?,
+    }
     let extra = data.len() - l3_off - inner.len;
 
     // One hop through the anchor (§12.3).

@@ -299,6 +299,12 @@ impl Tunnel {
         &self.tpl[..usize::from(self.tpl_len)]
     }
 
+    /// Where the outer IP header starts in an encapsulated frame (the
+    /// template's Ethernet header length).
+    pub fn ip_offset(&self) -> usize {
+        usize::from(self.ip_off)
+    }
+
     pub fn outer_is_v4(&self) -> bool {
         self.tpl[12] == 0x08
     }
