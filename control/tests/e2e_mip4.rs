@@ -445,3 +445,34 @@ fn a_handoff_between_two_pmas_keeps_the_address_revokes_the_first_and_the_traffi
         Ok(())
     });
 }
+
+#[test]
+fn the_home_agent_and_the_pmip6_lma_never_hand_out_the_same_home_address() {
+    // demo.toml runs both roles on 203.0.113.0/24 (signalling/ha.rs: one
+    // address space). Without it both pools would start at the same address.
+    run_test("one-pool", |net| {
+        let dual = net.sim_as("mn-dual", (DUAL, DUAL_SPI, DUAL_KEY), &["--coa", COA, "--tun", "mn0"])?;
+        let (_, ha_first) = register_ok_as(net, dual, DUAL)?;
+
+        let mut argv = vec![script("sim/mag.py")];
+        argv.extend(["--mag", "2001:db8:1::2", "--lma", "2001:db8:1::1", "--mn-ns", MN_NS].map(String::from));
+        let mag = Sim::start(&net.env.dir, "mag1", "anc-mag", &argv)?;
+        net.sims.push(mag);
+        let m = net.sims.len() - 1;
+        net.sims[m].send(&format!("attach {NAI} --ipv4 --no-dataplane"))?;
+        let pba =
+            net.sims[m].wait("the PBA", Duration::from_secs(15), |e| e["event"] == "pba" && e["cmd"] == "attach")?;
+        ensure!(pba["status"] == 0, "the PMIPv6 attach was not accepted: {pba}");
+        let lma_hoa = pba["ipv4_hoa"].as_str().unwrap_or_default().to_string();
+        ensure!(lma_hoa.starts_with("203.0.113."), "no IPv4 home address from the LMA: {pba}");
+        ensure!(lma_hoa != ha_first, "the LMA handed out {lma_hoa}, which the home agent already gave {DUAL}");
+
+        let v4 = net.mn("mn-v4", &["--port", "1435", "--tun", "mn1"])?;
+        let (_, ha_second) = register_ok(net, v4)?;
+        ensure!(
+            ha_second != lma_hoa && ha_second != ha_first,
+            "the home agent handed out {ha_second}; taken: {ha_first} (home agent), {lma_hoa} (LMA)"
+        );
+        Ok(())
+    });
+}
