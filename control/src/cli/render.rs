@@ -125,6 +125,26 @@ pub fn render(command: &str, data: &Value) -> String {
                 out.push('\n');
                 out.push_str(&table(&["DROP REASON", "PACKETS"], &drops));
             }
+            // The roles' counters (PMIPv6 LMA, Mobile IPv4 home agent): the
+            // non-zero ones, a per-code map as `name[code]`.
+            let mut roles: Vec<Vec<String>> = Vec::new();
+            for role in ["lma", "ha"] {
+                for (k, v) in data[role].as_object().into_iter().flatten() {
+                    match v {
+                        Value::Object(per) => roles.extend(
+                            per.iter()
+                                .filter(|(_, n)| n.as_u64().is_some_and(|n| n > 0))
+                                .map(|(c, n)| vec![role.to_string(), format!("{k}[{c}]"), s(n)]),
+                        ),
+                        n if n.as_u64().is_some_and(|n| n > 0) => roles.push(vec![role.to_string(), k.clone(), s(n)]),
+                        _ => {}
+                    }
+                }
+            }
+            if !roles.is_empty() {
+                out.push('\n');
+                out.push_str(&table(&["ROLE", "COUNTER", "VALUE"], &roles));
+            }
             out
         }
         "show neighbors" => {
@@ -182,6 +202,17 @@ mod tests {
     fn table_aligns_columns_to_the_widest_cell() {
         let t = table(&["A", "B"], &[vec!["long".into(), "x".into()]]);
         assert_eq!(t, "A     B\nlong  x\n");
+    }
+
+    #[test]
+    fn stats_show_the_roles_nonzero_counters_with_per_code_maps_flattened() {
+        let d = serde_json::json!({"workers": [], "control": {"ports": []}, "drops": {},
+            "lma": {"pbu_received": 0, "malformed": 2},
+            "ha": {"rrq_received": 3, "rrp_sent": {"0": 2, "133": 1, "131": 0}}});
+        let t = render("show stats", &d);
+        assert!(t.contains("lma   malformed"), "{t}");
+        assert!(t.contains("ha    rrq_received") && t.contains("rrp_sent[0]") && t.contains("rrp_sent[133]"), "{t}");
+        assert!(!t.contains("pbu_received") && !t.contains("rrp_sent[131]"), "{t}");
     }
 
     #[test]
