@@ -476,3 +476,27 @@ fn the_home_agent_and_the_pmip6_lma_never_hand_out_the_same_home_address() {
         Ok(())
     });
 }
+
+#[test]
+fn a_mobile_node_behind_a_nat_gets_a_udp_tunnel_to_the_nat_address_and_port() {
+    // RFC 3519 (§8.12): the request's source (192.0.2.10:1436, the "NAT")
+    // differs from its Care-of Address (10.1.1.5, private): without F the
+    // home agent accepts UDP tunnelling towards the source address and port.
+    run_test("nat", |net| {
+        let m = net.mn("mn", &["--encap", "udp", "--port", "1436", "--nat-coa", "10.1.1.5"])?;
+        let (rrp, hoa) = register_ok(net, m)?;
+        let reply = &rrp["udp_tunnel_reply"];
+        ensure!(reply["code"] == 0, "the UDP Tunnel Reply does not accept: {rrp}");
+        ensure!(reply["f"] == false, "the UDP Tunnel Reply says forced although F was not set: {rrp}");
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", &hoa)?;
+        let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+        ensure!(b["tunnel"] == "mip-udp", "binding tunnel is not mip-udp: {b}");
+        ensure!(b["coa"] == "10.1.1.5", "binding care-of address is not the registered 10.1.1.5: {b}");
+        ensure!(
+            b["tunnel_remote"] == COA && b["udp_port"] == 1436,
+            "the tunnel does not go to the NAT's address and port {COA}:1436: {b}"
+        );
+        Ok(())
+    });
+}

@@ -107,13 +107,18 @@ def build_rrq(a, lifetime, ident, hoa):
         flags |= FLAG_D  # the mobile node decapsulates (co-located CoA)
     if a.encap == "gre" and a.mode == "mn":
         flags |= FLAG_G
-    msg = struct.pack("!BBH4s4s4sQ", RRQ, flags, lifetime, hoa.packed, a.ha.packed, a.coa.packed, ident)
+    # Behind a NAT the mobile node's own (private) address is the care-of
+    # address it registers; the home agent sees another source (§8.12).
+    coa = a.nat_coa or a.coa
+    msg = struct.pack("!BBH4s4s4sQ", RRQ, flags, lifetime, hoa.packed, a.ha.packed, coa.packed, ident)
     nai = a.nai.encode()
     msg += struct.pack("!BB", EXT_NAI, len(nai)) + nai
     if a.encap == "udp":
-        # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (no NAT
-        # here, so forced), Encapsulation 4 (IP-in-UDP), Reserved 3 = 0.
-        msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, 0x80, 4, 0)
+        # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (forced
+        # unless --nat-coa makes the home agent see a NAT), Encapsulation 4
+        # (IP-in-UDP), Reserved 3 = 0.
+        force = 0 if a.nat_coa else 0x80
+        msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, force, 4, 0)
     if a.ipv6_prefix:
         # §9.1: IPv6 Prefix Request (Type 152, Length 18, Sub-type 1,
         # Prefix Length, prefix; all zero = allocate one), and the IPv6
@@ -504,6 +509,12 @@ def parse_args():
         help="DSMIPv4 IPv6 Tunneling Mode: IPv6 straight to the care-of address",
     )
     p.add_argument("--port", type=int, default=MIP_PORT, help="our UDP port (default 434)")
+    p.add_argument(
+        "--nat-coa",
+        type=ipaddress.IPv4Address,
+        help="play a mobile node behind a NAT: register this (private) care-of address while sending "
+        "from --coa, so that the home agent sees a NAT (--encap udp without the F flag)",
+    )
     p.add_argument("--lifetime", type=int, default=300)
     p.add_argument("--mn-ns", default="anc-mn")
     p.add_argument("--tun", default="mn0")
