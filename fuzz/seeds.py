@@ -10,7 +10,12 @@ Writes fuzz/corpus/<target>/seed-<label> (git-ignored, rewritten each run):
 mh_parse   the Mobility Header alone;
 mh_frame   the packet behind an Ethernet header;
 pmip6_lma  records `[ctl, len, MH]` (see fuzz_targets/pmip6_lma.rs): each
-           message from a listed MAG, and a few short sessions.
+           message from a listed MAG, and a few short sessions;
+classify   the tunnel goldens of dataplane/src/tunnel/testdata (whole frames,
+           downlink and uplink, spoofed variants included);
+mip4_parse Registration Request / Reply payloads (RFC 5944 §3.3-3.4) with
+           NAI, MN-HA authentication, GRE key and UDP tunnel extensions;
+config_load the shipped configs (config/*.toml).
 """
 
 import os
@@ -126,5 +131,45 @@ def main():
         write("pmip6_lma", label, data)
 
 
+def tunnel_frames():
+    d = os.path.join(ROOT, "dataplane", "src", "tunnel", "testdata")
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".hex"):
+            with open(os.path.join(d, name)) as f:
+                for line in f:
+                    if line.strip() and not line.startswith("#"):
+                        label, hexa = line.split()
+                        yield f"{name[:-4]}-{label}", bytes.fromhex(hexa)
+
+
+def mip4_payloads():
+    hoa, ha, coa = bytes([203, 0, 113, 10]), bytes([192, 0, 2, 1]), bytes([192, 0, 2, 50])
+    ident = (1700000000 << 32).to_bytes(8, "big")
+    nai = bytes([131, 13]) + b"mn@anchor.test"[:13]
+    auth = bytes([32, 20]) + (256).to_bytes(4, "big") + bytes(16)
+    gre_key = bytes([0x87, 4]) + bytes(2) + (100).to_bytes(4, "big")  # RFC 6245 (skippable short form)
+    udp_req = bytes([144, 6, 0, 0, 0, 0, 0, 0])  # RFC 3519 UDP Tunnel Request
+    rrq = lambda flags, ext: bytes([1, flags]) + (1800).to_bytes(2, "big") + hoa + ha + coa + ident + ext
+    rrp = lambda code, ext: bytes([3, code]) + (1800).to_bytes(2, "big") + hoa + ha + ident + ext
+    yield "rrq-colocated", rrq(0x04, nai + auth)
+    yield "rrq-gre", rrq(0x06, nai + gre_key + auth)
+    yield "rrq-udp", rrq(0x04, nai + udp_req + auth)
+    yield "rrq-dereg", rrq(0x04, nai + auth).replace((1800).to_bytes(2, "big"), bytes(2), 1)
+    yield "rrp-ok", rrp(0, auth)
+    yield "rrp-133", rrp(133, auth)
+    yield "tunnel-data", bytes([4, 4, 0, 0])
+
+
+def more():
+    for label, frame in tunnel_frames():
+        write("classify", label, frame)
+    for label, payload in mip4_payloads():
+        write("mip4_parse", label, payload)
+    for name in ("demo.toml", "production.example.toml"):
+        with open(os.path.join(ROOT, "config", name), "rb") as f:
+            write("config_load", name[:-5], f.read())
+
+
 if __name__ == "__main__":
     main()
+    more()

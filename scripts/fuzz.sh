@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Fuzzes the Mobility Header codec and the LMA with cargo-fuzz (fuzz/):
+# Fuzzes the parsers that read network bytes, the LMA and the config loader
+# with cargo-fuzz (fuzz/):
 #
 #   scripts/fuzz.sh [seconds] [target...]
 #
@@ -7,7 +8,9 @@
 # (default 60) and exits non-zero if any crashed, saying where libFuzzer
 # saved the input. Targets: mh_parse (control::proto::parse and re-emit),
 # mh_frame (control::mh_io::receive, IPv6 and IPv4-UDP), pmip6_lma (event
-# sequences into control::pmip6::Lma).
+# sequences into control::pmip6::Lma), classify (the worker's classifier and
+# tunnel nodes on whole frames, express against general), mip4_parse
+# (control::mip4::wire), config_load (anchor_config::parse).
 #
 # cargo-fuzz needs nightly features (sanitizer and coverage flags); the
 # stable compiler allows them with RUSTC_BOOTSTRAP=1, which this script sets

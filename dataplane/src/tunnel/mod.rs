@@ -299,6 +299,12 @@ impl Tunnel {
         &self.tpl[..usize::from(self.tpl_len)]
     }
 
+    /// The express path's header for inner IPv4 or IPv6 packets, if the
+    /// tunnel has one (see [`encap::express`]).
+    pub fn express_header(&self, inner_v6: bool) -> Option<&Express> {
+        self.express[usize::from(inner_v6)].as_ref()
+    }
+
     /// Where the outer IP header starts in an encapsulated frame (the
     /// template's Ethernet header length).
     pub fn ip_offset(&self) -> usize {
