@@ -8,12 +8,14 @@ use core::net::IpAddr;
 use crate::addrs::PortAddrs;
 use crate::counters::DropReason;
 use crate::tunnel::decap::{self, Outer, Uplink};
-use crate::wire::{arp, ethernet, icmpv6, ipv4, ipv6, udp};
+use crate::tunnel::TunnelKind;
+use crate::wire::{arp, ethernet, icmpv4, icmpv6, ipv4, ipv6, udp};
 
 /// What to do with a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
-    /// For the control thread (ARP, ND, ICMP/ICMPv6 to our addresses).
+    /// For the control thread (ARP, ND, ICMP/ICMPv6 to our addresses,
+    /// signalling, RFC 3519 keepalives).
     Punt,
     /// Dropped, with the counter to bump.
     Drop(DropReason),
@@ -252,7 +254,17 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                 }
                 let off = l3_off + ip.header_len();
                 let len = usize::from(ip.total_len()) - ip.header_len();
-                uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()))
+                let verdict = uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()));
+                match verdict {
+                    // RFC 3519 §3.2, PROTOCOLS.md §8.12: an echo request to
+                    // us through a MIP UDP tunnel is a keepalive, for the home
+                    // agent (it may set or move the tunnel's far end, which
+                    // the anti-spoofing check here cannot know about).
+                    Verdict::Uplink(up) if up.kind == TunnelKind::MipUdp && is_keepalive(frame, &up, addrs) => {
+                        Verdict::Punt
+                    }
+                    v => v,
+                }
             }
             _ => Verdict::Drop(DropReason::LocalUnhandled),
         };
@@ -261,6 +273,25 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
         return Verdict::Drop(DropReason::MulticastNotOurs);
     }
     Verdict::Downlink { l3_off, dst: IpAddr::V4(dst) }
+}
+
+/// Whether the inner packet of a MIP UDP tunnel packet is an RFC 3519
+/// keepalive: an unfragmented IPv4 ICMP echo request (type 8, code 0) to one
+/// of our addresses. The control thread checks the rest (checksums, the
+/// binding).
+fn is_keepalive(frame: &[u8], up: &Uplink, addrs: &PortAddrs) -> bool {
+    if !up.inner_v4 {
+        return false;
+    }
+    let Some(inner) = frame.get(up.inner_off..) else { return false };
+    let Ok(ip) = ipv4::Packet::new_checked(inner) else { return false };
+    let icmp = ip.payload();
+    ip.protocol() == ipv4::protocol::ICMP
+        && !ip.is_fragment()
+        && addrs.is_local_v4(ip.dst_addr())
+        && icmp.len() >= 8
+        && icmp[0] == icmpv4::TYPE_ECHO_REQUEST
+        && icmp[1] == 0
 }
 
 /// IPv6 Fragment extension header (RFC 8200 §4.5).
@@ -701,5 +732,51 @@ mod tests {
         assert_eq!(classify(&udp434(1), &addrs()), Verdict::Punt);
         // Tunnel data (type 4) with a bad inner header: the data plane's.
         assert!(matches!(classify(&udp434(4), &addrs()), Verdict::Drop(_)));
+    }
+
+    /// Ethernet + IPv4 (PEER4:40001 -> US4:434, UDP checksum 0) + MIP tunnel
+    /// data (type 4, next header 4) + IPv4 (203.0.113.10 -> `inner_dst`, ICMP)
+    /// + ICMP `icmp_type` code 0, id 0x1234, seq 1, 4 data bytes.
+    fn mip_udp(inner_dst: Ipv4Addr, icmp_type: u8) -> Vec<u8> {
+        let icmp_len = 8 + 4;
+        let inner_len = 20 + icmp_len;
+        let udp_len = 8 + 4 + inner_len;
+        let mut f = vec![0u8; 14 + 20 + udp_len];
+        emit_header(&mut f, OURS, PEER, ethertype::IPV4);
+        Ipv4Repr { src: PEER4, dst: US4, protocol: protocol::UDP, ttl: 64, tos: 0, payload_len: udp_len }
+            .emit(&mut f[14..]);
+        f[34..36].copy_from_slice(&40001u16.to_be_bytes());
+        f[36..38].copy_from_slice(&434u16.to_be_bytes());
+        f[38..40].copy_from_slice(&(udp_len as u16).to_be_bytes());
+        f[42..46].copy_from_slice(&[4, 4, 0, 0]);
+        let hoa = Ipv4Addr::new(203, 0, 113, 10);
+        Ipv4Repr { src: hoa, dst: inner_dst, protocol: protocol::ICMP, ttl: 64, tos: 0, payload_len: icmp_len }
+            .emit(&mut f[46..]);
+        f[66] = icmp_type;
+        f[70..76].copy_from_slice(&[0x12, 0x34, 0, 1, b'k', b'a']);
+        let c = crate::wire::checksum::fold(crate::wire::checksum::sum(&f[66..]));
+        f[68..70].copy_from_slice(&c.to_be_bytes());
+        f
+    }
+
+    #[test]
+    fn an_echo_request_to_us_through_a_mip_udp_tunnel_is_a_keepalive_for_the_control_thread() {
+        assert_eq!(classify(&mip_udp(US4, 8), &addrs()), Verdict::Punt);
+        // Other tunnel data stays the data plane's (decapsulated, and checked
+        // against the binding's tunnel there): an echo to another host, an
+        // echo reply to us, an inner fragment.
+        for f in [mip_udp(Ipv4Addr::new(198, 51, 100, 2), 8), mip_udp(US4, 0), {
+            let mut f = mip_udp(US4, 8);
+            f[52] = 0x20; // MF
+            f[56..58].fill(0);
+            let c = crate::wire::checksum::fold(crate::wire::checksum::sum(&f[46..66]));
+            f[56..58].copy_from_slice(&c.to_be_bytes());
+            f
+        }] {
+            let Verdict::Uplink(up) = classify(&f, &addrs()) else { panic!("{:?}", classify(&f, &addrs())) };
+            assert_eq!((up.kind, up.src_port, up.inner_off), (crate::tunnel::TunnelKind::MipUdp, 40001, 46));
+        }
+        // The express path never takes it (UDP, not GRE).
+        assert_eq!(express(&mip_udp(US4, 8), &ExpressAddrs::new(&addrs()).unwrap()), None);
     }
 }
