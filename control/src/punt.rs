@@ -29,9 +29,10 @@ const REASSEMBLY_TIMEOUT: Duration = Duration::from_secs(15);
 const ICMP_ERRORS_PER_S: f64 = 100.0;
 
 /// Mobility Header (IPv6 next header 135), PMIPv6 signalling over IPv4
-/// (UDP 5436) or Mobile IPv4 signalling (UDP 434 except RFC 3519 tunnel
-/// data; PROTOCOLS.md §13): for the role modules, not the neighbour
-/// responder.
+/// (UDP 5436), Mobile IPv4 signalling (UDP 434 except RFC 3519 tunnel
+/// data; PROTOCOLS.md §13) or an RFC 3519 keepalive (tunnel data the
+/// classifier punts: an echo request to us, §8.12): for the role modules,
+/// not the neighbour responder.
 fn is_signalling(frame: &[u8]) -> bool {
     let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) else { return false };
     let p = eth.payload();
@@ -42,6 +43,7 @@ fn is_signalling(frame: &[u8]) -> bool {
             (p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
                 && p.get(ihl + 2..ihl + 4) == Some(&crate::pmip6::PMIP6_CONTROL_PORT.to_be_bytes()[..]))
                 || crate::mip4_io::is_mip4(frame)
+                || crate::mip4_io::is_keepalive(frame)
         }
         _ => false,
     }

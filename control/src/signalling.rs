@@ -96,6 +96,10 @@ impl Signalling {
                 self.receive_mip4(port, &frame, cp, fwd, config, now);
                 continue;
             }
+            if mip4_io::is_keepalive(&frame) {
+                self.receive_keepalive(port, &frame, cp, fwd, config, now);
+                continue;
+            }
             if self.lma.is_none() {
                 self.malformed += 1;
                 continue;

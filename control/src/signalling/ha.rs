@@ -22,7 +22,7 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use anchor_config::{Config, EcnMode};
 use dataplane::port::{Port, PuntRing};
@@ -31,8 +31,13 @@ use serde_json::{json, Value};
 use super::Signalling;
 use crate::forwarding::{Binding, Forwarding};
 use crate::mip4::{self, Ha, Output, Role};
-use crate::mip4_io::{self, RxError};
+use crate::mip4_io::{self, Keepalive, RxError};
 use crate::punt::ControlPlane;
+
+/// Keepalive echo replies sent per second at most: enough for 100 000
+/// bindings at the default 110 s interval, and a bound on what a flood of
+/// echo requests through the punt ring can make us send.
+const KEEPALIVE_REPLIES_PER_S: u32 = 1000;
 
 /// The home agent and what the glue keeps for it.
 pub(super) struct HaGlue {
@@ -47,6 +52,35 @@ pub(super) struct HaGlue {
     unrouted: u64,
     /// Bindings the forwarding table refused.
     install_failures: u64,
+    keepalives: KeepaliveCounters,
+    /// Start of the current one-second window and replies sent in it.
+    reply_window: Option<(Instant, u32)>,
+}
+
+/// What became of RFC 3519 keepalives (§8.12).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(super) struct KeepaliveCounters {
+    received: u64,
+    /// Echo replies sent back through the tunnel.
+    answered: u64,
+    /// From a sender with no binding whose UDP tunnel goes to its address
+    /// and port (even after the keepalive rules): dropped.
+    no_binding: u64,
+    /// Over [`KEEPALIVE_REPLIES_PER_S`]: dropped.
+    rate_limited: u64,
+    /// Bad inner IPv4 or ICMP header or checksum: dropped.
+    malformed: u64,
+}
+
+/// What to do about one keepalive once the home agent has seen it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeepaliveAnswer {
+    /// Send the echo reply from `local`:434 (the tunnel's address).
+    Reply {
+        local: Ipv4Addr,
+    },
+    NoBinding,
+    RateLimited,
 }
 
 /// Home addresses and prefixes one role holds, mirrored in the other's pools.
@@ -58,14 +92,64 @@ pub(super) struct Held {
 
 impl HaGlue {
     pub(super) fn new(config: &Config) -> Option<HaGlue> {
-        Some(HaGlue {
-            ha: Ha::new(config)?,
+        Ha::new(config).map(HaGlue::with)
+    }
+
+    fn with(ha: Ha) -> HaGlue {
+        HaGlue {
+            ha,
             installed: HashMap::new(),
             reserved_at_lma: HashMap::new(),
             bad_checksum: 0,
             unrouted: 0,
             install_failures: 0,
-        })
+            keepalives: KeepaliveCounters::default(),
+            reply_window: None,
+        }
+    }
+
+    /// Keepalive `ka` (§8.12): the home agent's rules first — an R = 1
+    /// binding learns its tunnel's far end, a NATed tunnel follows a new
+    /// source port, as [`Ha::udp_keepalive`] allows — then the two-way
+    /// keepalive: answered only when the sender now has a binding whose
+    /// UDP tunnel goes to the keepalive's source address and port.
+    fn keepalive(&mut self, ka: &Keepalive, now: Instant) -> (Vec<Output>, KeepaliveAnswer) {
+        self.keepalives.received += 1;
+        let out = self.ha.udp_keepalive(ka.src, ka.src_port, ka.inner_src);
+        let local = self
+            .ha
+            .binding_by_hoa(ka.inner_src)
+            .filter(|b| {
+                b.tunnel.kind == dataplane::tunnel::TunnelKind::MipUdp
+                    && !b.awaiting_keepalive
+                    && (b.tunnel.remote, b.tunnel.peer_port) == (ka.src, ka.src_port)
+            })
+            .map(|b| b.tunnel.local);
+        let answer = match local {
+            None => {
+                self.keepalives.no_binding += 1;
+                KeepaliveAnswer::NoBinding
+            }
+            Some(_) if !self.reply_allowed(now) => {
+                self.keepalives.rate_limited += 1;
+                KeepaliveAnswer::RateLimited
+            }
+            Some(local) => KeepaliveAnswer::Reply { local },
+        };
+        (out, answer)
+    }
+
+    /// At most [`KEEPALIVE_REPLIES_PER_S`] replies in any one-second window.
+    fn reply_allowed(&mut self, now: Instant) -> bool {
+        let (start, sent) = self.reply_window.get_or_insert((now, 0));
+        if now.saturating_duration_since(*start) >= Duration::from_secs(1) {
+            (*start, *sent) = (now, 0);
+        }
+        if *sent >= KEEPALIVE_REPLIES_PER_S {
+            return false;
+        }
+        *sent += 1;
+        true
     }
 }
 
@@ -91,7 +175,7 @@ impl Signalling {
                 glue.bad_checksum += 1;
                 return;
             }
-            Err(RxError::NotMip4) => {
+            Err(RxError::NotMip4 | RxError::BadKeepalive) => {
                 self.malformed += 1;
                 return;
             }
@@ -100,6 +184,51 @@ impl Signalling {
         let out = glue.ha.handle(rx, now, SystemTime::now());
         self.learn_peer(IpAddr::V4(src), port, frame);
         self.apply_mip4(out, cp, fwd, config, now);
+    }
+
+    /// A punted RFC 3519 keepalive (§8.12): the home agent's rules, then
+    /// the echo reply through the tunnel, or a counted drop.
+    pub(super) fn receive_keepalive<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        port: usize,
+        frame: &[u8],
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.ha.as_mut() else {
+            self.malformed += 1;
+            return;
+        };
+        let ka = match mip4_io::receive_keepalive(frame) {
+            Ok(ka) => ka,
+            Err(RxError::BadChecksum) => {
+                glue.bad_checksum += 1;
+                return;
+            }
+            Err(RxError::NotMip4 | RxError::BadKeepalive) => {
+                glue.keepalives.malformed += 1;
+                return;
+            }
+        };
+        let (out, answer) = glue.keepalive(&ka, now);
+        self.apply_mip4(out, cp, fwd, config, now);
+        let KeepaliveAnswer::Reply { local } = answer else {
+            tracing::trace!(src = %ka.src, src_port = ka.src_port, hoa = %ka.inner_src, ?answer, "keepalive not answered");
+            return;
+        };
+        self.learn_peer(IpAddr::V4(ka.src), port, frame);
+        let Some((egress, src_mac, mac)) = self.egress(IpAddr::V4(ka.src), cp, fwd, now) else {
+            if let Some(g) = self.ha.as_mut() {
+                g.unrouted += 1;
+            }
+            return;
+        };
+        cp.send_now(egress, &mip4_io::keepalive_reply(src_mac, mac, local, &ka));
+        if let Some(g) = self.ha.as_mut() {
+            g.keepalives.answered += 1;
+        }
     }
 
     /// The home agent's timers (binding expiry, revocation retransmissions)
@@ -338,6 +467,11 @@ impl Signalling {
             "revocations_received": c.revocations_received,
             "revocation_acks_sent": c.revocation_acks_sent,
             "keepalives_applied": c.keepalives_applied,
+            "keepalives_received": glue.keepalives.received,
+            "keepalives_answered": glue.keepalives.answered,
+            "keepalives_no_binding": glue.keepalives.no_binding,
+            "keepalives_rate_limited": glue.keepalives.rate_limited,
+            "keepalives_malformed": glue.keepalives.malformed,
             "unexpected": c.unexpected,
             "install_failures": glue.install_failures,
             "unrouted_messages": glue.unrouted,
@@ -450,6 +584,94 @@ mod tests {
         }
         s.sweep_lma_reservations();
         assert_eq!(ha_holds(&s), (false, false));
+    }
+
+    mod keepalives {
+        use super::super::*;
+        use crate::mip4::ext::{udp_request_flags, Extension};
+        use crate::mip4::tests::{rrp, v4, Req, H, HA_ADDR, MN, NAT};
+
+        fn udp_request(flags: u8) -> Extension {
+            Extension::UdpTunnelRequest { reserved1: 0, flags, encapsulation: 0, reserved3: 0 }
+        }
+
+        /// A home agent with `mn` registered from NAT:`port` with a UDP
+        /// Tunnel Request carrying `flags`; its glue and the home address.
+        fn registered(flags: u8, port: u16) -> (HaGlue, Ipv4Addr, Instant) {
+            let mut h = H::new();
+            let id = h.id();
+            let out = h.send(Req::mn(MN).id(id).from(NAT, port).mn_ext(udp_request(flags)));
+            assert_eq!(rrp(&out).code, 0);
+            let hoa = h.ha.bindings().next().unwrap().hoa;
+            (HaGlue::with(h.ha), hoa, h.now)
+        }
+
+        fn ka(src: &str, src_port: u16, hoa: Ipv4Addr) -> Keepalive {
+            Keepalive {
+                src: v4(src),
+                src_port,
+                dst: v4(HA_ADDR),
+                inner_src: hoa,
+                inner_dst: v4(HA_ADDR),
+                ident: 1,
+                seq: 1,
+                data: vec![],
+            }
+        }
+
+        fn reply() -> KeepaliveAnswer {
+            KeepaliveAnswer::Reply { local: v4(HA_ADDR) }
+        }
+
+        #[test]
+        fn a_keepalive_from_the_tunnels_address_and_port_is_answered_and_changes_nothing() {
+            let (mut g, hoa, now) = registered(0, 40001);
+            let (out, answer) = g.keepalive(&ka(NAT, 40001, hoa), now);
+            assert!(out.is_empty());
+            assert_eq!(answer, reply());
+            assert_eq!((g.keepalives.received, g.keepalives.no_binding), (1, 0));
+        }
+
+        #[test]
+        fn with_r_set_the_first_keepalive_installs_the_tunnel_and_is_answered() {
+            let (mut g, hoa, now) = registered(udp_request_flags::R, 40001);
+            // From another address: no binding of its own, nothing installed.
+            let (out, answer) = g.keepalive(&ka("198.51.100.98", 40777, hoa), now);
+            assert!(out.is_empty());
+            assert_eq!(answer, KeepaliveAnswer::NoBinding);
+            // From the request's source address: its port becomes the tunnel's.
+            let (out, answer) = g.keepalive(&ka(NAT, 40777, hoa), now);
+            let Some(Output::Install(b)) = out.first() else { panic!("{out:?}") };
+            assert_eq!((b.tunnel.remote, b.tunnel.peer_port), (v4(NAT), 40777));
+            assert_eq!(answer, reply());
+            assert_eq!((g.keepalives.received, g.keepalives.no_binding), (2, 1));
+        }
+
+        #[test]
+        fn a_keepalive_without_a_udp_tunnel_binding_is_dropped_and_counted() {
+            let mut h = H::new();
+            let plain = h.register(MN);
+            let mut g = HaGlue::with(h.ha);
+            // An IP-in-IP binding, and a home address nobody holds.
+            for hoa in [plain.hoa, v4("203.0.113.77")] {
+                let (out, answer) = g.keepalive(&ka(NAT, 40001, hoa), h.now);
+                assert!(out.is_empty());
+                assert_eq!(answer, KeepaliveAnswer::NoBinding);
+            }
+            assert_eq!(g.keepalives.no_binding, 2);
+        }
+
+        #[test]
+        fn keepalive_replies_are_rate_limited_per_second() {
+            let (mut g, hoa, now) = registered(0, 40001);
+            for _ in 0..KEEPALIVE_REPLIES_PER_S {
+                assert_eq!(g.keepalive(&ka(NAT, 40001, hoa), now).1, reply());
+            }
+            assert_eq!(g.keepalive(&ka(NAT, 40001, hoa), now).1, KeepaliveAnswer::RateLimited);
+            assert_eq!(g.keepalives.rate_limited, 1);
+            let later = now + Duration::from_secs(1);
+            assert_eq!(g.keepalive(&ka(NAT, 40001, hoa), later).1, reply());
+        }
     }
 
     #[test]
