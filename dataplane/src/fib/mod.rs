@@ -53,22 +53,18 @@
 //!
 //! # Burst lookup
 //!
-//! [`FibReader::lookup_burst`] takes the keys 32 at a time, in stages:
-//!
-//! 1. hash every key;
-//! 2. load the first word of every home bucket, back to back: the
-//!    "prefetch". A prefetch instruction (`_mm_prefetch`) is `unsafe` to
-//!    call and this crate allows unsafe code only in `port`, so this stage
-//!    issues plain Acquire loads (a `mov` on x86, portable elsewhere). They
-//!    are independent and a few instructions apart, so the CPU overlaps all
-//!    their misses; the next stage uses the loaded words instead of loading
-//!    them again. (Measured against `_mm_prefetch` in a scratch copy: the
-//!    same within noise.)
-//! 3. probe every home bucket without branching on its contents (which slot
-//!    matched, or whether the key went further, would be mispredicted now
-//!    and then and only resolved when the line arrives);
-//! 4. probe on, for the keys whose home bucket overflowed (about 1 in 10 at
-//!    half load), their misses overlapping each other.
+//! A worker looks a burst up in two steps ([`FibReader::burst`]):
+//! [`FibBurst::start`] hashes a key and prefetches its home bucket while the
+//! packet is classified; [`FibBurst::finish`] probes it once the whole burst
+//! is classified, when the line has arrived. A prefetch rather than a load:
+//! a load that misses holds up retirement, so with ~100 instructions of
+//! classification between two starts only a few misses would overlap; a
+//! burst's prefetches all do. The probe of the home bucket does not branch
+//! on which slot matched (that would be mispredicted now and then, and
+//! resolved only when the line arrives); the next bucket, for keys whose
+//! home bucket overflowed (about 1 in 10 at half load), is probed inline,
+//! further ones out of line. [`FibReader::lookup_burst`] runs the same two
+//! steps over a slice of keys (benchmarks, stress tests).
 //!
 //! [`FibReader::lookup`] is the same probe for one key.
 //!
@@ -311,45 +307,20 @@ impl FibReader {
         FibBurst { table, view: table.view() }
     }
 
-    /// Looks `keys` up into `out[..keys.len()]`, hashing and touching the
-    /// home buckets of up to 32 keys before probing any (see the module
-    /// documentation). Allocates nothing. Panics if `out` is shorter than
-    /// `keys`.
+    /// Looks `keys` up into `out[..keys.len()]` through [`FibReader::burst`],
+    /// as a worker does: every probe of up to 32 keys is started (hash,
+    /// home bucket prefetched) before any is finished. Allocates nothing.
+    /// Panics if `out` is shorter than `keys`.
     pub fn lookup_burst(&self, keys: &[FibKey], out: &mut [Option<FibEntry>]) {
         assert!(out.len() >= keys.len(), "lookup_burst: output too short");
-        let table = &self.shared.table;
-        let view = table.view();
-        let mut hashes = [0u64; BURST];
-        let mut ctrl0 = [0u64; BURST];
-        let mut further = [0usize; BURST];
+        let burst = self.burst();
+        let mut probes = [Probe::default(); BURST];
         for (keys, out) in keys.chunks(BURST).zip(out.chunks_mut(BURST)) {
-            let hashes = &mut hashes[..keys.len()];
-            let ctrl0 = &mut ctrl0[..keys.len()];
-            for (key, hash) in keys.iter().zip(hashes.iter_mut()) {
-                *hash = table.hash(&key.encode());
+            for (key, probe) in keys.iter().zip(probes.iter_mut()) {
+                *probe = burst.start(key);
             }
-            // The loads back to back, a few instructions apart, so that all
-            // of the burst's misses fit in the CPU's reorder window at once.
-            for (hash, ctrl0) in hashes.iter().zip(ctrl0.iter_mut()) {
-                *ctrl0 = view.first_ctrl(view.home(*hash));
-            }
-            // Home buckets, without a branch on what the lines hold (each
-            // would be mispredicted now and then, and resolved only when its
-            // line arrives); keys to be looked for further are noted and
-            // probed after the others, their misses overlapping.
-            let mut pending = 0;
-            for (i, out) in out.iter_mut().enumerate().take(keys.len()) {
-                let look = view.look(&keys[i].encode(), hashes[i], view.home(hashes[i]), ctrl0[i]);
-                let value = look.candidate.value();
-                *out = if look.found { Some(FibEntry::unpack(value)) } else { None };
-                further[pending] = i;
-                pending += usize::from(look.next);
-            }
-            for &i in &further[..pending] {
-                let next = view.home(hashes[i]) + 1;
-                out[i] = view
-                    .probe_from(&keys[i].encode(), hashes[i], next, view.first_ctrl(next), view.mask() - 1)
-                    .map(|hit| FibEntry::unpack(hit.value()));
+            for ((key, probe), out) in keys.iter().zip(&probes).zip(out.iter_mut()) {
+                *out = burst.finish(key, *probe);
             }
         }
     }
