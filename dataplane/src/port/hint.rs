@@ -51,10 +51,24 @@ impl Lines {
         let huge_bytes = want.next_multiple_of(HUGE);
         let prot = libc::PROT_READ | libc::PROT_WRITE;
         let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
-        // SAFETY: an anonymous private mapping at an address of the kernel's
-        // choosing touches no existing memory; the result is checked.
-        let p = unsafe {
-            libc::mmap(core::ptr::null_mut(), huge_bytes, prot, flags | libc::MAP_HUGETLB | libc::MAP_POPULATE, -1, 0)
+        // Only with pages to spare: DPDK allocates from the same pool later
+        // (rings, memzones) and must not find it empty.
+        let spare = free_huge_pages().is_some_and(|free| free >= huge_bytes / HUGE + HUGE_PAGES_LEFT);
+        let p = if spare {
+            // SAFETY: an anonymous private mapping at an address of the kernel's
+            // choosing touches no existing memory; the result is checked.
+            unsafe {
+                libc::mmap(
+                    core::ptr::null_mut(),
+                    huge_bytes,
+                    prot,
+                    flags | libc::MAP_HUGETLB | libc::MAP_POPULATE,
+                    -1,
+                    0,
+                )
+            }
+        } else {
+            libc::MAP_FAILED
         };
         let (p, bytes, huge) = if p == libc::MAP_FAILED {
             let bytes = want.next_multiple_of(4096);
@@ -75,6 +89,14 @@ impl Lines {
     pub fn huge(&self) -> bool {
         self.huge
     }
+}
+
+/// 2 MiB pages a table leaves free for DPDK's own later allocations.
+const HUGE_PAGES_LEFT: usize = 64;
+
+/// Free 2 MiB huge pages of the system, if it says.
+fn free_huge_pages() -> Option<usize> {
+    std::fs::read_to_string("/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages").ok()?.trim().parse().ok()
 }
 
 impl core::ops::Deref for Lines {
