@@ -36,7 +36,22 @@ Support (RFC 3543) and a revocation from the home agent is acknowledged
                         (an old Identification): "rrp" (cmd "replay")
   forge                 a fresh RRQ whose authenticator has one bit flipped:
                         "rrp" (cmd "forge") or a timeout
+  keepalive             an RFC 3519 keepalive now (--encap udp, registered):
+                        "keepalive" (seq); the answer is an "echo_reply"
+  data-from PORT        one tunnel data packet (a UDP datagram from the home
+                        address to the correspondent, not a keepalive) sent
+                        from our address but UDP port PORT: "sent-from"
   quit                  "exit"
+With --encap udp (RFC 3519, §8.12) the mobile node sends keepalives, ICMP
+echo requests from its home address to the home agent through the UDP
+tunnel, every keepalive interval of the UDP Tunnel Reply (110 s when it
+says 0); each echo reply from the home agent is an "echo_reply" event (seq,
+src, dst, source). --r-flag plays a mobile node with a co-located care-of
+address (--nat-coa, private) that registers through the foreign agent at
+--coa (--mode fa) behind the same NAT: its UDP Tunnel Request (before
+MN-HA, D = 1) sets R, and the home agent learns the tunnel's far end from
+the first keepalive, which the mobile node sends from --data-port right
+after the reply (unless --hold-keepalive: then only on "keepalive").
 An "rrp" event carries code, lifetime_s, hoa, ha, identification (hex),
 id_matches_low32, auth_ok (MN-HA authenticator of the reply), nai (the reply
 carried the NAI), fa_auth_ok, gre_key, udp_tunnel_reply, prefix_replies,
@@ -64,6 +79,10 @@ import tunnel_peer as tp  # noqa: E402  (the userspace tunnel end)
 
 MIP_PORT = 434
 RRQ, RRP, REVOCATION, TUNNEL_DATA, REVOCATION_ACK = 1, 3, 7, 4, 15
+# RFC 3519 §3.1 UDP Tunnel Request flags; the default keepalive interval.
+UDP_F, UDP_R, KEEPALIVE_DEFAULT_S = 0x80, 0x40, 110
+# Identifier of our keepalive echo requests.
+KEEPALIVE_IDENT = 0x3519
 # Flags of the RRQ (§8.2).
 FLAG_S, FLAG_B, FLAG_D, FLAG_M, FLAG_G, FLAG_T = 0x80, 0x40, 0x20, 0x10, 0x08, 0x02
 EXT_MN_HA, EXT_FA_HA, EXT_NAI, EXT_UDP_TUNNEL_REQ, EXT_UDP_TUNNEL_REPLY = 32, 34, 131, 144, 44
@@ -103,7 +122,7 @@ def build_rrq(a, lifetime, ident, hoa):
     appends its GRE Key and FA-HA extensions, §8.5, §8.11) or pma (a proxy
     registration, RFC 5563: per-node FA-HA authentication, §10)."""
     flags = FLAG_T  # reverse tunnelling
-    if a.mode == "mn":
+    if a.mode == "mn" or a.r_flag:
         flags |= FLAG_D  # the mobile node decapsulates (co-located CoA)
     if a.encap == "gre" and a.mode == "mn":
         flags |= FLAG_G
@@ -117,8 +136,10 @@ def build_rrq(a, lifetime, ident, hoa):
         # §8.12: Type 144, Length 6, Sub-Type 0, Reserved 1, F flag (forced
         # unless --nat-coa makes the home agent see a NAT), Encapsulation 4
         # (IP-in-UDP), Reserved 3 = 0.
-        force = 0 if a.nat_coa else 0x80
-        msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, force, 4, 0)
+        # With --r-flag the mobile node registers through the foreign agent
+        # (R): the home agent waits for its first keepalive.
+        udp_flags = UDP_R if a.r_flag else (0 if a.nat_coa else UDP_F)
+        msg += struct.pack("!BBBBBBH", EXT_UDP_TUNNEL_REQ, 6, 0, 0, udp_flags, 4, 0)
     if a.ipv6_prefix:
         # §9.1: IPv6 Prefix Request (Type 152, Length 18, Sub-type 1,
         # Prefix Length, prefix; all zero = allocate one), and the IPv6
@@ -278,7 +299,16 @@ class Node:
         self.tun = None
         self.tunnel = None  # tunnel_peer.RawTunnel for ipip / gre
         self.ha_gre_key = None  # the HA's GRE key (fa / pma mode)
-        self.counts = {"sent": 0, "received": 0, "dropped": 0, "rrq": 0, "rrp": 0}
+        self.counts = {"sent": 0, "received": 0, "dropped": 0, "rrq": 0, "rrp": 0, "keepalives": 0, "echo_replies": 0}
+        # The mobile node's UDP tunnel end: the registration socket, or with
+        # --r-flag its own (the foreign agent's socket relays signalling).
+        self.data_sock = self.sock
+        if a.r_flag:
+            self.data_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self.data_sock.bind((str(a.coa), a.data_port))
+        self.keepalive_s = None  # interval once a UDP tunnel is granted
+        self.next_keepalive = None
+        self.keepalive_seq = 0
 
     def ident(self):
         i = max(ntp_now(), self.last_ident + 1)
@@ -359,6 +389,7 @@ class Node:
         emit("attached", hoa=str(hoa), encap=a.encap, tun=a.tun, mn_addrs=mn_addrs)
 
     def detach(self):
+        self.keepalive_s = self.next_keepalive = None
         if self.tun is not None:
             os.close(self.tun)  # the kernel deletes the TUN with its last fd
             self.tun = None
@@ -374,7 +405,7 @@ class Node:
         try:
             if self.a.encap == "udp":
                 # RFC 3519 §3.3: Type 4, Next Header 4 (IPv4), Reserved 0.
-                self.sock.sendto(struct.pack("!BBH", TUNNEL_DATA, 4, 0) + inner, (str(self.a.ha), MIP_PORT))
+                self.data_sock.sendto(struct.pack("!BBH", TUNNEL_DATA, 4, 0) + inner, (str(self.a.ha), MIP_PORT))
             else:
                 self.tunnel.send(inner)
             self.counts["sent"] += 1
@@ -386,8 +417,81 @@ class Node:
         if self.tun is None or host != str(self.a.ha) or port != MIP_PORT or len(buf) < 24 or buf[1] != 4:
             self.counts["dropped"] += 1
             return
+        if self.echo_reply(buf[4:], host, port):
+            return
         os.write(self.tun, buf[4:])
         self.counts["received"] += 1
+
+    # ------------------------------------------------------- keepalives
+    def keepalive(self):
+        """RFC 3519 §3.2 (§8.12): an ICMP echo request (RFC 792: type 8,
+        code 0, identifier, sequence number, data) from the home address to
+        the home agent, in MIP tunnel data from our tunnel socket."""
+        if self.tun is None or self.a.encap != "udp":
+            emit("error", what="keepalive without a UDP tunnel")
+            return
+        self.keepalive_seq = (self.keepalive_seq + 1) & 0xFFFF
+        data = b"anchor-keepalive"
+        icmp = struct.pack("!BBHHH", 8, 0, 0, KEEPALIVE_IDENT, self.keepalive_seq) + data
+        icmp = icmp[:2] + struct.pack("!H", tp.inet_checksum(icmp)) + icmp[4:]
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(icmp), 0, 0x4000, 64, 1, 0, self.hoa.packed, self.a.ha.packed)
+        ip = ip[:10] + struct.pack("!H", tp.inet_checksum(ip)) + ip[12:]
+        self.data_sock.sendto(struct.pack("!BBH", TUNNEL_DATA, 4, 0) + ip + icmp, (str(self.a.ha), MIP_PORT))
+        self.counts["keepalives"] += 1
+        emit("keepalive", seq=self.keepalive_seq, port=self.data_sock.getsockname()[1])
+
+    def echo_reply(self, inner, host, port):
+        """Whether `inner` is the home agent's echo reply to one of our
+        keepalives (reported, not handed to the mobile node)."""
+        if len(inner) < 28 or inner[0] >> 4 != 4 or inner[9] != 1:
+            return False
+        ihl = (inner[0] & 0x0F) * 4
+        icmp = inner[ihl:]
+        if len(icmp) < 8 or icmp[0] != 0 or struct.unpack_from("!H", icmp, 4)[0] != KEEPALIVE_IDENT:
+            return False
+        self.counts["echo_replies"] += 1
+        emit(
+            "echo_reply",
+            seq=struct.unpack_from("!H", icmp, 6)[0],
+            src=str(ipaddress.IPv4Address(inner[12:16])),
+            dst=str(ipaddress.IPv4Address(inner[16:20])),
+            checksum_ok=tp.inet_checksum(icmp) == 0,
+            data=icmp[8:].decode(errors="replace"),
+            source=f"{host}:{port}",
+        )
+        return True
+
+    def data_from(self, port):
+        """Tunnel data that is not a keepalive (UDP from the home address
+        to 198.51.100.2:9, "spoof") from our address but another port."""
+        payload = b"spoof"
+        udp = struct.pack("!HHHH", 40000, 9, 8 + len(payload), 0) + payload
+        ip = struct.pack(
+            "!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0x4000, 64, 17, 0, self.hoa.packed, bytes([198, 51, 100, 2])
+        )
+        ip = ip[:10] + struct.pack("!H", tp.inet_checksum(ip)) + ip[12:]
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind((str(self.a.coa), port))
+            s.sendto(struct.pack("!BBH", TUNNEL_DATA, 4, 0) + ip + udp, (str(self.a.ha), MIP_PORT))
+        finally:
+            s.close()
+        emit("sent-from", port=port)
+
+    def udp_granted(self, ev):
+        """A UDP Tunnel Reply that accepts (codes 0-63): keepalives every
+        its interval; with R the first one right away (§8.12)."""
+        reply = ev.get("udp_tunnel_reply")
+        if self.a.encap != "udp" or not reply or reply["code"] >= 64 or self.tun is None:
+            return
+        self.keepalive_s = reply["keepalive_s"] or KEEPALIVE_DEFAULT_S
+        if self.a.hold_keepalive:
+            self.next_keepalive = None
+            return
+        if self.a.r_flag:
+            # Every accepted R = 1 request waits for a keepalive again.
+            self.keepalive()
+        self.next_keepalive = time.monotonic() + self.keepalive_s
 
     def downlink_raw(self, sock):
         inner = self.tunnel.recv(sock)
@@ -434,6 +538,8 @@ class Node:
                 # §9.2: accepted prefixes (codes 0-7); code 1 = tunnelled to us.
                 prefixes = [r["prefix"] for r in ev.get("prefix_replies", []) if r["code"] < 8]
                 self.attach(ipaddress.IPv4Address(ev["hoa"]), prefixes)
+            if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0:
+                self.udp_granted(ev)
         elif cmd == "deregister":
             ev = self.register("deregister", 0)
             if ev.get("code", 255) < 64:
@@ -443,6 +549,10 @@ class Node:
             self.replay()
         elif cmd == "forge":
             self.register("forge", self.a.lifetime, forge=True)
+        elif cmd == "keepalive":
+            self.keepalive()
+        elif cmd == "data-from" and len(words) == 2 and words[1].isdigit():
+            self.data_from(int(words[1]))
         elif cmd == "quit":
             return False
         else:
@@ -454,11 +564,19 @@ class Node:
         stdin = sys.stdin.fileno()
         while True:
             fds = [stdin, self.sock]
+            if self.data_sock is not self.sock:
+                fds.append(self.data_sock)
             if self.tun is not None:
                 fds.append(self.tun)
             if self.tunnel is not None:
                 fds.extend(self.tunnel.fds())
-            readable, _, _ = select.select(fds, [], [])
+            timeout = None
+            if self.next_keepalive is not None:
+                timeout = max(0.0, self.next_keepalive - time.monotonic())
+            readable, _, _ = select.select(fds, [], [], timeout)
+            if self.next_keepalive is not None and time.monotonic() >= self.next_keepalive:
+                self.keepalive()
+                self.next_keepalive = time.monotonic() + self.keepalive_s
             for fd in readable:
                 if fd == stdin:
                     line = sys.stdin.readline()
@@ -470,6 +588,12 @@ class Node:
                         self.downlink_udp(buf, host, port)
                     elif buf and buf[0] == REVOCATION:
                         self.revoked(buf, host, port)
+                    else:
+                        emit("unexpected", msg_type=buf[0] if buf else None, source=f"{host}:{port}")
+                elif fd is self.data_sock:
+                    buf, (host, port) = self.data_sock.recvfrom(65535)
+                    if buf and buf[0] == TUNNEL_DATA:
+                        self.downlink_udp(buf, host, port)
                     else:
                         emit("unexpected", msg_type=buf[0] if buf else None, source=f"{host}:{port}")
                 elif fd == self.tun:
@@ -515,6 +639,16 @@ def parse_args():
         help="play a mobile node behind a NAT: register this (private) care-of address while sending "
         "from --coa, so that the home agent sees a NAT (--encap udp without the F flag)",
     )
+    p.add_argument(
+        "--r-flag",
+        action="store_true",
+        help="RFC 3519 R: a mobile node with the co-located care-of address --nat-coa registers through "
+        "the foreign agent at --coa (--mode fa --encap udp); its tunnel end is --data-port",
+    )
+    p.add_argument("--data-port", type=int, default=1437, help="the mobile node's tunnel port with --r-flag")
+    p.add_argument(
+        "--hold-keepalive", action="store_true", help="send keepalives only on the keepalive command"
+    )
     p.add_argument("--lifetime", type=int, default=300)
     p.add_argument("--mn-ns", default="anc-mn")
     p.add_argument("--tun", default="mn0")
@@ -525,8 +659,10 @@ def parse_args():
         p.error("--mode mn/fa needs --spi and --key (the MN-HA association)")
     if a.mode != "mn" and (a.fa_spi is None or a.fa_key is None):
         p.error("--mode fa/pma needs --fa-spi and --fa-key")
-    if a.mode != "mn" and a.encap == "udp":
-        p.error("--encap udp is for --mode mn")
+    if a.mode != "mn" and a.encap == "udp" and not a.r_flag:
+        p.error("--encap udp is for --mode mn (or --mode fa with --r-flag)")
+    if a.r_flag and (a.mode != "fa" or a.encap != "udp" or a.nat_coa is None):
+        p.error("--r-flag needs --mode fa, --encap udp and --nat-coa (the mobile node's care-of address)")
     return a
 
 
