@@ -87,11 +87,14 @@ impl Drop for Net {
 }
 
 impl Net {
-    fn start(tag: &str) -> Net {
+    /// The demo network and anchord on demo.toml (no static binding),
+    /// changed by `f`.
+    fn start_with(tag: &str, f: impl FnOnce(&mut toml::Table)) -> Net {
         let mut net = Net { env: Env::namespaces("anchor-mip4", tag, true), sims: Vec::new() };
         net.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{COA}/24"), "dev", "mag-core"]);
         let mut cfg = net.demo_config();
         cfg.remove("binding");
+        f(&mut cfg);
         net.start_anchord(&cfg);
         net
     }
@@ -155,8 +158,13 @@ impl Net {
 }
 
 fn run_test(tag: &str, body: impl FnOnce(&mut Net) -> Result<(), String>) {
+    run_test_with(tag, |_| {}, body);
+}
+
+/// [`run_test`] on a daemon whose config `f` changed.
+fn run_test_with(tag: &str, f: impl FnOnce(&mut toml::Table), body: impl FnOnce(&mut Net) -> Result<(), String>) {
     let Some(_g) = guard() else { return };
-    let mut net = Net::start(tag);
+    let mut net = Net::start_with(tag, f);
     if let Err(e) = body(&mut net) {
         panic!("{tag}: {e}\n{}", net.report());
     }
@@ -497,6 +505,112 @@ fn a_mobile_node_behind_a_nat_gets_a_udp_tunnel_to_the_nat_address_and_port() {
             b["tunnel_remote"] == COA && b["udp_port"] == 1436,
             "the tunnel does not go to the NAT's address and port {COA}:1436: {b}"
         );
+        Ok(())
+    });
+}
+
+/// An echo reply to one of the simulator's keepalives: from the home agent's
+/// address and port 434, HA → `hoa` inside, RFC 792 fields intact.
+fn echo_reply_ok(net: &mut Net, i: usize, hoa: &str) -> Result<Value, String> {
+    let e = net.sims[i].event("echo_reply", Duration::from_secs(10))?;
+    ensure!(e["source"] == format!("{HA}:434"), "the echo reply does not come from {HA}:434: {e}");
+    ensure!(e["src"] == HA && e["dst"] == hoa, "the echo reply is not {HA} -> {hoa}: {e}");
+    ensure!(e["checksum_ok"] == true && e["data"] == "anchor-keepalive", "the echo reply's ICMP is off: {e}");
+    Ok(e)
+}
+
+#[test]
+fn with_r_set_nothing_flows_until_the_first_keepalive_sets_the_tunnel_then_traffic_flows_both_ways() {
+    // RFC 3519 R (§8.12): a mobile node with the co-located (private)
+    // care-of address 10.1.1.5 registers through the foreign agent at
+    // 192.0.2.2, behind the same NAT; the home agent waits for its first
+    // keepalive from that address, whose port (1439) becomes the tunnel's.
+    run_test("r-flag", |net| {
+        let m = net.sim(
+            "fa-r",
+            &[
+                "--mode",
+                "fa",
+                "--coa",
+                FA,
+                "--fa-spi",
+                FA_SPI,
+                "--fa-key",
+                FA_KEY,
+                "--encap",
+                "udp",
+                "--r-flag",
+                "--nat-coa",
+                "10.1.1.5",
+                "--port",
+                "1438",
+                "--data-port",
+                "1439",
+                "--hold-keepalive",
+            ],
+        )?;
+        let (rrp, hoa) = register_ok(net, m)?;
+        ensure!(rrp["udp_tunnel_reply"]["code"] == 0, "the UDP Tunnel Reply does not accept: {rrp}");
+        let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+        ensure!(b["state"] == "awaiting-keepalive", "the binding does not wait for a keepalive: {b}");
+        ensure!(b["id"].is_null(), "the binding has forwarding before its keepalive: {b}");
+        net.ping_fails("anc-cn", &hoa, 2)?;
+        net.sims[m].send("keepalive")?;
+        echo_reply_ok(net, m, &hoa)?;
+        let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+        ensure!(b["state"] == "active" && b["id"].is_u64(), "the keepalive did not install the binding: {b}");
+        ensure!(
+            b["tunnel"] == "mip-udp" && b["tunnel_remote"] == FA && b["udp_port"] == 1439,
+            "the tunnel does not go to the keepalive's {FA}:1439: {b}"
+        );
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", &hoa)?;
+        let stats = net.stats()?;
+        ensure!(ha_counter(&stats, "keepalives_applied") == 1, "ha.keepalives_applied: {}", stats["ha"]);
+        ensure!(ha_counter(&stats, "keepalives_answered") >= 1, "ha.keepalives_answered: {}", stats["ha"]);
+        Ok(())
+    });
+}
+
+#[test]
+fn keepalives_over_a_udp_tunnel_come_at_the_replys_interval_and_get_echo_replies() {
+    run_test_with(
+        "keepalive",
+        |cfg| cfg["ha"]["udp_keepalive_s"] = toml::Value::Integer(1),
+        |net| {
+            let m = net.mn("mn", &["--encap", "udp", "--port", "1436", "--nat-coa", "10.1.1.5"])?;
+            let (rrp, hoa) = register_ok(net, m)?;
+            ensure!(rrp["udp_tunnel_reply"]["keepalive_s"] == 1, "the reply's keepalive interval is not 1 s: {rrp}");
+            // Sent by the simulator on its own, one a second.
+            let first = echo_reply_ok(net, m, &hoa)?;
+            let second = echo_reply_ok(net, m, &hoa)?;
+            ensure!(second["seq"] != first["seq"], "the same keepalive answered twice: {first} {second}");
+            let stats = net.stats()?;
+            ensure!(ha_counter(&stats, "keepalives_answered") >= 2, "ha.keepalives_answered: {}", stats["ha"]);
+            ensure!(ha_counter(&stats, "keepalives_applied") == 0, "a keepalive moved the tunnel: {}", stats["ha"]);
+            Ok(())
+        },
+    );
+}
+
+#[test]
+fn tunnel_data_from_the_registered_address_but_another_port_is_dropped_as_spoofed() {
+    // §8.12: decapsulate only if the outer address and port match the
+    // binding; only the home agent's keepalive rule may move the port.
+    run_test("spoofed-port", |net| {
+        let m = net.mn("mn", &["--encap", "udp", "--port", "1436", "--nat-coa", "10.1.1.5", "--hold-keepalive"])?;
+        let (_, hoa) = register_ok(net, m)?;
+        net.ping(MN_NS, CN_V4)?;
+        let spoofed = |net: &Net| net.stats().map(|s| s["drops"]["spoofed"].as_u64().unwrap_or(0));
+        let before = spoofed(net)?;
+        net.sims[m].send("data-from 1440")?;
+        net.sims[m].event("sent-from", Duration::from_secs(5))?;
+        wait_until(Duration::from_secs(5), "the spoofed-port drop to count", || {
+            Ok(spoofed(net)?.gt(&before).then_some(()))
+        })?;
+        let b = net.binding(NAI)?.ok_or("the binding is not listed")?;
+        ensure!(b["udp_port"] == 1436, "data from another port moved the tunnel: {b}");
+        net.ping("anc-cn", &hoa)?;
         Ok(())
     });
 }
