@@ -628,21 +628,8 @@ mod tests {
     /// MAG at 192.0.2.2 with a path MTU of `mtu`; the correspondent
     /// 198.51.100.2 resolved on the home port.
     fn forwarding(mtu: u16) -> (FibWriter, FibReader, StatePublisher) {
-        let spec = TunnelSpec {
-            kind: TunnelKind::Gre,
-            local: CORE_V4.into(),
-            remote: MAG_V4.into(),
-            key_in: Some(100),
-            key_out: Some(200),
-            local_port: 0,
-            peer_port: 0,
-            port: 0,
-            dscp: None,
-            ttl: 64,
-            ecn_compat: false,
-            path_mtu: mtu,
-            ipv6_over_ipv4_mtu: 1280,
-        };
+        let mut spec = TunnelSpec::new(TunnelKind::Gre, CORE_V4.into(), MAG_V4.into());
+        (spec.key_in, spec.key_out, spec.path_mtu) = (Some(100), Some(200), mtu);
         let mut state = ForwardingState {
             tunnels: std::iter::once(Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC)))).collect(),
             routes: vec![Route { prefix: "198.51.100.0".parse().unwrap(), len: 24, port: 1, via: None }],

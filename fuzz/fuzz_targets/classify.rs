@@ -39,21 +39,8 @@ fn addrs() -> PortAddrs {
 }
 
 fn tunnel(local: &str, remote: &str) -> Tunnel {
-    let spec = TunnelSpec {
-        kind: TunnelKind::Gre,
-        local: local.parse().expect("literal"),
-        remote: remote.parse().expect("literal"),
-        key_in: Some(100),
-        key_out: Some(200),
-        local_port: 0,
-        peer_port: 0,
-        port: 0,
-        dscp: None,
-        ttl: 64,
-        ecn_compat: false,
-        path_mtu: 1500,
-        ipv6_over_ipv4_mtu: 1280,
-    };
+    let mut spec = TunnelSpec::new(TunnelKind::Gre, local.parse().expect("literal"), remote.parse().expect("literal"));
+    (spec.key_in, spec.key_out) = (Some(100), Some(200));
     Tunnel::new(spec, US, Some(PEER))
 }
 

@@ -31,22 +31,11 @@ fn binding(i: u32) -> Binding {
 }
 
 fn spec(i: u32) -> TunnelSpec {
-    TunnelSpec {
-        kind: TunnelKind::Gre,
-        local: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)),
-        // 64 MAGs.
-        remote: IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100 + (i % 64) as u8)),
-        key_in: Some(i),
-        key_out: Some(i),
-        local_port: 0,
-        peer_port: 0,
-        port: 0,
-        dscp: None,
-        ttl: 64,
-        ecn_compat: false,
-        path_mtu: 1500,
-        ipv6_over_ipv4_mtu: 1280,
-    }
+    // 64 MAGs.
+    let mag = IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100 + (i % 64) as u8));
+    let mut s = TunnelSpec::new(TunnelKind::Gre, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 1)), mag);
+    (s.key_in, s.key_out) = (Some(i), Some(i));
+    s
 }
 
 fn main() -> Result<(), String> {

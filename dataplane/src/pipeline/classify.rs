@@ -359,6 +359,17 @@ mod tests {
     const US6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
     const PEER6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
 
+    /// A deterministic pseudo-random sequence (xorshift64) for the
+    /// mutation tests.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     fn addrs() -> PortAddrs {
         PortAddrs::new(OURS, vec![Ipv4Cidr { addr: US4, prefix_len: 24 }], vec![Ipv6Cidr { addr: US6, prefix_len: 64 }])
     }
@@ -443,13 +454,7 @@ mod tests {
             v6(US6, protocol::UDP, 0),
             v6("fe80::1".parse().unwrap(), protocol::ICMPV6, 135),
         ];
-        let mut rng = 0x1234_5678_9abc_def1u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x1234_5678_9abc_def1u64);
         let mut accepted = 0;
         for round in 0..100_000 {
             let mut f = bases[round % bases.len()].clone();
@@ -458,7 +463,7 @@ mod tests {
                 // Mostly the interesting bytes: addresses' first bytes,
                 // version, length, ethertype.
                 let at = [at, 14, 18, 19, 38, 39, 53, 12, 13][(next() % 9) as usize];
-                f[at] = if next() % 2 == 0 { next() as u8 } else { f[at] ^ (1 << (next() % 8)) };
+                f[at] = if next().is_multiple_of(2) { next() as u8 } else { f[at] ^ (1 << (next() % 8)) };
             }
             f.truncate(54 + (next() % 9) as usize);
             if let Some(Express::Down6(dst)) = express(&f, &x) {
@@ -501,13 +506,7 @@ mod tests {
     fn express_uplink_agrees_with_classify_on_every_field() {
         let a = addrs();
         let x = ExpressAddrs::new(&a).unwrap();
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let mut accepted = [0; 2];
         for round in 0..100_000 {
             let key = if round % 2 == 0 { Some(100) } else { None };
@@ -518,7 +517,7 @@ mod tests {
                     f[at] = next() as u8;
                 }
                 // Fix both checksums up half of the time.
-                if next() % 2 == 0 {
+                if next().is_multiple_of(2) {
                     for at in [14, 34 + if key.is_some() { 8 } else { 4 }] {
                         let ip = &mut f[at..at + 20];
                         ip[10..12].fill(0);
@@ -549,13 +548,7 @@ mod tests {
         let a = addrs();
         let x = ExpressAddrs::new(&a).unwrap();
         let base = v4(Ipv4Addr::new(203, 0, 113, 10), protocol::UDP);
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            rng
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         let mut accepted = 0;
         for _ in 0..100_000 {
             let mut f = base.clone();
@@ -563,7 +556,7 @@ mod tests {
                 let at = (next() % 42) as usize;
                 f[at] = next() as u8;
             }
-            if next() % 2 == 0 {
+            if next().is_multiple_of(2) {
                 // Fix the checksum up so the mutation reaches the later tests.
                 let ip = &mut f[14..34];
                 ip[10..12].fill(0);

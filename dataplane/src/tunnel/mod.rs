@@ -82,6 +82,30 @@ pub struct TunnelSpec {
     pub ipv6_over_ipv4_mtu: u16,
 }
 
+impl TunnelSpec {
+    /// A tunnel of `kind` from `local` to `remote` with the usual defaults:
+    /// no GRE keys, no UDP ports, egress port 0, DSCP copied, TTL 64,
+    /// RFC 6040 normal mode, path MTU 1500, RFC 4213 static MTU 1280. Set
+    /// the other fields on the result.
+    pub fn new(kind: TunnelKind, local: IpAddr, remote: IpAddr) -> TunnelSpec {
+        TunnelSpec {
+            kind,
+            local,
+            remote,
+            key_in: None,
+            key_out: None,
+            local_port: 0,
+            peer_port: 0,
+            port: 0,
+            dscp: None,
+            ttl: 64,
+            ecn_compat: false,
+            path_mtu: 1500,
+            ipv6_over_ipv4_mtu: 1280,
+        }
+    }
+}
+
 /// Longest header a template holds: Ethernet 14 + IPv6 40 + UDP 8 + TLV 4 +
 /// GRE with key 8 = 74 (IPv4 outers are shorter); rounded up.
 pub const TEMPLATE_MAX: usize = 80;
@@ -340,21 +364,9 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn spec(kind: TunnelKind, local: &str, remote: &str) -> TunnelSpec {
-        TunnelSpec {
-            kind,
-            local: local.parse().unwrap(),
-            remote: remote.parse().unwrap(),
-            key_in: None,
-            key_out: None,
-            local_port: 5437,
-            peer_port: 5437,
-            port: 0,
-            dscp: None,
-            ttl: 64,
-            ecn_compat: false,
-            path_mtu: 1500,
-            ipv6_over_ipv4_mtu: 1280,
-        }
+        let mut s = TunnelSpec::new(kind, local.parse().unwrap(), remote.parse().unwrap());
+        (s.local_port, s.peer_port) = (5437, 5437);
+        s
     }
 
     #[test]
