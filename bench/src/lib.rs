@@ -119,6 +119,8 @@ pub fn forwarding_state(tunnels: Vec<Option<Tunnel>>, macs: &[MacAddr]) -> Forwa
         routes: vec![Route { prefix: IpAddr::V4(Ipv4Addr::new(198, 51, 100, 0)), len: 24, port: HOME, via: None }],
         neighbors: vec![(HOME, IpAddr::V4(CN), CN_MAC)],
         port_macs: macs.to_vec(),
+        // The home addresses' pool, as a daemon publishes it.
+        mobile: vec![(IpAddr::V4(Ipv4Addr::from(HOA_BASE)), 8)],
     };
     s.sort_routes();
     s

@@ -66,6 +66,8 @@ pub struct Forwarding {
     /// longer hold a forwarding entry that points at them.
     free_tunnels: std::collections::VecDeque<(u32, Instant)>,
     routes: Vec<Route>,
+    /// See [`ForwardingState::mobile`].
+    mobile: Vec<(IpAddr, u8)>,
     port_macs: Vec<MacAddr>,
     neighbors: Vec<(usize, IpAddr, MacAddr)>,
 }
@@ -102,6 +104,37 @@ fn spec_of(b: &StaticBinding, config: &Config) -> TunnelSpec {
         path_mtu: config.tunnel.path_mtu(port),
         ipv6_over_ipv4_mtu: config.tunnel.ipv6_over_ipv4_mtu,
     }
+}
+
+/// Where mobile nodes' home addresses come from (the pools, profiles'
+/// static addresses, static bindings): the data plane sends traffic
+/// between two mobile nodes straight from one tunnel into the other.
+fn mobile_prefixes(config: &Config) -> Vec<(IpAddr, u8)> {
+    let mut m: Vec<(IpAddr, u8)> = Vec::new();
+    m.extend(config.pools.hnp.iter().map(|c| (IpAddr::V6(c.addr), c.prefix_len)));
+    m.extend(config.pools.ipv4.iter().map(|p| (IpAddr::V4(p.subnet.addr), p.subnet.prefix_len)));
+    for p in config.profiles.mobile_nodes.iter().chain(&config.profiles.default) {
+        m.extend(p.static_ipv4_hoa.map(|a| (IpAddr::V4(a), 32)));
+        m.extend(p.static_hnp.map(|c| (IpAddr::V6(c.addr), c.prefix_len)));
+    }
+    for b in config.bindings.iter().filter(|b| b.vrf == 0) {
+        m.extend(b.ipv4_hoa.map(|a| (IpAddr::V4(a), 32)));
+        m.extend(b.hnps.iter().map(|c| (IpAddr::V6(c.addr), c.prefix_len)));
+        m.extend(b.ipv6_hoa.map(|a| (IpAddr::V6(a), 128)));
+    }
+    // Drop what a shorter prefix already covers.
+    let covered = |&(a, len): &(IpAddr, u8), all: &[(IpAddr, u8)]| {
+        all.iter().any(|&(p, l)| {
+            (l, p) != (len, a)
+                && l <= len
+                && dataplane::route::covers(&Route { prefix: p, len: l, port: 0, via: None }, a)
+        })
+    };
+    let all = m.clone();
+    m.retain(|e| !covered(e, &all));
+    m.sort();
+    m.dedup();
+    m
 }
 
 /// Connected subnets of every port (on-link) and the configured routes.
@@ -171,6 +204,7 @@ impl Forwarding {
             built: TunnelTable::default(),
             free_tunnels: std::collections::VecDeque::new(),
             routes,
+            mobile: mobile_prefixes(config),
             port_macs,
             neighbors: Vec::new(),
         };
@@ -330,6 +364,7 @@ impl Forwarding {
             routes: self.routes.clone(),
             neighbors: self.neighbors.clone(),
             port_macs: self.port_macs.clone(),
+            mobile: self.mobile.clone(),
         };
         self.publisher.publish(state);
     }
@@ -403,6 +438,22 @@ mod tests {
         let publisher = StatePublisher::new(ForwardingState::default());
         let f = Forwarding::new(&config, vec![CORE_MAC, HOME_MAC], w, publisher.clone()).unwrap();
         (f, publisher)
+    }
+
+    #[test]
+    fn the_pools_and_static_addresses_are_published_as_mobile_prefixes() {
+        let config = anchor_config::parse(anchor_config::DEMO_TOML).unwrap();
+        let m = mobile_prefixes(&config);
+        for pool in &config.pools.hnp {
+            assert!(m.contains(&(IpAddr::V6(pool.addr), pool.prefix_len)));
+        }
+        for pool in &config.pools.ipv4 {
+            assert!(m.contains(&(IpAddr::V4(pool.subnet.addr), pool.subnet.prefix_len)));
+        }
+        // The demo's static binding 203.0.113.250 lies in the IPv4 pool: covered, not listed twice.
+        assert!(!m.contains(&("203.0.113.250".parse().unwrap(), 32)));
+        let (_, publisher) = demo();
+        assert!(publisher.current().is_mobile("203.0.113.250".parse().unwrap()));
     }
 
     #[test]

@@ -337,7 +337,9 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                 match classify(b.data(), addrs) {
                     Verdict::Uplink(up) => {
                         let entry = self.lookup(up.inner_src);
-                        if let Ok(egress) = worker::uplink(&mut b, &up, entry, &state, self.counters, index) {
+                        if let Ok(egress) =
+                            worker::uplink(&mut b, &up, entry, &self.fib, &state, &mut self.ip_id, self.counters, index)
+                        {
                             self.pending[egress].push(Some(b));
                         }
                     }
@@ -635,6 +637,7 @@ mod tests {
             routes: vec![Route { prefix: "198.51.100.0".parse().unwrap(), len: 24, port: 1, via: None }],
             neighbors: vec![(1, CN_V4.into(), OTHER_MAC)],
             port_macs: vec![CORE_MAC, HOME_MAC],
+            mobile: vec![("203.0.113.0".parse().unwrap(), 24)],
         };
         state.sort_routes();
         let (mut w, r) = dataplane::fib::new(1024, 1);
@@ -780,6 +783,57 @@ mod tests {
         let icmp = &f[34..];
         assert_eq!((icmp[0], icmp[1], u16::from_be_bytes([icmp[6], icmp[7]])), (3, 4, 300 - 24 - 4));
         assert!(tx[0].is_empty());
+    }
+
+    /// Two mobile nodes of this anchor: a packet from one to the other goes
+    /// from the first tunnel straight into the second (one hop: TTL - 1),
+    /// both when the worker's express check takes the uplink (a plain inner
+    /// header) and when the general classifier does (an inner header with
+    /// options).
+    #[test]
+    fn a_packet_between_two_mobile_nodes_goes_from_one_tunnel_into_the_other() {
+        const HOA2: std::net::Ipv4Addr = std::net::Ipv4Addr::new(203, 0, 113, 20);
+        let (mut w, fib, publisher) = forwarding(1500);
+        // The second node's tunnel: GRE to another MAG with its own keys.
+        let mut state = (*publisher.current()).clone();
+        let mut spec = TunnelSpec::new(TunnelKind::Gre, CORE_V4.into(), [192, 0, 2, 3].into());
+        (spec.key_in, spec.key_out) = (Some(300), Some(400));
+        state.tunnels.set(1, Some(Tunnel::new(spec, CORE_MAC, Some(OTHER_MAC))));
+        publisher.publish(state);
+        w.insert(FibKey::V4 { vrf: 0, addr: HOA2 }, FibEntry { session: 2, tunnel: 1 }).unwrap();
+        for options in [false, true] {
+            let rig = Rig::new(64);
+            let mut inner = ipv4_frame(CORE_MAC, HOA, HOA2, 64, false);
+            if options {
+                // A 24-byte header (NOP options): not the express path's.
+                inner.splice(34..34, [1u8, 1, 1, 0]);
+                inner[14] = 0x46;
+                let total = (inner.len() - 14) as u16;
+                inner[16..18].copy_from_slice(&total.to_be_bytes());
+                inner[24..26].fill(0);
+                let c = checksum::fold(checksum::sum(&inner[14..38]));
+                inner[24..26].copy_from_slice(&c.to_be_bytes());
+            }
+            let mut outer = vec![0u8; 14 + 20 + 8];
+            ethernet::emit_header(&mut outer, CORE_MAC, MAG_MAC, ethernet::ethertype::IPV4);
+            let payload_len = 8 + inner.len() - 14;
+            let repr = ipv4::Ipv4Repr { src: MAG_V4, dst: CORE_V4, protocol: 47, ttl: 64, tos: 0, payload_len };
+            repr.emit(&mut outer[14..34]);
+            outer[34..42].copy_from_slice(&[0x20, 0, 0x08, 0, 0, 0, 0, 100]);
+            outer.extend_from_slice(&inner[14..]);
+            let tx = rig.exchange_with(0, &[outer], fib.clone(), publisher.clone());
+            assert!(tx[1].is_empty(), "nothing to the home side (options {options})");
+            assert_eq!(tx[0].len(), 1, "one packet back on the core port");
+            let f = &tx[0][0].1;
+            assert_eq!(&f[0..6], &OTHER_MAC.0, "towards the second node's MAG");
+            let ip = ipv4::Packet::new_checked(&f[14..]).unwrap();
+            assert_eq!(ip.dst_addr(), std::net::Ipv4Addr::new(192, 0, 2, 3));
+            let g = gre::Packet::new_checked(ip.payload()).unwrap();
+            assert_eq!(g.key(), Some(400), "the second tunnel's key");
+            let hop = ipv4::Packet::new_checked(g.payload()).unwrap();
+            assert_eq!((hop.src_addr(), hop.dst_addr(), hop.ttl()), (HOA, HOA2, 63), "one hop");
+            assert!(hop.verify_checksum());
+        }
     }
 
     #[test]

@@ -147,6 +147,11 @@ pub struct ForwardingState {
     pub neighbors: Vec<(usize, IpAddr, MacAddr)>,
     /// Our MAC per port.
     pub port_macs: Vec<MacAddr>,
+    /// Prefixes that hold mobile nodes' home addresses (pools, static
+    /// addresses): an uplink packet to one of them is looked up in the
+    /// forwarding table and, when it has a binding, sent straight into that
+    /// binding's tunnel instead of to the home-side router.
+    pub mobile: Vec<(IpAddr, u8)>,
 }
 
 /// True when `route` covers `a`.
@@ -172,6 +177,12 @@ impl ForwardingState {
     /// Sorts routes longest prefix first (call after building).
     pub fn sort_routes(&mut self) {
         self.routes.sort_by_key(|r| std::cmp::Reverse(r.len));
+    }
+
+    /// Whether `a` lies in one of the [`ForwardingState::mobile`] prefixes.
+    #[inline]
+    pub fn is_mobile(&self, a: IpAddr) -> bool {
+        self.mobile.iter().any(|&(prefix, len)| prefix_match(prefix, len, a))
     }
 
     #[inline]
@@ -267,6 +278,14 @@ mod tests {
         assert_eq!(collected.get(1).map(|t| t.spec.remote), Some("192.0.2.9".parse().unwrap()));
     }
 
+    #[test]
+    fn mobile_prefixes_cover_their_addresses_only() {
+        let s = state();
+        assert!(s.is_mobile("203.0.113.77".parse().unwrap()));
+        assert!(!s.is_mobile("198.51.100.7".parse().unwrap()));
+        assert!(!s.is_mobile("2001:db8::1".parse().unwrap()));
+    }
+
     fn state() -> ForwardingState {
         let mut s = ForwardingState {
             routes: vec![
@@ -279,6 +298,7 @@ mod tests {
                 Route { prefix: "198.51.100.0".parse().unwrap(), len: 24, port: 1, via: None },
             ],
             neighbors: vec![(1, "198.51.100.2".parse().unwrap(), MacAddr([2, 0, 0, 0, 0, 2]))],
+            mobile: vec![("203.0.113.0".parse().unwrap(), 24)],
             port_macs: vec![MacAddr([2, 0, 0, 0, 0, 1]), MacAddr([2, 0, 0, 0, 1, 1])],
             ..Default::default()
         };

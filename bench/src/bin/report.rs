@@ -64,6 +64,15 @@ struct Target {
     detail: fn(&Results) -> String,
 }
 
+/// Decimals for a target's measured value: ratios get three, counts none.
+fn digits(v: Option<f64>) -> usize {
+    if v.is_some_and(|v| v.abs() >= 100.0) {
+        0
+    } else {
+        3
+    }
+}
+
 fn get(r: &Results, id: &str) -> Option<f64> {
     r.get(id).map(|(v, _)| *v)
 }
@@ -181,7 +190,7 @@ fn run() -> Res<()> {
     for t in targets() {
         let v = get(&r, t.id);
         let bound = format!("{}{}", if t.at_least { ">= " } else { "<= " }, t.bound);
-        println!("{:<80} {:>9} {:>8} {:>6}", t.what, fmt(v, 3), bound, verdict(&t, v));
+        println!("{:<80} {:>9} {:>8} {:>6}", t.what, fmt(v, digits(v)), bound, verdict(&t, v));
         println!("    {}", (t.detail)(&r));
     }
     println!("(informational: the exit status does not depend on these)");
@@ -229,7 +238,7 @@ fn run() -> Res<()> {
             md,
             "| {} | {} | {} {} | {} | {} |",
             t.what,
-            fmt(v, 3),
+            fmt(v, digits(v)),
             if t.at_least { "≥" } else { "≤" },
             t.bound,
             verdict(&t, v),

@@ -299,9 +299,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                             Err(None)
                         }
                         Some(_) => {
+                            let dst = IpAddr::V4(up.inner_dst.into());
                             let egress = match route_cache {
-                                Some((dst, e)) if dst == up.inner_dst => Some(e),
-                                _ => state.egress(IpAddr::V4(up.inner_dst.into())).ok(),
+                                Some((cached, e)) if cached == up.inner_dst => Some(e),
+                                // To another mobile node: the general node's hairpin.
+                                _ if state.is_mobile(dst) => None,
+                                _ => state.egress(dst).ok(),
                             };
                             match egress {
                                 Some(e)
@@ -473,7 +476,7 @@ fn general<B: PacketBuf>(
         }
         Verdict::Uplink(up) => {
             let entry = entry.or_else(|| lookup_host(fib, up.inner_src));
-            uplink(buf, &up, entry, state, c, port)
+            uplink(buf, &up, entry, fib, state, ip_id, c, port)
         }
     }
 }
@@ -532,12 +535,17 @@ pub fn inner_dst(frame: &[u8], up: &Uplink) -> Option<IpAddr> {
 }
 
 /// Uplink node: anti-spoofing check, route the inner packet, decapsulate.
+/// A packet to another mobile node of this anchor goes straight into that
+/// node's tunnel (one hop through the anchor) instead of to the home side.
+#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn uplink<B: PacketBuf>(
     buf: &mut B,
     up: &Uplink,
     entry: Option<FibEntry>,
+    fib: &FibReader,
     state: &ForwardingState,
+    ip_id: &mut u16,
     c: &WorkerCounters,
     port: usize,
 ) -> Outcome {
@@ -553,6 +561,17 @@ pub fn uplink<B: PacketBuf>(
         c.drop(port, DropReason::InnerMalformed);
         return Err(None);
     };
+    if state.is_mobile(dst) {
+        if let Some(to) = fib.lookup(&key_of(dst)).or_else(|| lookup_host(fib, dst)) {
+            return match decap::decapsulate_keeping_ttl(buf, up) {
+                Ok(()) => {
+                    add(&c.decap[up.kind.index()], 1);
+                    downlink(buf, 14, Some(to), state, ip_id, c, port)
+                }
+                Err(e) => decap_failed(e, c, port),
+            };
+        }
+    }
     let egress = match state.egress(dst) {
         Ok(e) => e,
         Err(RouteMiss::NoRoute) => {
@@ -569,16 +588,19 @@ pub fn uplink<B: PacketBuf>(
             add(&c.decap[up.kind.index()], 1);
             Ok(egress.port)
         }
-        Err(e) => {
-            let (reason, punt) = match e {
-                DecapError::EcnDrop => (DropReason::EcnDrop, None),
-                // The frame is unchanged: the control thread answers the
-                // mobile node through its tunnel.
-                DecapError::TtlExceeded => (DropReason::TtlExpired, Some(punt_reason::UPLINK_TTL_EXPIRED)),
-                DecapError::Malformed => (DropReason::InnerMalformed, None),
-            };
-            c.drop(port, reason);
-            Err(punt)
-        }
+        Err(e) => decap_failed(e, c, port),
     }
+}
+
+/// Counts a decapsulation that failed and says what becomes of the packet.
+fn decap_failed(e: DecapError, c: &WorkerCounters, port: usize) -> Outcome {
+    let (reason, punt) = match e {
+        DecapError::EcnDrop => (DropReason::EcnDrop, None),
+        // The frame is unchanged: the control thread answers the mobile
+        // node through its tunnel.
+        DecapError::TtlExceeded => (DropReason::TtlExpired, Some(punt_reason::UPLINK_TTL_EXPIRED)),
+        DecapError::Malformed => (DropReason::InnerMalformed, None),
+    };
+    c.drop(port, reason);
+    Err(punt)
 }

@@ -196,6 +196,23 @@ pub enum DecapError {
 /// and writes a fresh Ethernet header `src` → `dst` for the inner packet.
 #[inline]
 pub fn decapsulate<B: PacketBuf>(buf: &mut B, up: &Uplink, src: MacAddr, dst: MacAddr) -> Result<(), DecapError> {
+    decapsulate_hop(buf, up, src, dst, true)
+}
+
+/// [`decapsulate`] without the hop's TTL decrement, for a packet that goes
+/// straight into another tunnel, whose encapsulation counts the hop.
+pub fn decapsulate_keeping_ttl<B: PacketBuf>(buf: &mut B, up: &Uplink) -> Result<(), DecapError> {
+    decapsulate_hop(buf, up, MacAddr::ZERO, MacAddr::ZERO, false)
+}
+
+#[inline(always)]
+fn decapsulate_hop<B: PacketBuf>(
+    buf: &mut B,
+    up: &Uplink,
+    src: MacAddr,
+    dst: MacAddr,
+    hop: bool,
+) -> Result<(), DecapError> {
     let data = buf.data_mut();
     let inner = data.get_mut(up.inner_off..).ok_or(DecapError::Malformed)?;
     let len = if up.inner_v4 {
@@ -211,7 +228,7 @@ pub fn decapsulate<B: PacketBuf>(buf: &mut B, up: &Uplink, src: MacAddr, dst: Ma
         let old0 = u16::from_be_bytes([inner[0], inner[1]]);
         let old8 = u16::from_be_bytes([inner[8], inner[9]]);
         inner[1] = (inner[1] & !0b11) | new_ecn;
-        inner[8] -= 1;
+        inner[8] -= u8::from(hop);
         let mut c = u16::from_be_bytes([inner[10], inner[11]]);
         c = checksum::incremental_update(c, old0, u16::from_be_bytes([inner[0], inner[1]]));
         c = checksum::incremental_update(c, old8, u16::from_be_bytes([inner[8], inner[9]]));
@@ -228,7 +245,7 @@ pub fn decapsulate<B: PacketBuf>(buf: &mut B, up: &Uplink, src: MacAddr, dst: Ma
         let tc_ecn = (inner[1] >> 4) & 0b11;
         let new_ecn = ecn::decap(tc_ecn, up.outer_ecn).ok_or(DecapError::EcnDrop)?;
         inner[1] = (inner[1] & 0xcf) | (new_ecn << 4);
-        inner[7] -= 1;
+        inner[7] -= u8::from(hop);
         len
     };
     let extra = inner.len() - len;
