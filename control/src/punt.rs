@@ -774,6 +774,38 @@ mod tests {
         assert_eq!(payload, &big[34..]);
     }
 
+    /// RFC 3519 / §12.5: a UDP tunnel fragments the inner packet before
+    /// encapsulation, so that every fragment carries the UDP and MIP
+    /// tunnel headers.
+    #[test]
+    fn a_mip_udp_tunnel_fragments_the_inner_packet_so_each_piece_carries_udp() {
+        let rig = Rig::new(64);
+        let (_w, fib, publisher) = forwarding(300);
+        let mut state = (*publisher.current()).clone();
+        let mut spec = state.tunnel(0).unwrap().spec.clone();
+        (spec.kind, spec.key_in, spec.key_out, spec.peer_port) = (TunnelKind::MipUdp, None, None, 1434);
+        state.tunnels.set(0, Some(Tunnel::new(spec, CORE_MAC, Some(MAG_MAC))));
+        publisher.publish(state);
+        let big = ipv4_frame(HOME_MAC, CN_V4, HOA, 600, false);
+        let tx = rig.exchange_with(1, std::slice::from_ref(&big), fib, publisher);
+        assert!(tx[0].len() >= 3, "fragments sent on the core port: {}", tx[0].len());
+        let mut payload = Vec::new();
+        for (_, f) in &tx[0] {
+            assert!(f.len() - 14 <= 300, "outer packet fits the path MTU");
+            let outer = ipv4::Packet::new_checked(&f[14..]).unwrap();
+            assert_eq!(outer.protocol(), 17);
+            let udp = &outer.payload()[..8];
+            assert_eq!((&udp[0..2], &udp[2..4]), (&434u16.to_be_bytes()[..], &1434u16.to_be_bytes()[..]));
+            let mip = &outer.payload()[8..12];
+            assert_eq!(&mip[..2], &[4, 4], "MIP tunnel data, next header IPv4");
+            let inner = ipv4::Packet::new_checked(&outer.payload()[12..]).unwrap();
+            assert!(inner.verify_checksum());
+            assert_eq!(usize::from(inner.frag_offset()), payload.len());
+            payload.extend_from_slice(inner.payload());
+        }
+        assert_eq!(payload, &big[34..]);
+    }
+
     #[test]
     fn too_big_with_df_gets_fragmentation_needed_back_to_the_sender() {
         let rig = Rig::new(64);
