@@ -23,9 +23,9 @@ pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::ConfigError;
 pub use model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
-    LmaConfig, LogConfig, MagPeer, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction, PoolsConfig,
-    PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig, StaticBinding,
-    TunnelConfig, TunnelMode,
+    LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
+    PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
+    StaticBinding, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`
@@ -355,6 +355,8 @@ mod tests {
         assert_eq!(c.eal, EalConfig::default());
         assert_eq!(c.log, LogConfig::default());
         assert_eq!(c.cli, CliConfig::default());
+        assert_eq!(c.metrics, MetricsConfig::default());
+        assert_eq!(c.metrics.listen, None);
         assert_eq!(c.dataplane, DataplaneConfig::default());
         assert_eq!(c.neighbor, NeighborConfig::default());
         assert!(c.routes.is_empty());

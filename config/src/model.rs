@@ -4,7 +4,7 @@
 //! (or `Default` for the optional sections), so every rule in `validate.rs`
 //! holds for them.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -19,6 +19,8 @@ pub struct Config {
     pub log: LogConfig,
     /// Operator socket.
     pub cli: CliConfig,
+    /// The Prometheus text endpoint.
+    pub metrics: MetricsConfig,
     /// Worker and ring sizing.
     pub dataplane: DataplaneConfig,
     /// ARP / neighbour discovery timers.
@@ -156,6 +158,13 @@ impl Default for CliConfig {
     fn default() -> Self {
         CliConfig { socket: PathBuf::from("/run/anchor/anchord.sock") }
     }
+}
+
+/// The Prometheus text endpoint (`GET /metrics`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// Where it listens; `None` (the default) = no endpoint at all.
+    pub listen: Option<SocketAddr>,
 }
 
 /// Packet-path sizing.
@@ -967,6 +976,7 @@ mod tests {
             },
             log: LogConfig::default(),
             cli: CliConfig::default(),
+            metrics: MetricsConfig::default(),
             dataplane: DataplaneConfig::default(),
             neighbor: NeighborConfig::default(),
             ports: devices

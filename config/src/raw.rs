@@ -27,6 +27,9 @@ pub(crate) struct RawConfig {
     /// `[cli]`: operator socket.
     #[serde(default)]
     pub cli: RawCli,
+    /// `[metrics]`: the Prometheus text endpoint; absent or empty = off.
+    #[serde(default)]
+    pub metrics: RawMetrics,
     /// `[dataplane]`: burst, ring and pool sizes, idle back-off.
     #[serde(default)]
     pub dataplane: RawDataplane,
@@ -106,6 +109,14 @@ impl Default for RawCli {
     fn default() -> Self {
         RawCli { socket: CliConfig::default().socket }
     }
+}
+
+/// `[metrics]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawMetrics {
+    /// `address:port` the Prometheus endpoint listens on; empty = off.
+    pub listen: String,
 }
 
 /// `[dataplane]`.

@@ -5,20 +5,20 @@
 //! first broken rule wins.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use crate::error::ConfigError;
 use crate::model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
-    LmaConfig, LogConfig, MagPeer, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction, PoolsConfig,
-    PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig, StaticBinding,
-    TunnelConfig, TunnelMode,
+    LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
+    PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
+    StaticBinding, TunnelConfig, TunnelMode,
 };
 use crate::raw::{
     RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma, RawLog, RawMag,
-    RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
+    RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -92,6 +92,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let eal = eal(raw.eal)?;
     let log = log(raw.log)?;
     let cli = cli(raw.cli)?;
+    let metrics = metrics(raw.metrics)?;
     let dataplane = dataplane(raw.dataplane)?;
     let neighbor = neighbor(raw.neighbor)?;
     let ports = ports(raw.port, eal.worker_cpus.len())?;
@@ -106,7 +107,22 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let ha = raw.ha.map(|raw| ha(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
     let profiles = profiles(raw.profiles, lma.as_ref(), &ports, &pools, &bindings)?;
     auto_exclude(&mut pools, &profiles, &bindings);
-    Ok(Config { eal, log, cli, dataplane, neighbor, ports, routes, tunnel, bindings, lma, ha, pools, profiles })
+    Ok(Config {
+        eal,
+        log,
+        cli,
+        metrics,
+        dataplane,
+        neighbor,
+        ports,
+        routes,
+        tunnel,
+        bindings,
+        lma,
+        ha,
+        pools,
+        profiles,
+    })
 }
 
 fn eal(raw: RawEal) -> Result<EalConfig, ConfigError> {
@@ -293,6 +309,23 @@ fn cli(raw: RawCli) -> Result<CliConfig, ConfigError> {
         return Err(ConfigError::invalid("cli.socket", format!("{:?} is a directory, not a socket path", raw.socket)));
     }
     Ok(CliConfig { socket: raw.socket })
+}
+
+fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
+    let text = raw.listen.trim();
+    if text.is_empty() {
+        return Ok(MetricsConfig { listen: None });
+    }
+    let addr: SocketAddr = text.parse().map_err(|_| {
+        ConfigError::invalid(
+            "metrics.listen",
+            format!("{text:?} is not an address and port such as \"127.0.0.1:9464\" or \"[::1]:9464\""),
+        )
+    })?;
+    if addr.port() == 0 {
+        return Err(ConfigError::invalid("metrics.listen", format!("{text:?} needs a port other than 0")));
+    }
+    Ok(MetricsConfig { listen: Some(addr) })
 }
 
 fn in_range<T: PartialOrd + std::fmt::Display>(key: &str, value: T, min: T, max: T) -> Result<T, ConfigError> {
@@ -3000,6 +3033,39 @@ port = "home"
         );
         let roomy = text.replacen("fib_capacity = 1024", "fib_capacity = 2048", 1);
         assert_eq!(parse(&roomy).unwrap().bindings[0].hnps.len(), 1024);
+    }
+
+    #[test]
+    fn metrics_listen_takes_an_ipv4_or_ipv6_address_and_port() {
+        let c = parse(&format!("{BASE}\n[metrics]\nlisten = \"127.0.0.1:9464\"\n")).unwrap();
+        assert_eq!(c.metrics.listen, Some("127.0.0.1:9464".parse().unwrap()));
+        let c = parse(&format!("{BASE}\n[metrics]\nlisten = \"[::1]:9100\"\n")).unwrap();
+        assert_eq!(c.metrics.listen, Some("[::1]:9100".parse().unwrap()));
+    }
+
+    #[test]
+    fn metrics_listen_absent_or_empty_means_no_endpoint() {
+        assert_eq!(parse(BASE).unwrap().metrics.listen, None);
+        assert_eq!(parse(&format!("{BASE}\n[metrics]\nlisten = \"\"\n")).unwrap().metrics.listen, None);
+        assert_eq!(parse(&format!("{BASE}\n[metrics]\n")).unwrap().metrics.listen, None);
+    }
+
+    #[test]
+    fn metrics_listen_that_is_not_an_address_and_port_is_rejected_naming_the_key() {
+        for bad in ["127.0.0.1", "localhost:9464", "127.0.0.1:99999", "::1:9464", "1.2.3.4:x"] {
+            let err = parse(&format!("{BASE}\n[metrics]\nlisten = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(err.key(), Some("metrics.listen"), "{bad}: {err}");
+            assert!(err.to_string().starts_with("metrics.listen: "), "{err}");
+            assert!(err.to_string().contains(bad), "{err}");
+        }
+        let err = parse(&format!("{BASE}\n[metrics]\nlisten = \"127.0.0.1:0\"\n")).unwrap_err();
+        assert_eq!(err.to_string(), "metrics.listen: \"127.0.0.1:0\" needs a port other than 0");
+    }
+
+    #[test]
+    fn metrics_unknown_key_is_a_syntax_error() {
+        let msg = parse(&format!("{BASE}\n[metrics]\nport = 9464\n")).unwrap_err().to_string();
+        assert!(msg.contains("port") && msg.contains("unknown field"), "{msg}");
     }
 
     #[test]
