@@ -23,6 +23,7 @@ use serde_json::{json, Value};
 use crate::cli::server::{CliCall, CliServer};
 use crate::cli::Reply;
 use crate::forwarding::Forwarding;
+use crate::metrics::server::MetricsServer;
 use crate::neigh::{NeighState, NeighborConfig, Neighbors};
 use crate::punt::ControlPlane;
 use crate::signalling::Signalling;
@@ -175,6 +176,14 @@ fn control_loop(
 ) -> anyhow::Result<()> {
     let (cli, calls) = CliServer::start(&config.cli.socket)?;
     tracing::info!(socket = %config.cli.socket.display(), "cli listening");
+    let metrics = match config.metrics.listen {
+        Some(addr) => {
+            let m = MetricsServer::start(addr, cli.control())?;
+            tracing::info!(listen = %m.local_addr(), "metrics endpoint listening");
+            Some(m)
+        }
+        None => None,
+    };
     let n = &config.neighbor;
     let neigh = Neighbors::new(
         shared.addrs.clone(),
@@ -233,6 +242,10 @@ fn control_loop(
         }
     }
     tracing::info!("stopping");
+    // Queued requests go with the receiver, so neither thread waits for an
+    // answer that will not come.
+    drop(calls);
+    drop(metrics);
     drop(cli);
     Ok(())
 }
@@ -282,6 +295,10 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
         "show ports" => Reply::data(show_ports(ctx.config, ctx.shared)),
         "show stats" => {
             let mut stats = show_stats(ctx.config, ctx.shared, ctx.lcores);
+            stats["uptime_s"] = json!(ctx.started.elapsed().as_secs());
+            stats["sessions"] = session_counts(ctx);
+            let (entries, capacity) = ctx.forwarding.fib_usage();
+            stats["fib"] = json!({ "entries": entries, "capacity": capacity });
             stats["lma"] = ctx.signalling.stats_json();
             stats["ha"] = ctx.signalling.ha_stats_json();
             Reply::data(stats)
@@ -396,8 +413,9 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
             let xstats: serde_json::Map<String, Value> = p.xstats().into_iter().map(|(k, v)| (k, json!(v))).collect();
             json!({
                 "port": pc.name, "rx": t[0], "tx": t[1], "dropped": t[2], "punted": t[3], "punt_ring_full": t[4],
-                "hw": { "ipackets": hw.ipackets, "opackets": hw.opackets, "imissed": hw.imissed,
-                        "ierrors": hw.ierrors, "oerrors": hw.oerrors, "rx_nombuf": hw.rx_nombuf },
+                "hw": { "ipackets": hw.ipackets, "opackets": hw.opackets, "ibytes": hw.ibytes, "obytes": hw.obytes,
+                        "imissed": hw.imissed, "ierrors": hw.ierrors, "oerrors": hw.oerrors,
+                        "rx_nombuf": hw.rx_nombuf },
                 "xstats": xstats,
             })
         })
@@ -408,6 +426,19 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
         "control": { "ports": port_rows(config, &control) },
         "drops": drops,
     })
+}
+
+/// Sessions by role and state (`show stats` `sessions`): one row per
+/// pair, the states each role on can be in listed even at 0.
+fn session_counts(ctx: &Ctx<'_, '_>) -> Value {
+    let mut counts: BTreeMap<(&'static str, &'static str), u64> = BTreeMap::new();
+    ctx.forwarding.count_static(&mut counts);
+    ctx.signalling.count_sessions(&mut counts);
+    let rows: Vec<Value> = counts
+        .into_iter()
+        .map(|((role, state), count)| json!({ "role": role, "state": state, "count": count }))
+        .collect();
+    Value::Array(rows)
 }
 
 fn per_kind(counts: &[u64; 5]) -> Value {

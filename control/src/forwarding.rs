@@ -386,6 +386,18 @@ impl Forwarding {
         self.fib.reclaim();
     }
 
+    /// Forwarding-table entries in use and the table's capacity.
+    pub fn fib_usage(&self) -> (usize, usize) {
+        (self.fib.len(), self.fib.capacity())
+    }
+
+    /// Adds the static bindings to `counts` by (role, state).
+    pub fn count_static(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
+        for b in self.bindings.values().filter(|b| b.role == "static") {
+            *counts.entry((b.role, b.state)).or_default() += 1;
+        }
+    }
+
     pub fn publisher(&self) -> &StatePublisher {
         &self.publisher
     }

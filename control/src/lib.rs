@@ -5,6 +5,7 @@ pub mod cli;
 pub mod daemon;
 pub mod forwarding;
 pub mod icmp_error;
+pub mod metrics;
 pub mod mh_io;
 pub mod mip4;
 pub mod mip4_io;

@@ -319,6 +319,20 @@ impl Signalling {
     }
 
     /// LMA counters for `show stats`.
+    /// Adds the LMA's sessions and the home agent's bindings to `counts`
+    /// by (role, state); each role that is on lists its states even at 0.
+    pub fn count_sessions(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
+        if let Some(lma) = &self.lma {
+            for state in [crate::pmip6::SessionState::Active, crate::pmip6::SessionState::Deprecated] {
+                counts.entry(("pmip6", state.name())).or_default();
+            }
+            for s in lma.sessions() {
+                *counts.entry(("pmip6", s.state.name())).or_default() += 1;
+            }
+        }
+        self.count_ha_bindings(counts);
+    }
+
     pub fn stats_json(&self) -> Value {
         let Some(lma) = &self.lma else { return Value::Null };
         let c = lma.counters();

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const COMMANDS: &[(&str, &str)] = &[
     ("show version", "daemon and DPDK versions, uptime, workers"),
     ("show ports", "ports: driver, MAC, link, queues, addresses, hardware counters"),
-    ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons"),
+    ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons; sessions by role and state, forwarding-table use, uptime, role counters (also served as Prometheus text when metrics.listen is set)"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
     ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG (PMIPv6), Registration Revocation to its FA, PMA or mobile node (MIPv4, RFC 3543), then removal"),

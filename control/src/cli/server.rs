@@ -35,6 +35,8 @@ pub enum ServerError {
 /// The running CLI thread; stops and removes the socket when dropped.
 pub struct CliServer {
     path: PathBuf,
+    /// Another way in for requests (the metrics endpoint's).
+    control: Sender<CliCall>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -57,13 +59,22 @@ impl CliServer {
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660)).map_err(bind_err)?;
         listener.set_nonblocking(true).map_err(bind_err)?;
         let (tx, rx) = mpsc::channel();
+        let control = tx.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let thread_stop = stop.clone();
         let thread = std::thread::Builder::new()
             .name("anchor-cli".into())
             .spawn(move || serve(listener, tx, thread_stop))
             .map_err(bind_err)?;
-        Ok((CliServer { path: path.to_path_buf(), stop, thread: Some(thread) }, rx))
+        Ok((CliServer { path: path.to_path_buf(), control, stop, thread: Some(thread) }, rx))
+    }
+}
+
+impl CliServer {
+    /// A sender of requests to the control thread, answered like the CLI's
+    /// (the metrics endpoint asks for `show stats` through it).
+    pub fn control(&self) -> Sender<CliCall> {
+        self.control.clone()
     }
 }
 
@@ -117,7 +128,9 @@ fn handle(stream: UnixStream, control: &Sender<CliCall>, stop: &AtomicBool) -> s
     Ok(())
 }
 
-fn call(control: &Sender<CliCall>, request: Request) -> Reply {
+/// Hands `request` to the control thread and waits (at most
+/// [`CONTROL_TIMEOUT`]) for its reply.
+pub fn call(control: &Sender<CliCall>, request: Request) -> Reply {
     let (tx, rx) = mpsc::sync_channel(1);
     if control.send(CliCall { request, reply: tx }).is_err() {
         return Reply::error("the control thread has stopped");

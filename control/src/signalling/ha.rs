@@ -442,6 +442,19 @@ impl Signalling {
             .collect()
     }
 
+    /// Adds the home agent's bindings to `counts` by (role, state), as
+    /// `show bindings` names them.
+    pub(super) fn count_ha_bindings(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
+        let Some(glue) = &self.ha else { return };
+        for role in [mip4::Role::Mip4, mip4::Role::Dsmip4, mip4::Role::Pmip4] {
+            counts.entry((role.name(), "active")).or_default();
+        }
+        for b in glue.ha.bindings() {
+            let state = if b.awaiting_keepalive { "awaiting-keepalive" } else { "active" };
+            *counts.entry((b.role.name(), state)).or_default() += 1;
+        }
+    }
+
     /// The home agent's counters for `show stats` (`ha`), null without one.
     pub fn ha_stats_json(&self) -> Value {
         let Some(glue) = &self.ha else { return Value::Null };

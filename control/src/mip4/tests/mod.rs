@@ -140,6 +140,7 @@ pub fn config() -> Config {
         eal: Default::default(),
         log: Default::default(),
         cli: Default::default(),
+        metrics: Default::default(),
         dataplane: Default::default(),
         neighbor: Default::default(),
         ports: Vec::new(),
