@@ -2,7 +2,7 @@
 //!
 //! Usage: `anchord [--config PATH] [--check]`. Without `--config` it reads
 //! `config/demo.toml` when started from the repository, else
-//! `/etc/anchor/anchor.toml`.
+//! `/etc/anchor/anchor.toml`. `anchord --help` prints the whole manual.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -13,7 +13,68 @@ use std::sync::Arc;
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
 
-const USAGE: &str = "usage: anchord [--config PATH] [--check] [--version]";
+const USAGE: &str = "usage: anchord [--config PATH] [--check] [--version] [--help]";
+
+/// `anchord --help`: a manual page in brief, for operators without `man`.
+const HELP: &str = "\
+NAME
+    anchord - Anchor mobility anchor daemon (PMIPv6 LMA, Mobile IPv4 home
+    agent, static tunnels) on DPDK
+
+SYNOPSIS
+    anchord [--config PATH] [--check]
+    anchord --version | --help
+
+DESCRIPTION
+    Reads one TOML configuration, starts the DPDK EAL, the ports and one
+    polling worker per eal.worker_cpus entry, and runs the control thread
+    (signalling, neighbour resolution, timers) and the operator socket that
+    anchorctl talks to. Logs go to standard error (the journal under
+    systemd). It runs in the foreground until a signal stops it.
+
+OPTIONS
+    -c, --config PATH
+        The configuration file. Default: config/demo.toml when that exists
+        (started from the source tree), else /etc/anchor/anchor.toml.
+    --check
+        Validate the configuration, print whether it is valid, and exit
+        without starting DPDK (systemd's ExecStartPre).
+    -V, --version
+        Print the version and exit.
+    -h, --help
+        Print this help and exit.
+
+FILES
+    /etc/anchor/anchor.toml
+        The configuration; start from
+        /usr/share/doc/anchor/examples/production.example.toml (bare metal)
+        or demo.toml beside it (every key, its default and allowed values).
+    /run/anchor/anchord.sock
+        The operator socket (the config's cli.socket).
+    /run/dpdk/<eal.file_prefix>/
+        DPDK's runtime files.
+    /dev/hugepages
+        hugetlbfs: DPDK's packet memory and the forwarding table's 2 MiB
+        pages come from hugepages reserved before the start.
+
+ENVIRONMENT
+    RUST_LOG
+        Log filter (tracing EnvFilter directives); overrides log.level.
+
+SIGNALS
+    SIGTERM, SIGINT
+        Stop cleanly: the workers stop, the ports are closed and the
+        socket is removed; exit status 0.
+
+EXIT STATUS
+    0   stopped by a signal, or --check found the configuration valid
+    1   the configuration is invalid, or the start or the run failed
+    2   wrong arguments
+
+SEE ALSO
+    anchorctl --help, systemctl(1) (unit anchord.service),
+    /usr/share/doc/anchor/README.md
+";
 
 fn default_config() -> PathBuf {
     let repo = PathBuf::from("config/demo.toml");
@@ -43,7 +104,7 @@ fn main() -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             "--help" | "-h" => {
-                println!("{USAGE}");
+                print!("{HELP}");
                 return ExitCode::SUCCESS;
             }
             other => {
@@ -99,4 +160,52 @@ fn run(config: anchor_config::Config) -> anyhow::Result<()> {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
     control::daemon::run(config, stop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The unindented lines of a help text: its section headings.
+    fn headings(help: &str) -> Vec<&str> {
+        help.lines().filter(|l| !l.is_empty() && !l.starts_with(' ')).collect()
+    }
+
+    #[test]
+    fn help_has_the_sections_of_a_manual_page_in_order() {
+        assert_eq!(
+            headings(HELP),
+            [
+                "NAME",
+                "SYNOPSIS",
+                "DESCRIPTION",
+                "OPTIONS",
+                "FILES",
+                "ENVIRONMENT",
+                "SIGNALS",
+                "EXIT STATUS",
+                "SEE ALSO"
+            ]
+        );
+    }
+
+    #[test]
+    fn help_fits_in_80_columns() {
+        for line in HELP.lines() {
+            assert!(line.chars().count() <= 80, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn help_names_every_argument_the_parser_accepts() {
+        for arg in ["-c, --config PATH", "--check", "-V, --version", "-h, --help"] {
+            assert!(HELP.contains(arg), "{arg}");
+        }
+    }
+
+    #[test]
+    fn help_names_the_default_config_and_the_socket() {
+        assert!(HELP.contains("/etc/anchor/anchor.toml"));
+        assert!(HELP.contains(&anchor_config::CliConfig::default().socket.display().to_string()));
+    }
 }
