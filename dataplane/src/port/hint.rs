@@ -62,7 +62,7 @@ impl Lines {
                     core::ptr::null_mut(),
                     huge_bytes,
                     prot,
-                    flags | libc::MAP_HUGETLB | libc::MAP_POPULATE,
+                    flags | libc::MAP_HUGETLB | libc::MAP_HUGE_2MB | libc::MAP_POPULATE,
                     -1,
                     0,
                 )
