@@ -7,7 +7,9 @@
 //! Files: `wire` (messages, [`parse`]/[`emit`]), `ext` (every extension
 //! shape of §8.4), `auth` (HMAC-MD5 authenticators, §8.5), `rrq`
 //! (Registration Request processing, §8.7, §9.2, §10.4), `revocation`
-//! (RFC 3543, §8.9). `docs/conformance/mip4.md` maps each rule to its test.
+//! (RFC 3543, §8.9), `golden` (tests against scapy- and tshark-checked
+//! vectors in `testdata/`). `docs/conformance/mip4.md` maps each rule to
+//! its test.
 //!
 //! Like [`crate::pmip6::Lma`], [`Ha`] never reads a clock and never touches
 //! a socket: the control loop hands it received UDP payloads
@@ -17,6 +19,8 @@
 
 pub mod auth;
 pub mod ext;
+#[cfg(test)]
+mod golden;
 mod revocation;
 mod rrq;
 pub mod wire;
