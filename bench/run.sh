@@ -91,6 +91,9 @@ step "$bin/dp" churn "${churn_args[@]}"
 # PMIPv6 LMA signalling rate and memory per session (1M sessions resident)
 # and the publication rate below (section "Control thread" of the report).
 step taskset -c 1 "$bin/lma" 1000000
+# Mobile IPv4 home agent signalling rate and memory per binding (1M bindings
+# resident, each mobile node with its own MN-HA association).
+step taskset -c 1 "$bin/mip4" 1000000
 # Forwarding-state publication (install/remove per second, 1M sessions).
 step taskset -c 1 "$bin/publish" 1000000
 if [ "$extra" = 1 ]; then

@@ -160,6 +160,20 @@ fn targets() -> Vec<Target> {
             bound: 1024.0,
             detail: |r| format!("forwarding installs/s {}", fmt(get(r, "publish.install"), 0)),
         },
+        Target {
+            what: "Mobile IPv4 initial registrations/s, one core, 1M bindings resident",
+            id: "mip4.initial_per_s",
+            at_least: true,
+            bound: 100_000.0,
+            detail: |r| format!("re-registrations/s {}", fmt(get(r, "mip4.rereg_per_s"), 0)),
+        },
+        Target {
+            what: "Mobile IPv4 resident bytes per binding",
+            id: "mip4.bytes_per_binding",
+            at_least: false,
+            bound: 1024.0,
+            detail: |_| "MN-HA HMAC-MD5, co-located care-of address, dynamic home address".into(),
+        },
     ]
 }
 
@@ -415,15 +429,20 @@ fn run() -> Res<()> {
     let _ = writeln!(
         md,
         "`lma`: the PMIPv6 `Lma` state machine fed PBUs as the codec delivers them (target: >= 100k \
-         registrations/s on one core, <= 1 KiB per session). `publish`: `Forwarding::install` / `remove` \
+         registrations/s on one core, <= 1 KiB per session). `mip4`: the Mobile IPv4 `Ha` fed Registration \
+         Requests as UDP 434 delivers them, each with its own MN-HA association (HMAC-MD5 checked, reply \
+         sealed; same targets per binding). `publish`: `Forwarding::install` / `remove` \
          (tunnel template, forwarding-table entry, snapshot published to the workers) over the last / first \
          100k of 1M sessions; a snapshot shares every tunnel-table node it does not change.\n"
     );
     let _ = writeln!(md, "| figure | value |\n|---|---|");
     for (id, label, d) in [
-        ("lma.initial_per_s", "initial registrations/s", 0),
-        ("lma.rereg_per_s", "re-registrations/s", 0),
-        ("lma.bytes_per_session", "resident bytes per session", 0),
+        ("lma.initial_per_s", "PMIPv6 LMA initial registrations/s", 0),
+        ("lma.rereg_per_s", "PMIPv6 LMA re-registrations/s", 0),
+        ("lma.bytes_per_session", "PMIPv6 LMA resident bytes per session", 0),
+        ("mip4.initial_per_s", "Mobile IPv4 initial registrations/s", 0),
+        ("mip4.rereg_per_s", "Mobile IPv4 re-registrations/s", 0),
+        ("mip4.bytes_per_binding", "Mobile IPv4 resident bytes per binding", 0),
         ("publish.install", "forwarding installs/s (tunnel + entry + snapshot)", 0),
         ("publish.remove", "forwarding removals/s", 0),
     ] {
