@@ -1682,6 +1682,9 @@ fn ha(
     }
 
     let mut mobile_nodes: Vec<MnSecurityAssociation> = Vec::with_capacity(raw.mn.len());
+    // (MN-ID, SPI) -> first entry: a list of a million associations is
+    // checked in linear time.
+    let mut seen: std::collections::HashMap<(String, u32), usize> = std::collections::HashMap::new();
     for (i, RawMnSa { mn_id: id, spi, key: secret, algorithm }) in raw.mn.into_iter().enumerate() {
         let key = |field: &str| format!("ha.mn[{i}].{field}");
         let sa = MnSecurityAssociation {
@@ -1690,7 +1693,7 @@ fn ha(
             key: sa_key(&key("key"), &secret)?,
             algorithm: sa_algorithm(&key("algorithm"), &algorithm)?,
         };
-        if let Some(j) = mobile_nodes.iter().position(|o| o.mn_id == sa.mn_id && o.spi == sa.spi) {
+        if let Some(j) = seen.insert((sa.mn_id.clone(), sa.spi), i) {
             return Err(ConfigError::invalid(
                 key("spi"),
                 format!("{} already has SPI {} (ha.mn[{j}])", sa.mn_id, sa.spi),
