@@ -4,6 +4,8 @@
 pub mod cli;
 pub mod daemon;
 pub mod forwarding;
+#[cfg(test)]
+mod golden_tools;
 pub mod icmp_error;
 pub mod metrics;
 pub mod mh_io;

@@ -101,10 +101,7 @@ mod tests {
 
     use super::super::wire::{emit, parse_with_offsets, Rrq};
     use super::*;
-
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap()).collect()
-    }
+    use crate::golden_tools::unhex;
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()

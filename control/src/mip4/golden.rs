@@ -18,7 +18,6 @@
 //! `/usr/bin/python3 control/src/mip4/testdata/make_golden.py`.
 
 use core::net::Ipv4Addr;
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
 use anchor_config::Config;
@@ -28,6 +27,7 @@ use super::auth::{self, SealKey};
 use super::ext::{udp_reply, AuthKind, Extension};
 use super::wire::{code, emit, parse_with_offsets, rrq_flags, Message, Revocation, RevocationAck, Rrp, Rrq};
 use super::{Ha, Output, Received, MIP4_PORT};
+use crate::golden_tools::{normalise, tshark, unhex, vectors, PI_WARN};
 
 const RECEIVED: &str = include_str!("testdata/received.hex");
 const EMITTED: &str = include_str!("testdata/emitted.hex");
@@ -56,22 +56,6 @@ const V4ONLY_SPI: u32 = 4096;
 const DUAL_SPI: u32 = 4097;
 const STATIC4_SPI: u32 = 4098;
 const FA_SPI: u32 = 8192;
-
-fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit")).collect()
-}
-
-/// The `label hex` lines of a vector file.
-fn vectors(text: &str) -> Vec<(&str, Vec<u8>)> {
-    text.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (label, h) = l.split_once(' ').expect("`label hex` line");
-            (label, unhex(h.trim()))
-        })
-        .collect()
-}
 
 /// One IPv4 | UDP datagram of a vector file, its UDP checksum checked.
 struct Datagram {
@@ -516,75 +500,6 @@ fn frame(src: Endpoint, dst: Endpoint, payload: &[u8]) -> Vec<u8> {
     udp::Packet::new_unchecked(&mut f[at + ipv4::HEADER_LEN..]).fill_checksum_v4(src.0, dst.0);
     f
 }
-
-/// A classic pcap file (Ethernet) holding `frames`, for tshark's stdin.
-fn pcap_file(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        let len = u32::try_from(f.len()).unwrap();
-        for word in [WALL + u32::try_from(i).unwrap(), 0, len, len] {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    out
-}
-
-/// Runs tshark once over `frames` and returns each frame's values of
-/// `fields`; `None` (after a note) when tshark is not installed.
-fn tshark(frames: &[Vec<u8>], fields: &[&str]) -> Option<Vec<Vec<String>>> {
-    use std::io::Write;
-    use std::process::Stdio;
-
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-r", "-", "-n", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"]);
-    cmd.args(["-T", "fields", "-E", "aggregator=;", "-E", "header=n"]);
-    for name in fields {
-        cmd.args(["-e", name]);
-    }
-    let mut child = match cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            println!("note: tshark not found, Mobile IPv4 golden decode skipped (scripts/setup.sh installs it)");
-            return None;
-        }
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    child.stdin.take().expect("stdin").write_all(&pcap_file(frames)).expect("write to tshark");
-    let out = child.wait_with_output().expect("tshark output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tshark failed: {stderr}");
-    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    assert_eq!(rows.len(), frames.len(), "tshark decoded {} of {} frames: {stderr}", rows.len(), frames.len());
-    for row in &rows {
-        assert_eq!(row.len(), fields.len(), "tshark columns: {row:?}");
-    }
-    Some(rows)
-}
-
-/// tshark's text for one field, every occurrence normalised: hex and
-/// booleans become decimal numbers, the rest (addresses, text) stays.
-fn normalise(v: &str) -> Vec<String> {
-    v.split(';')
-        .map(|x| match x {
-            "True" => "1".to_string(),
-            "False" => "0".to_string(),
-            _ => match x.strip_prefix("0x") {
-                Some(h) => u64::from_str_radix(h, 16).map_or_else(|_| x.to_string(), |n| n.to_string()),
-                None => x.to_string(),
-            },
-        })
-        .collect()
-}
-
-/// Wireshark's expert severity for a warning (PI_WARN); errors are above.
-const PI_WARN: u64 = 0x0060_0000;
 
 /// Our emitted requests: the received vectors' typed messages sealed by us,
 /// with the fields tshark must show.

@@ -18,11 +18,11 @@
 //! tshark is required: `scripts/setup.sh` installs it.
 
 use core::net::{Ipv4Addr, Ipv6Addr};
-use std::process::Command;
 
 use dataplane::wire::{ethernet, ipv4, ipv6, udp, MacAddr};
 
 use super::*;
+use crate::golden_tools::{normalise, tshark, unhex, vectors, PI_WARN};
 
 const RECEIVED: &str = include_str!("testdata/received.hex");
 const EMITTED: &str = include_str!("testdata/emitted.hex");
@@ -46,22 +46,6 @@ const ORACLE_PBU: &str = concat!(
     "0104000000001612000000000000000000000000000000000000170200011802",
     "000301001b0800006553f10080002406000000000000210600000000123401020000",
 );
-
-fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len().is_multiple_of(2), "odd hex length");
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).expect("hex digit")).collect()
-}
-
-/// The `label hex` lines of a vector file.
-fn vectors(text: &str) -> Vec<(&str, Vec<u8>)> {
-    text.lines()
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(|l| {
-            let (label, h) = l.split_once(' ').expect("`label hex` line");
-            (label, unhex(h.trim()))
-        })
-        .collect()
-}
 
 fn vector(text: &str, label: &str) -> Vec<u8> {
     vectors(text).into_iter().find(|(l, _)| *l == label).unwrap_or_else(|| panic!("no vector {label}")).1
@@ -740,77 +724,6 @@ fn frame(via: Via, mh: &[u8]) -> Vec<u8> {
     f
 }
 
-/// A classic pcap file (Ethernet) holding `frames`, for tshark's stdin.
-fn pcap_file(frames: &[Vec<u8>]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for word in [0xa1b2_c3d4u32, 0x0004_0002, 0, 0, 65535, 1] {
-        out.extend_from_slice(&word.to_le_bytes());
-    }
-    for (i, f) in frames.iter().enumerate() {
-        let len = u32::try_from(f.len()).unwrap();
-        for word in [1_700_000_000 + u32::try_from(i).unwrap(), 0, len, len] {
-            out.extend_from_slice(&word.to_le_bytes());
-        }
-        out.extend_from_slice(f);
-    }
-    out
-}
-
-/// Runs tshark once over `frames` (one run: it takes a while to start) and
-/// returns each frame's values of `fields`, tab-separated columns.
-fn tshark(frames: &[Vec<u8>], fields: &[&str]) -> Vec<Vec<String>> {
-    use std::io::Write;
-    use std::process::Stdio;
-
-    let mut cmd = Command::new("tshark");
-    cmd.args(["-r", "-", "-n", "-o", "ip.check_checksum:TRUE", "-o", "udp.check_checksum:TRUE"]);
-    cmd.args(["-T", "fields", "-E", "aggregator=;", "-E", "header=n"]);
-    // Timestamps are printed in local time unless TZ says otherwise.
-    cmd.env("TZ", "UTC");
-    for name in fields {
-        cmd.args(["-e", name]);
-    }
-    let mut child = match cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("tshark not found: run scripts/setup.sh (it installs tshark; CI runs it too)")
-        }
-        Err(e) => panic!("cannot run tshark: {e}"),
-    };
-    child.stdin.take().expect("stdin").write_all(&pcap_file(frames)).expect("write to tshark");
-    let out = child.wait_with_output().expect("tshark output");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "tshark failed: {stderr}");
-    let rows: Vec<Vec<String>> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.split('\t').map(str::to_string).collect::<Vec<_>>())
-        .collect();
-    assert_eq!(rows.len(), frames.len(), "tshark decoded {} of {} frames: {stderr}", rows.len(), frames.len());
-    for row in &rows {
-        assert_eq!(row.len(), fields.len(), "tshark columns: {row:?}");
-    }
-    rows
-}
-
-/// tshark's text for one field, every occurrence normalised: hex and
-/// booleans become decimal numbers, the rest (addresses, bytes, dates)
-/// stays text.
-fn normalise(v: &str) -> Vec<String> {
-    v.split(';')
-        .map(|x| match x {
-            "True" => "1".to_string(),
-            "False" => "0".to_string(),
-            _ => match x.strip_prefix("0x") {
-                Some(h) => u64::from_str_radix(h, 16).map_or_else(|_| x.to_string(), |n| n.to_string()),
-                None => x.to_string(),
-            },
-        })
-        .collect()
-}
-
-/// Wireshark's expert severity for a warning (PI_WARN); errors are above.
-const PI_WARN: u64 = 0x0060_0000;
-
 #[test]
 fn tshark_decodes_our_emitted_messages_with_the_expected_fields() {
     let cases = sent();
@@ -827,7 +740,8 @@ fn tshark_decodes_our_emitted_messages_with_the_expected_fields() {
             }
         }
     }
-    let rows = tshark(&frames, &names);
+    let rows =
+        tshark(&frames, &names).expect("tshark not found: run scripts/setup.sh (it installs tshark; CI runs it too)");
     let mut failures = Vec::new();
     for (c, row) in cases.iter().zip(rows) {
         let got = |name: &str| row[names.iter().position(|n| *n == name).unwrap()].clone();
