@@ -278,6 +278,18 @@ struct Want<'a> {
     keys: Option<(u64, u64)>,
 }
 
+/// A refused PBA (RFC 5844 §3.1.2.1, PROTOCOLS.md §4.4): an IPv4 HoA Reply
+/// with a failure status, no IPv4 home address, no home network prefix.
+fn refused_assigns_nothing(pba: &Value) -> Result<(), String> {
+    ensure!(
+        u64_of(&pba["ipv4_hoa_status"]).is_some_and(|s| s >= 128),
+        "the refusal has no IPv4 HoA Reply with a failure status: {pba}"
+    );
+    ensure!(!pba["ipv4_hoa"].as_str().is_some_and(in_v4_pool), "a refused PBA assigned an IPv4 HoA: {pba}");
+    ensure!(prefixes(&pba["hnps"]).iter().all(|p| p.starts_with("::/")), "a refused PBA assigned an HNP: {pba}");
+    Ok(())
+}
+
 fn check_binding(net: &Net, w: &Want<'_>) -> Result<Value, String> {
     let b = net.binding(w.mn_id)?.ok_or_else(|| format!("binding {} not listed", w.mn_id))?;
     let mut bad = Vec::new();
@@ -399,15 +411,7 @@ fn an_ipv4_only_mobile_node_gets_only_an_ipv4_home_address_and_its_ipv6_request_
             let (pba, attached) = net.mags[m].attach(&format!("{V4ONLY} --ipv4 --ipv6 --gre"))?;
             ensure!(attached.is_none(), "attach with an HNP option was accepted: {pba}");
             ensure!(pba["status"] == 172, "PBA status is not 172 (NOT_AUTHORIZED_FOR_IPV6_MOBILITY_SERVICE): {pba}");
-            ensure!(
-                u64_of(&pba["ipv4_hoa_status"]).is_some_and(|s| s >= 128),
-                "the refusal has no IPv4 HoA Reply with a failure status: {pba}"
-            );
-            ensure!(!pba["ipv4_hoa"].as_str().is_some_and(in_v4_pool), "a refused PBA assigned an IPv4 HoA: {pba}");
-            ensure!(
-                prefixes(&pba["hnps"]).iter().all(|p| p.starts_with("::/")),
-                "a refused PBA assigned an HNP: {pba}"
-            );
+            refused_assigns_nothing(&pba)?;
             ensure!(pba["default_router"].is_null(), "a refused PBA carries a default router: {pba}");
             ensure!(net.binding(V4ONLY)?.is_none(), "a refused PBU left a binding");
 
@@ -452,15 +456,7 @@ fn an_ipv6_only_mobile_node_gets_only_a_home_network_prefix_and_its_ipv4_request
             let (pba, attached) = net.mags[m].attach(&format!("{V6ONLY} --ipv4 --ipv6"))?;
             ensure!(attached.is_none(), "attach with an IPv4 HoA Request was accepted: {pba}");
             ensure!(pba["status"] == 170, "PBA status is not 170 (NOT_AUTHORIZED_FOR_IPV4_MOBILITY_SERVICE): {pba}");
-            ensure!(
-                u64_of(&pba["ipv4_hoa_status"]).is_some_and(|s| s >= 128),
-                "the refusal has no IPv4 HoA Reply with a failure status: {pba}"
-            );
-            ensure!(!pba["ipv4_hoa"].as_str().is_some_and(in_v4_pool), "a refused PBA assigned an IPv4 HoA: {pba}");
-            ensure!(
-                prefixes(&pba["hnps"]).iter().all(|p| p.starts_with("::/")),
-                "a refused PBA assigned an HNP: {pba}"
-            );
+            refused_assigns_nothing(&pba)?;
             ensure!(net.binding(V6ONLY)?.is_none(), "a refused PBU left a binding");
 
             // IPv6 only: accepted, one HNP, no IPv4 HoA Reply.
