@@ -790,6 +790,10 @@ pub struct HaConfig {
     pub pmip4: bool,
     /// RFC 5454 IPv6 Prefix Requests answered (prefixes from `pools.hnp`).
     pub dsmip4: bool,
+    /// draft-ietf-mip4-dsmipv4-01 compatibility mode: the private
+    /// extension type number draft peers use (PROTOCOLS.md §9.3); `None`:
+    /// off.
+    pub dsmip4_draft01_type: Option<u8>,
     /// Most bindings at once; a new one beyond gets code 130 (or 143).
     pub max_bindings: u32,
     /// Indexes into [`PoolsConfig::ipv4`] of the subnets home addresses are
@@ -840,6 +844,7 @@ impl Default for HaConfig {
             redirect_to: None,
             pmip4: true,
             dsmip4: true,
+            dsmip4_draft01_type: None,
             max_bindings: Self::DEFAULT_MAX_BINDINGS,
             ipv4_pools: Vec::new(),
             mobile_nodes: Vec::new(),

@@ -402,6 +402,8 @@ pub(crate) struct RawHa {
     pub pmip4: bool,
     /// RFC 5454 IPv6 prefixes over the IPv4 registration.
     pub dsmip4: bool,
+    /// draft-ietf-mip4-dsmipv4-01 compatibility: its private type number.
+    pub dsmip4_draft01_type: Option<u32>,
     /// Binding limit.
     pub max_bindings: u32,
     /// `[[pools.ipv4]]` subnets the home addresses come from; [] = all.
@@ -428,6 +430,7 @@ impl Default for RawHa {
             redirect_to: None,
             pmip4: d.pmip4,
             dsmip4: d.dsmip4,
+            dsmip4_draft01_type: None,
             max_bindings: d.max_bindings,
             ipv4_pools: Vec::new(),
             mn: Vec::new(),

@@ -1642,6 +1642,7 @@ fn ha(
             Ok::<_, ConfigError>(addr)
         })
         .transpose()?;
+    let dsmip4_draft01_type = raw.dsmip4_draft01_type.map(|t| dsmip4_draft01_type(t, raw.dsmip4)).transpose()?;
     let room = u64::from(tunnel.fib_capacity).saturating_sub(static_entries(bindings));
     if raw.max_bindings == 0 {
         return Err(ConfigError::invalid("ha.max_bindings", "must be at least 1"));
@@ -1750,11 +1751,33 @@ fn ha(
         redirect_to,
         pmip4: raw.pmip4,
         dsmip4: raw.dsmip4,
+        dsmip4_draft01_type,
         max_bindings: raw.max_bindings,
         ipv4_pools,
         mobile_nodes,
         foreign_agents,
     })
+}
+
+/// Mobile IPv4 extension types with an IANA meaning the home agent reads
+/// (PROTOCOLS.md §8.4): a private draft -01 type may be none of them.
+const MIP4_ASSIGNED_TYPES: [u32; 18] = [0, 32, 33, 34, 36, 38, 44, 47, 48, 130, 131, 132, 134, 137, 139, 144, 147, 152];
+
+/// `ha.dsmip4_draft01_type`: an extension type (1 to 255) that is not one
+/// the home agent already reads, with DSMIPv4 on.
+fn dsmip4_draft01_type(t: u32, dsmip4: bool) -> Result<u8, ConfigError> {
+    const KEY: &str = "ha.dsmip4_draft01_type";
+    let ty = in_range(KEY, t, 1, 255)?;
+    if MIP4_ASSIGNED_TYPES.contains(&ty) {
+        return Err(ConfigError::invalid(
+            KEY,
+            format!("{ty} is an extension type the home agent already reads (PROTOCOLS.md 8.4); pick an unassigned one"),
+        ));
+    }
+    if !dsmip4 {
+        return Err(ConfigError::invalid(KEY, "the draft -01 DSMIPv4 mode needs ha.dsmip4 = true"));
+    }
+    u8::try_from(ty).map_err(|_| ConfigError::invalid(KEY, "must be 1 to 255"))
 }
 
 fn mag_peer(
@@ -3789,6 +3812,23 @@ proxy = true
         let ha = c.ha.unwrap();
         assert_eq!(ha.redirect_to, Some(Ipv4Addr::new(192, 0, 2, 9)));
         assert_eq!(ha.reverse_tunnel, ReverseTunnelPolicy::Required);
+    }
+
+    #[test]
+    fn ha_draft01_type_is_an_unassigned_extension_type_with_dsmip4_on() {
+        assert_eq!(with_ha("", "").unwrap().ha.unwrap().dsmip4_draft01_type, None);
+        let c = with_ha("[ha]\n", "[ha]\ndsmip4_draft01_type = 200\n").unwrap();
+        assert_eq!(c.ha.unwrap().dsmip4_draft01_type, Some(200));
+        for (line, why) in [
+            ("dsmip4_draft01_type = 0", "between 1 and 255"),
+            ("dsmip4_draft01_type = 256", "between 1 and 255"),
+            ("dsmip4_draft01_type = 152", "already reads"),
+            ("dsmip4_draft01_type = 131", "already reads"),
+            ("dsmip4_draft01_type = 200\ndsmip4 = false", "needs ha.dsmip4 = true"),
+        ] {
+            let msg = ha_error("[ha]\n", &format!("[ha]\n{line}\n"));
+            assert!(msg.starts_with("ha.dsmip4_draft01_type: ") && msg.contains(why), "{line}: {msg}");
+        }
     }
 
     #[test]

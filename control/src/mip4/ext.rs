@@ -125,6 +125,27 @@ pub mod udp_reply {
     pub const DEFAULT_KEEPALIVE_S: u16 = 110;
 }
 
+/// draft-ietf-mip4-dsmipv4-01 IPv6 Code (Prefix Acknowledgment) codes that
+/// RFC 5454 left out (PROTOCOLS.md §9.3); only the compatibility mode
+/// sends them.
+pub mod draft01_code {
+    /// The requested IPv6 home address is not on the home subnet.
+    pub const NOT_HOME_SUBNET: u8 = 10;
+    /// Duplicate address detection found the address in use.
+    pub const DAD_FAILED: u8 = 11;
+}
+
+/// Extension numbers the codec reads besides IANA's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct Dialect {
+    /// draft-ietf-mip4-dsmipv4-01 compatibility (PROTOCOLS.md §9.3): the
+    /// private type number a peer uses for the draft's DSMIPv4 extensions.
+    /// They carry RFC 5454's sub-types and layouts, but their Length octet
+    /// counts the whole extension (20 / 22 / 4). Read as
+    /// [`Extension::Draft01`]. `None`: the type is an unknown one.
+    pub dsmip4_draft01: Option<u8>,
+}
+
 /// Revocation Support flag (RFC 3543 §3.1): the agent supports the I bit.
 pub const REVOCATION_SUPPORT_I: u16 = 0x8000;
 
@@ -196,6 +217,10 @@ pub enum Extension {
     Ipv6PrefixReply { code: u8, prefix_len: u8, prefix: Ipv6Addr },
     /// RFC 5454 IPv6 Tunneling Mode (152, sub-type 3).
     Ipv6TunnelingMode,
+    /// A draft-ietf-mip4-dsmipv4-01 extension under the private type
+    /// `ext_type` ([`Dialect::dsmip4_draft01`]): `ext` is the RFC 5454
+    /// variant with the same sub-type and fields (one of the three above).
+    Draft01 { ext_type: u8, ext: Box<Extension> },
     /// A skippable extension we do not know (or a sub-type we do not know
     /// of a skippable type): `data` is everything after the Length octet.
     Unknown { ext_type: u8, data: Vec<u8> },
@@ -224,7 +249,7 @@ impl Extension {
                 t::PMIP4_SKIPPABLE
             }
             Self::Ipv6PrefixRequest { .. } | Self::Ipv6PrefixReply { .. } | Self::Ipv6TunnelingMode => t::DSMIP4,
-            Self::Unknown { ext_type, .. } => *ext_type,
+            Self::Draft01 { ext_type, .. } | Self::Unknown { ext_type, .. } => *ext_type,
         }
     }
 
@@ -241,6 +266,9 @@ impl Extension {
             Self::InterfaceId(v) => fits(v.len(), 255 - 1),
             Self::DeviceId { id, .. } | Self::SubscriberId { id, .. } => fits(id.len(), 255 - 2),
             Self::Unknown { ext_type, data } => *ext_type >= 128 && fits(data.len(), 255),
+            Self::Draft01 { ext, .. } => {
+                matches!(**ext, Self::Ipv6PrefixRequest { .. } | Self::Ipv6PrefixReply { .. } | Self::Ipv6TunnelingMode)
+            }
             _ => true,
         }
     }
@@ -316,6 +344,17 @@ impl Extension {
             }
             Self::Ipv6TunnelingMode => short(out, t::DSMIP4, dsmip4_subtype::IPV6_TUNNELING_MODE, &[&[0]]),
             Self::Unknown { ext_type, data } => tlv(out, *ext_type, &[data]),
+            Self::Draft01 { ext_type, ext } => {
+                // The RFC 5454 shape, renumbered, Length counting all.
+                let start = out.len();
+                ext.emit(out);
+                if let Some(ty) = out.get_mut(start) {
+                    *ty = *ext_type;
+                }
+                if let Some(len) = out.get_mut(start + 1) {
+                    *len = len.saturating_add(2);
+                }
+            }
         }
     }
 
@@ -363,15 +402,49 @@ fn v6(d: &[u8], i: usize) -> Ipv6Addr {
 /// the offset of each one's Type octet counted from the start of the UDP
 /// payload (`base` is the offset of `b[0]` there).
 pub fn parse_all(b: &[u8], base: usize) -> Result<Vec<(usize, Extension)>, Mip4Error> {
+    parse_all_in(b, base, Dialect::default())
+}
+
+/// [`parse_all`] reading `dialect`'s private extension types too.
+pub fn parse_all_in(b: &[u8], base: usize, dialect: Dialect) -> Result<Vec<(usize, Extension)>, Mip4Error> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let at = base + i;
-        let (len, ext) = parse_one(b, i, at)?;
+        let (len, ext) = match dialect.dsmip4_draft01 {
+            Some(ty) if b[i] == ty => parse_draft01(b, i, at)?,
+            _ => parse_one(b, i, at)?,
+        };
         out.push((at, ext));
         i += len;
     }
     Ok(out)
+}
+
+/// A draft -01 DSMIPv4 extension at `b[i]`: the RFC 5454 one behind a
+/// Length that counts the Type and Length octets too.
+fn parse_draft01(b: &[u8], i: usize, at: usize) -> Result<(usize, Extension), Mip4Error> {
+    let ty = octet(b, i, at)?;
+    let total = usize::from(octet(b, i + 1, at)?);
+    if total < 3 {
+        return Err(Mip4Error::BadExtensionLength { ext_type: ty, offset: at });
+    }
+    let body = b.get(i + 2..i + total).ok_or(Mip4Error::ExtensionOverrun { offset: at })?;
+    let mut rfc = Vec::with_capacity(total);
+    rfc.extend_from_slice(&[ext_type::DSMIP4, (total - 2) as u8]);
+    rfc.extend_from_slice(body);
+    let renumber = |e: Mip4Error| match e {
+        Mip4Error::BadExtensionLength { offset, .. } => Mip4Error::BadExtensionLength { ext_type: ty, offset },
+        e => e,
+    };
+    match parse_one(&rfc, 0, at).map_err(renumber)? {
+        (_, ext @ (Extension::Ipv6PrefixRequest { .. } | Extension::Ipv6PrefixReply { .. } | Extension::Ipv6TunnelingMode)) => {
+            Ok((total, Extension::Draft01 { ext_type: ty, ext: Box::new(ext) }))
+        }
+        // An unknown sub-type: skippable or not as the type says.
+        _ if is_skippable(ty) => Ok((total, Extension::Unknown { ext_type: ty, data: body.to_vec() })),
+        _ => Err(Mip4Error::UnknownNonSkippable { ext_type: ty, offset: at }),
+    }
 }
 
 /// One extension starting at `b[i]`: its total length and value.
@@ -735,5 +808,49 @@ pub(crate) mod tests {
         let cut = emitted(&Extension::Nai(vec![b'x'; 300]));
         assert_eq!(cut.len(), 257);
         assert_eq!(cut[1], 255);
+    }
+
+    /// The draft -01 compatibility mode with private type 200.
+    const DRAFT: Dialect = Dialect { dsmip4_draft01: Some(200) };
+
+    #[test]
+    fn draft01_extensions_are_read_under_the_configured_type_with_whole_lengths() {
+        let p: Ipv6Addr = "2001:db8:100:1::".parse().unwrap();
+        let mut b = vec![200, 20, 1, 64];
+        b.extend_from_slice(&p.octets());
+        b.extend_from_slice(&[200, 4, 3, 0, 131, 1, b'x']);
+        let parsed = parse_all_in(&b, 24, DRAFT).unwrap();
+        let request = Extension::Ipv6PrefixRequest { prefix_len: 64, prefix: p };
+        assert_eq!(parsed[0], (24, Extension::Draft01 { ext_type: 200, ext: Box::new(request) }));
+        assert_eq!(parsed[1], (44, Extension::Draft01 { ext_type: 200, ext: Box::new(Extension::Ipv6TunnelingMode) }));
+        assert_eq!(parsed[2], (48, Extension::Nai(b"x".to_vec())));
+        // Without the mode the same octets are an unknown type overrunning.
+        assert!(parse_all(&b, 24).is_err());
+        // And RFC 5454's type 152 still reads as RFC 5454 in the mode.
+        let rfc = emitted(&Extension::Ipv6TunnelingMode);
+        assert_eq!(parse_all_in(&rfc, 0, DRAFT).unwrap()[0].1, Extension::Ipv6TunnelingMode);
+    }
+
+    #[test]
+    fn draft01_replies_are_written_under_the_private_type_with_whole_lengths() {
+        let p: Ipv6Addr = "2001:db8:2::42".parse().unwrap();
+        let reply = Extension::Ipv6PrefixReply { code: draft01_code::DAD_FAILED, prefix_len: 128, prefix: p };
+        let ext = Extension::Draft01 { ext_type: 200, ext: Box::new(reply) };
+        let b = emitted(&ext);
+        assert_eq!(b[..6], [200, 22, 2, 11, 128, 0]);
+        assert_eq!(b.len(), 22);
+        assert_eq!(ext.wire_len(), 22);
+        assert_eq!(parse_all_in(&b, 0, DRAFT).unwrap(), [(0, ext)]);
+    }
+
+    #[test]
+    fn draft01_extensions_with_impossible_lengths_or_unknown_sub_types() {
+        assert_eq!(parse_all_in(&[200, 2, 1], 0, DRAFT), Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 }));
+        assert_eq!(parse_all_in(&[200, 5, 3, 0, 0], 0, DRAFT), Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 }));
+        assert_eq!(parse_all_in(&[200, 30, 3, 0], 0, DRAFT), Err(Mip4Error::ExtensionOverrun { offset: 0 }));
+        assert_eq!(
+            parse_all_in(&[200, 4, 9, 0], 0, DRAFT).unwrap()[0].1,
+            Extension::Unknown { ext_type: 200, data: vec![9, 0] }
+        );
     }
 }

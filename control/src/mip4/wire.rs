@@ -27,7 +27,7 @@
 
 use core::net::Ipv4Addr;
 
-use super::ext::{self, Extension};
+use super::ext::{self, Dialect, Extension};
 use super::Mip4Error;
 
 /// Message types (first octet of the UDP payload, PROTOCOLS.md §8.1).
@@ -342,6 +342,11 @@ pub fn parse(payload: &[u8]) -> Result<Message, Mip4Error> {
 
 /// [`parse`], keeping each extension's offset.
 pub fn parse_with_offsets(payload: &[u8]) -> Result<Parsed, Mip4Error> {
+    parse_with_offsets_in(payload, Dialect::default())
+}
+
+/// [`parse_with_offsets`], reading `dialect`'s private extension types.
+pub fn parse_with_offsets_in(payload: &[u8], dialect: Dialect) -> Result<Parsed, Mip4Error> {
     let p = Packet::new_checked(payload)?;
     let start = fixed_len(p.msg_type()).unwrap_or(0);
     if p.msg_type() == msg_type::TUNNEL_DATA {
@@ -352,7 +357,7 @@ pub fn parse_with_offsets(payload: &[u8]) -> Result<Parsed, Mip4Error> {
         return Ok(Parsed { message, offsets: Vec::new() });
     }
     let (offsets, extensions): (Vec<usize>, Vec<Extension>) =
-        ext::parse_all(p.extensions(), start)?.into_iter().unzip();
+        ext::parse_all_in(p.extensions(), start, dialect)?.into_iter().unzip();
     let message = match p.msg_type() {
         msg_type::REGISTRATION_REQUEST => Message::Rrq(Rrq {
             flags: p.u8_at(field::RRQ_FLAGS),
