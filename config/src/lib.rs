@@ -199,6 +199,7 @@ mod tests {
                 address: d.address,
                 max_bindings: d.max_bindings,
                 redirect_to: None,
+                dsmip4_draft01_type: None,
                 ipv4_pools: Vec::new(),
                 mobile_nodes: Vec::new(),
                 foreign_agents: Vec::new(),
@@ -207,6 +208,7 @@ mod tests {
             d
         );
         assert!(c.profiles.mobile_nodes.iter().all(|p| p.mip4));
+        assert_eq!(ha.dsmip4_draft01_type, Some(200));
     }
 
     #[test]
