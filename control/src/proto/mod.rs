@@ -15,6 +15,7 @@
 
 use core::net::Ipv6Addr;
 
+pub mod dsmip6;
 pub mod header;
 pub mod options;
 mod registry;
