@@ -46,6 +46,12 @@ pub struct Config {
 }
 
 impl Config {
+    /// The index of the home-link port on whose link home address `addr`
+    /// lies ([`PortConfig::on_home_link`]), if any.
+    pub fn home_link_port(&self, addr: IpAddr) -> Option<usize> {
+        self.ports.iter().position(|p| p.on_home_link(addr))
+    }
+
     /// Full argv for `rte_eal_init`, `argv[0]` = `program`.
     ///
     /// In order: `--lcores 0@(<control_cpus>),1@<w1>,2@<w2>...` (lcore 0 is
@@ -265,11 +271,28 @@ pub struct PortConfig {
     pub ipv6: Vec<Ipv6Cidr>,
     /// IP MTU, 576..=9000 (1280..=9000 when the port has IPv6).
     pub mtu: u16,
+    /// The mobile nodes' home link (a `Home` port only): home addresses
+    /// registered with the anchor may lie on its subnets, and while they
+    /// are registered the anchor answers for them there (proxy ARP with
+    /// gratuitous ARP, RFC 5944 section 4.6; proxy ND with DAD, RFC 6275
+    /// section 10.4.1).
+    pub home_link: bool,
 }
 
 impl PortConfig {
     /// Default IP MTU.
     pub const DEFAULT_MTU: u16 = 1500;
+
+    /// Whether `addr` is a home address on this port's home link: the port
+    /// is a home link and `addr` lies in one of its subnets without being
+    /// one of our addresses there.
+    pub fn on_home_link(&self, addr: IpAddr) -> bool {
+        self.home_link
+            && match addr {
+                IpAddr::V4(a) => self.ipv4.iter().any(|c| c.contains(a)) && !self.ipv4.iter().any(|c| c.addr == a),
+                IpAddr::V6(a) => self.ipv6.iter().any(|c| c.contains(a)) && !self.ipv6.iter().any(|c| c.addr == a),
+            }
+    }
 }
 
 /// A static route.
@@ -994,6 +1017,7 @@ mod tests {
                     ipv4: Vec::new(),
                     ipv6: Vec::new(),
                     mtu: PortConfig::DEFAULT_MTU,
+                    home_link: false,
                 })
                 .collect(),
             routes: Vec::new(),

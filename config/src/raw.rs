@@ -192,6 +192,10 @@ pub(crate) struct RawPort {
     /// IP MTU.
     #[serde(default = "default_mtu")]
     pub mtu: u16,
+    /// The mobile nodes' home link (role "home" only): home addresses may
+    /// lie on its subnets and the anchor answers ARP / ND for them.
+    #[serde(default)]
+    pub home_link: bool,
 }
 
 fn default_mtu() -> u16 {

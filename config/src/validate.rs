@@ -106,7 +106,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let lma = raw.lma.map(|raw| lma(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
     let ha = raw.ha.map(|raw| ha(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
     let profiles = profiles(raw.profiles, lma.as_ref(), &ports, &pools, &bindings)?;
-    auto_exclude(&mut pools, &profiles, &bindings);
+    auto_exclude(&mut pools, &profiles, &bindings, &ports, &routes);
     Ok(Config {
         eal,
         log,
@@ -594,7 +594,14 @@ fn ports(raw: Vec<RawPort>, workers: usize) -> Result<Vec<PortConfig>, ConfigErr
             ));
         }
 
-        ports.push(PortConfig { name: raw.name, role, device, ipv4, ipv6, mtu });
+        if raw.home_link && role != PortRole::Home {
+            return Err(ConfigError::invalid(
+                key("home_link"),
+                format!("only a port with role \"home\" can be a home link, port[{p}] has role {:?}", raw.role),
+            ));
+        }
+
+        ports.push(PortConfig { name: raw.name, role, device, ipv4, ipv6, mtu, home_link: raw.home_link });
     }
     Ok(ports)
 }
@@ -789,14 +796,18 @@ fn binding(
         Some(id) => mn_id(&key("mn_id"), id)?,
     };
 
-    let ipv4_hoa = raw.ipv4_hoa.as_deref().map(|text| home_ipv4(&key("ipv4_hoa"), text, ports)).transpose()?;
+    // A VRF 0 home address may be on the home link (proxied there).
+    let home_link_ok = raw.vrf == 0;
+    let ipv4_hoa =
+        raw.ipv4_hoa.as_deref().map(|text| home_ipv4(&key("ipv4_hoa"), text, ports, home_link_ok)).transpose()?;
     let hnps = raw
         .hnps
         .iter()
         .enumerate()
         .map(|(i, text)| home_prefix(&key(&format!("hnps[{i}]")), text, ports))
         .collect::<Result<Vec<_>, _>>()?;
-    let ipv6_hoa = raw.ipv6_hoa.as_deref().map(|text| home_ipv6(&key("ipv6_hoa"), text, ports)).transpose()?;
+    let ipv6_hoa =
+        raw.ipv6_hoa.as_deref().map(|text| home_ipv6(&key("ipv6_hoa"), text, ports, home_link_ok)).transpose()?;
     if ipv4_hoa.is_none() && hnps.is_empty() && ipv6_hoa.is_none() {
         return Err(ConfigError::invalid(
             format!("binding[{b}]"),
@@ -841,8 +852,18 @@ fn mn_id(key: &str, id: &str) -> Result<String, ConfigError> {
 
 /// Why a home address or prefix cannot be ours: it is one of our addresses,
 /// or it lies on a port's link (traffic to it would be answered or resolved
-/// there instead of going through its tunnel).
-fn on_our_links(key: &str, what: &str, addr: IpCidr, ports: &[PortConfig]) -> Result<(), ConfigError> {
+/// there instead of going through its tunnel). With `home_link_ok`, a home
+/// address, or a home subnet lying wholly inside the link's subnet, may be
+/// on the link of a home-link port (`home_link = true`): the anchor answers
+/// ARP / ND for it there while it is registered. Never our own address (a
+/// pool holding it never allocates it, see [`auto_exclude`]).
+fn on_our_links(
+    key: &str,
+    what: &str,
+    addr: IpCidr,
+    ports: &[PortConfig],
+    home_link_ok: bool,
+) -> Result<(), ConfigError> {
     for (p, port) in ports.iter().enumerate() {
         let subnets = port
             .ipv4
@@ -862,8 +883,24 @@ fn on_our_links(key: &str, what: &str, addr: IpCidr, ports: &[PortConfig]) -> Re
             }
             let host = addr.prefix_len() == addr_bits(addr);
             let shown = if host { addr.addr().to_string() } else { addr.to_string() };
+            let inside = addr.prefix_len() >= subnet.prefix_len();
             let reason = if host && subnet.addr() == addr.addr() {
                 format!("{what} {shown} is our own address ({here})")
+            } else if port.home_link && home_link_ok && inside {
+                continue;
+            } else if port.home_link && home_link_ok {
+                format!(
+                    "{what} {shown} is wider than the link of {here} ({}); on a home link a \
+                     home subnet must lie inside the link's subnet",
+                    subnet.network()
+                )
+            } else if port.role == PortRole::Home && home_link_ok {
+                format!(
+                    "{what} {shown} lies on the link of {here} ({}); a home address is \
+                     reached through its tunnel, not on a port's link, unless the port is \
+                     the home link (port[{p}].home_link = true)",
+                    subnet.network()
+                )
             } else {
                 format!(
                     "{what} {shown} lies on the link of {here} ({}); a home address is \
@@ -885,25 +922,25 @@ fn addr_bits(cidr: IpCidr) -> u8 {
     }
 }
 
-fn home_ipv4(key: &str, text: &str, ports: &[PortConfig]) -> Result<Ipv4Addr, ConfigError> {
+fn home_ipv4(key: &str, text: &str, ports: &[PortConfig], home_link_ok: bool) -> Result<Ipv4Addr, ConfigError> {
     let addr: Ipv4Addr =
         text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv4 address {text:?}: {e}")))?;
     if addr.is_unspecified() || addr.is_multicast() || addr.is_broadcast() || addr.is_loopback() {
         return Err(ConfigError::invalid(key, format!("{addr} is not a unicast host address")));
     }
     let host = Ipv4Cidr { addr, prefix_len: 32 };
-    on_our_links(key, "home address", host.into(), ports)?;
+    on_our_links(key, "home address", host.into(), ports, home_link_ok)?;
     Ok(addr)
 }
 
-fn home_ipv6(key: &str, text: &str, ports: &[PortConfig]) -> Result<Ipv6Addr, ConfigError> {
+fn home_ipv6(key: &str, text: &str, ports: &[PortConfig], home_link_ok: bool) -> Result<Ipv6Addr, ConfigError> {
     let addr: Ipv6Addr =
         text.parse().map_err(|e| ConfigError::invalid(key, format!("invalid IPv6 address {text:?}: {e}")))?;
     if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() || addr.is_unicast_link_local() {
         return Err(ConfigError::invalid(key, format!("{addr} is not a routable unicast address")));
     }
     let host = Ipv6Cidr { addr, prefix_len: 128 };
-    on_our_links(key, "home address", host.into(), ports)?;
+    on_our_links(key, "home address", host.into(), ports, home_link_ok)?;
     Ok(addr)
 }
 
@@ -927,7 +964,7 @@ fn home_prefix(key: &str, text: &str, ports: &[PortConfig]) -> Result<Ipv6Cidr, 
     if addr.is_multicast() || addr.is_unicast_link_local() || addr.segments()[..4] == [0; 4] {
         return Err(ConfigError::invalid(key, format!("{prefix} is not a routable unicast prefix")));
     }
-    on_our_links(key, "home network prefix", prefix.into(), ports)?;
+    on_our_links(key, "home network prefix", prefix.into(), ports, false)?;
     Ok(prefix)
 }
 
@@ -1771,7 +1808,9 @@ fn dsmip4_draft01_type(t: u32, dsmip4: bool) -> Result<u8, ConfigError> {
     if MIP4_ASSIGNED_TYPES.contains(&ty) {
         return Err(ConfigError::invalid(
             KEY,
-            format!("{ty} is an extension type the home agent already reads (PROTOCOLS.md 8.4); pick an unassigned one"),
+            format!(
+                "{ty} is an extension type the home agent already reads (PROTOCOLS.md 8.4); pick an unassigned one"
+            ),
         ));
     }
     if !dsmip4 {
@@ -1908,7 +1947,7 @@ fn pools(raw: RawPools, ports: &[PortConfig]) -> Result<PoolsConfig, ConfigError
         if ipv6_non_unicast(prefix) {
             return Err(ConfigError::invalid(&key, format!("{prefix} is not a routable unicast prefix")));
         }
-        on_our_links(&key, "home network prefix pool", prefix.into(), ports)?;
+        on_our_links(&key, "home network prefix pool", prefix.into(), ports, false)?;
         if let Some(j) = hnp.iter().position(|p| p.overlaps(&prefix)) {
             return Err(ConfigError::invalid(&key, format!("{prefix} overlaps pools.hnp[{j}] ({})", hnp[j])));
         }
@@ -1967,7 +2006,7 @@ fn ipv4_pool(i: usize, raw: RawIpv4Pool, ports: &[PortConfig]) -> Result<Ipv4Poo
     if ipv4_non_unicast(subnet) {
         return Err(ConfigError::invalid(key("subnet"), format!("{subnet} is not a unicast subnet")));
     }
-    on_our_links(&key("subnet"), "home subnet", subnet.into(), ports)?;
+    on_our_links(&key("subnet"), "home subnet", subnet.into(), ports, true)?;
 
     let parse = |k: &str, text: &str| -> Result<Ipv4Addr, ConfigError> {
         text.parse().map_err(|e| ConfigError::invalid(k, format!("invalid IPv4 address {text:?}: {e}")))
@@ -2023,11 +2062,25 @@ fn bindings_against_pools(bindings: &[StaticBinding], pools: &PoolsConfig) -> Re
 }
 
 /// Adds every profile's static IPv4 HoA and every VRF 0 static binding's
-/// IPv4 HoA to the exclude list of the pool they are in.
-fn auto_exclude(pools: &mut PoolsConfig, profiles: &ProfilesConfig, bindings: &[StaticBinding]) {
+/// IPv4 HoA to the exclude list of the pool they are in; and, for a pool on
+/// a home link, our own addresses and the IPv4 next hops of routes inside
+/// it (other nodes on that link, which no mobile node may be given).
+fn auto_exclude(
+    pools: &mut PoolsConfig,
+    profiles: &ProfilesConfig,
+    bindings: &[StaticBinding],
+    ports: &[PortConfig],
+    routes: &[RouteConfig],
+) {
     let statics = profiles.mobile_nodes.iter().filter_map(|p| p.static_ipv4_hoa);
     let bound = bindings.iter().filter(|b| b.vrf == 0).filter_map(|b| b.ipv4_hoa);
-    for addr in statics.chain(bound) {
+    let home_links = ports.iter().filter(|p| p.home_link);
+    let ours = home_links.flat_map(|p| p.ipv4.iter().map(|c| c.addr));
+    let hops = routes.iter().filter_map(|r| match r.via {
+        IpAddr::V4(a) => Some(a),
+        IpAddr::V6(_) => None,
+    });
+    for addr in statics.chain(bound).chain(ours).chain(hops) {
         if let Some(pool) = pools.ipv4.iter_mut().find(|p| p.subnet.contains(addr)) {
             if !pool.exclude.contains(&addr) {
                 pool.exclude.push(addr);
@@ -2177,6 +2230,10 @@ fn static_ipv4_hoa(key: &str, text: &str, ipv4: bool, cx: &ProfileContext<'_>) -
     };
     if let Some(why) = reserved_in_pool(addr, pool, p) {
         return Err(ConfigError::invalid(key, format!("{why}, not a home address")));
+    }
+    // Only a pool on a home link can hold one of our addresses.
+    if let Some((_, here)) = own_addresses(cx.ports).find(|(a, _)| *a == IpAddr::V4(addr)) {
+        return Err(ConfigError::invalid(key, format!("{addr} is our own address ({here}), not a home address")));
     }
     if let Some(b) = cx.bindings.iter().position(|b| b.vrf == 0 && b.ipv4_hoa == Some(addr)) {
         return Err(ConfigError::invalid(
@@ -3896,5 +3953,197 @@ proxy = true
         let c = with_lma("mn_id = \"dual@anchor.test\"\n", "mn_id = \"dual@anchor.test\"\nmip4 = false\n", "").unwrap();
         assert!(!c.profiles.lookup("dual@anchor.test").unwrap().mip4);
         assert!(c.profiles.lookup("static4@anchor.test").unwrap().mip4);
+    }
+}
+
+/// `home_link = true` (issue 5 item 6): which ports may be a home link, and
+/// which home addresses may then lie on it.
+#[cfg(test)]
+mod home_link_tests {
+    use std::net::Ipv4Addr;
+
+    use crate::{parse, Config};
+
+    /// Two ports as in the demo network, the home one a home link, a route
+    /// via the correspondent and `extra` appended.
+    fn config(home_link: &str, extra: &str) -> Result<Config, String> {
+        let text = format!(
+            r#"
+[eal]
+args = ["--no-huge", "--no-pci"]
+worker_cpus = [1]
+
+[[port]]
+name = "core"
+role = "core"
+device = "net_af_packet0,iface=lma-core,qpairs=2"
+ipv4 = ["192.0.2.1/24"]
+ipv6 = ["2001:db8:1::1/64"]
+
+[[port]]
+name = "home"
+role = "home"
+device = "net_af_packet1,iface=lma-home,qpairs=2"
+ipv4 = ["198.51.100.1/24"]
+ipv6 = ["2001:db8:2::1/64"]
+{home_link}
+
+[[route]]
+prefix = "0.0.0.0/0"
+via = "198.51.100.2"
+port = "home"
+{extra}
+"#
+        );
+        parse(&text).map_err(|e| e.to_string())
+    }
+
+    fn error(home_link: &str, extra: &str) -> String {
+        match config(home_link, extra) {
+            Ok(_) => panic!("accepted: {home_link} {extra}"),
+            Err(e) => e,
+        }
+    }
+
+    const ON: &str = "home_link = true";
+
+    fn pool(subnet: &str, router: &str) -> String {
+        format!("[[pools.ipv4]]\nsubnet = \"{subnet}\"\ndefault_router = \"{router}\"\n")
+    }
+
+    #[test]
+    fn home_link_defaults_to_false_and_is_read_on_a_home_port() {
+        let c = config("", "").unwrap();
+        assert!(!c.ports[0].home_link && !c.ports[1].home_link);
+        let c = config(ON, "").unwrap();
+        assert!(c.ports[1].home_link);
+    }
+
+    #[test]
+    fn home_link_on_a_core_port_is_rejected_naming_the_key() {
+        let msg = parse(
+            &r#"
+[eal]
+args = ["--no-huge", "--no-pci"]
+worker_cpus = [1]
+
+[[port]]
+name = "core"
+role = "core"
+device = "net_af_packet0,iface=lma-core,qpairs=2"
+ipv4 = ["192.0.2.1/24"]
+home_link = true
+"#
+            .to_string(),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            msg,
+            "port[0].home_link: only a port with role \"home\" can be a home link, port[0] has role \"core\""
+        );
+    }
+
+    #[test]
+    fn a_pool_inside_the_home_link_subnet_is_accepted_and_never_allocates_our_address_or_a_next_hop() {
+        let c = config(ON, &pool("198.51.100.128/25", "198.51.100.129")).unwrap();
+        assert!(c.pools.ipv4[0].is_dynamic(Ipv4Addr::new(198, 51, 100, 130)));
+        // The whole link as a pool: our address (the mobile nodes' default
+        // router here) and the correspondent's (a route's next hop) are
+        // never handed out.
+        let c = config(ON, &pool("198.51.100.0/24", "198.51.100.1")).unwrap();
+        let p = &c.pools.ipv4[0];
+        assert!(!p.is_dynamic(Ipv4Addr::new(198, 51, 100, 1)));
+        assert!(!p.is_dynamic(Ipv4Addr::new(198, 51, 100, 2)));
+        assert!(p.exclude.contains(&Ipv4Addr::new(198, 51, 100, 2)));
+        assert!(p.is_dynamic(Ipv4Addr::new(198, 51, 100, 3)));
+        // Our address is excluded even when it is not the default router.
+        let c = config(ON, &pool("198.51.100.0/24", "198.51.100.254")).unwrap();
+        assert!(c.pools.ipv4[0].exclude.contains(&Ipv4Addr::new(198, 51, 100, 1)));
+    }
+
+    #[test]
+    fn a_pool_on_a_home_port_that_is_not_a_home_link_is_rejected_with_a_hint() {
+        let msg = error("", &pool("198.51.100.128/25", "198.51.100.129"));
+        assert!(
+            msg.starts_with("pools.ipv4[0].subnet: home subnet 198.51.100.128/25 lies on the link of port[1].ipv4[0]")
+        );
+        assert!(msg.ends_with("unless the port is the home link (port[1].home_link = true)"), "{msg}");
+    }
+
+    #[test]
+    fn a_pool_wider_than_the_home_link_subnet_is_rejected() {
+        let msg = error(ON, &pool("198.51.100.0/23", "198.51.100.129"));
+        assert!(msg.starts_with(
+            "pools.ipv4[0].subnet: home subnet 198.51.100.0/23 is wider than the link of port[1].ipv4[0]"
+        ));
+    }
+
+    #[test]
+    fn a_pool_on_the_core_link_stays_rejected_with_a_home_link_elsewhere() {
+        let msg = error(ON, &pool("192.0.2.128/25", "192.0.2.129"));
+        assert_eq!(
+            msg,
+            "pools.ipv4[0].subnet: home subnet 192.0.2.128/25 lies on the link of port[0].ipv4[0] \
+             (192.0.2.0/24); a home address is reached through its tunnel, not on a port's link"
+        );
+    }
+
+    #[test]
+    fn a_home_network_prefix_is_never_on_a_home_link() {
+        let msg = error(ON, "[pools]\nhnp = [\"2001:db8:2::/48\"]\n");
+        assert!(msg.starts_with("pools.hnp[0]: home network prefix pool 2001:db8:2::/48"), "{msg}");
+    }
+
+    fn binding(addr_key: &str, addr: &str, vrf: u32) -> String {
+        format!("[[binding]]\n{addr_key} = \"{addr}\"\nendpoint = \"192.0.2.2\"\ntunnel = \"ipip\"\nvrf = {vrf}\n")
+    }
+
+    #[test]
+    fn a_static_home_address_may_lie_on_the_home_link_but_never_be_ours() {
+        let c = config(ON, &binding("ipv4_hoa", "198.51.100.50", 0)).unwrap();
+        assert_eq!(c.bindings[0].ipv4_hoa, Some(Ipv4Addr::new(198, 51, 100, 50)));
+        assert!(config(ON, &binding("ipv6_hoa", "2001:db8:2::50", 0)).is_ok());
+        assert_eq!(
+            error(ON, &binding("ipv4_hoa", "198.51.100.1", 0)),
+            "binding[0].ipv4_hoa: home address 198.51.100.1 is our own address (port[1].ipv4[0])"
+        );
+        assert_eq!(
+            error(ON, &binding("ipv6_hoa", "2001:db8:2::1", 0)),
+            "binding[0].ipv6_hoa: home address 2001:db8:2::1 is our own address (port[1].ipv6[0])"
+        );
+        // The home link is in the default realm only.
+        assert!(error(ON, &binding("ipv4_hoa", "198.51.100.50", 7)).contains("lies on the link of port[1].ipv4[0]"));
+        // Without home_link the address stays refused.
+        assert!(error("", &binding("ipv4_hoa", "198.51.100.50", 0)).contains("home_link = true"));
+    }
+
+    #[test]
+    fn a_profile_static_address_in_a_home_link_pool_is_accepted_but_not_our_own() {
+        let profile = |addr: &str| {
+            format!(
+                "{}\n[[profiles.mn]]\nmn_id = \"m@anchor.test\"\nstatic_ipv4_hoa = \"{addr}\"\n",
+                pool("198.51.100.0/24", "198.51.100.254")
+            )
+        };
+        let c = config(ON, &profile("198.51.100.60")).unwrap();
+        assert!(!c.pools.ipv4[0].is_dynamic(Ipv4Addr::new(198, 51, 100, 60)));
+        assert_eq!(
+            error(ON, &profile("198.51.100.1")),
+            "profiles.mn[0].static_ipv4_hoa: 198.51.100.1 is our own address (port[1].ipv4[0]), not a home address"
+        );
+    }
+
+    #[test]
+    fn on_home_link_names_addresses_in_the_subnet_that_are_not_ours() {
+        let c = config(ON, "").unwrap();
+        let on = |a: &str| c.home_link_port(a.parse().unwrap());
+        assert_eq!(on("198.51.100.77"), Some(1));
+        assert_eq!(on("2001:db8:2::77"), Some(1));
+        assert_eq!(on("198.51.100.1"), None, "our own address");
+        assert_eq!(on("192.0.2.77"), None, "the core link");
+        assert_eq!(on("203.0.113.77"), None);
+        let off = config("", "").unwrap();
+        assert_eq!(off.home_link_port("198.51.100.77".parse().unwrap()), None);
     }
 }
