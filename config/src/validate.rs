@@ -4022,7 +4022,7 @@ port = "home"
     #[test]
     fn home_link_on_a_core_port_is_rejected_naming_the_key() {
         let msg = parse(
-            &r#"
+            r#"
 [eal]
 args = ["--no-huge", "--no-pci"]
 worker_cpus = [1]
@@ -4033,8 +4033,7 @@ role = "core"
 device = "net_af_packet0,iface=lma-core,qpairs=2"
 ipv4 = ["192.0.2.1/24"]
 home_link = true
-"#
-            .to_string(),
+"#,
         )
         .unwrap_err()
         .to_string();
