@@ -43,6 +43,11 @@ pub struct PortAddrs {
     pub ipv6: Vec<Ipv6Cidr>,
     /// fe80::/64 address derived from the MAC (modified EUI-64, RFC 4291 App. A).
     pub link_local: Ipv6Addr,
+    /// The port is the mobile nodes' home link (config `home_link`): ARP
+    /// for any address on its IPv4 subnets, and NS to any solicited-node
+    /// group, go to the control thread, which answers for the home
+    /// addresses it proxies (RFC 5944 §4.6, RFC 6275 §10.4.1).
+    pub home_link: bool,
 }
 
 impl PortAddrs {
@@ -50,7 +55,25 @@ impl PortAddrs {
         let m = mac.0;
         let link_local =
             Ipv6Addr::from([0xfe, 0x80, 0, 0, 0, 0, 0, 0, m[0] ^ 0x02, m[1], m[2], 0xff, 0xfe, m[3], m[4], m[5]]);
-        PortAddrs { mac, ipv4, ipv6, link_local }
+        PortAddrs { mac, ipv4, ipv6, link_local, home_link: false }
+    }
+
+    /// The same addresses, on a home link or not.
+    pub fn with_home_link(mut self, home_link: bool) -> Self {
+        self.home_link = home_link;
+        self
+    }
+
+    /// On a home link: `a` lies in one of the port's IPv4 subnets and is
+    /// not ours (a home address the control thread may answer for).
+    pub fn on_home_link_v4(&self, a: Ipv4Addr) -> bool {
+        self.home_link && self.ipv4.iter().any(|c| c.contains(a)) && !self.is_local_v4(a)
+    }
+
+    /// On a home link: `a` lies in one of the port's IPv6 subnets and is
+    /// not ours.
+    pub fn on_home_link_v6(&self, a: Ipv6Addr) -> bool {
+        self.home_link && self.ipv6.iter().any(|c| c.contains(a)) && !self.is_local_v6(a)
     }
 
     pub fn is_local_v4(&self, a: Ipv4Addr) -> bool {
@@ -109,5 +132,23 @@ mod tests {
         );
         assert!(a.is_our_multicast_v6("ff02::1:ff00:1".parse().unwrap()));
         assert!(!a.is_our_multicast_v6("ff02::1:ff00:2".parse().unwrap()));
+    }
+
+    #[test]
+    fn only_a_home_link_has_home_addresses_on_its_subnets_and_never_ours() {
+        let a = PortAddrs::new(
+            MacAddr([2, 0, 0, 0, 1, 1]),
+            vec![Ipv4Cidr { addr: Ipv4Addr::new(198, 51, 100, 1), prefix_len: 24 }],
+            vec![Ipv6Cidr { addr: "2001:db8:2::1".parse().unwrap(), prefix_len: 64 }],
+        );
+        let hoa = Ipv4Addr::new(198, 51, 100, 130);
+        let hoa6: Ipv6Addr = "2001:db8:2::130".parse().unwrap();
+        assert!(!a.on_home_link_v4(hoa) && !a.on_home_link_v6(hoa6));
+        let a = a.with_home_link(true);
+        assert!(a.on_home_link_v4(hoa) && a.on_home_link_v6(hoa6));
+        assert!(!a.on_home_link_v4(Ipv4Addr::new(198, 51, 100, 1)), "ours");
+        assert!(!a.on_home_link_v6("2001:db8:2::1".parse().unwrap()), "ours");
+        assert!(!a.on_home_link_v4(Ipv4Addr::new(203, 0, 113, 9)), "off the link");
+        assert!(!a.on_home_link_v6("2001:db8:3::1".parse().unwrap()), "off the link");
     }
 }

@@ -201,9 +201,12 @@ fn header_sum_ok(b: &[u8], at: usize) -> bool {
     sum == 0xffff
 }
 
+/// ARP for one of our addresses, or on a home link for any address of its
+/// subnets (the control thread answers for the home addresses it proxies,
+/// RFC 5944 §4.6, and learns a returning mobile node's own MAC): punted.
 fn classify_arp(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     match arp::Packet::new_checked(payload) {
-        Ok(p) if addrs.is_local_v4(p.target_ip()) => Verdict::Punt,
+        Ok(p) if addrs.is_local_v4(p.target_ip()) || addrs.on_home_link_v4(p.target_ip()) => Verdict::Punt,
         Ok(_) => Verdict::Drop(DropReason::ArpNotOurs),
         Err(_) => Verdict::Drop(DropReason::ArpMalformed),
     }
@@ -319,6 +322,12 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
         };
     }
     if dst.is_multicast() {
+        // A home link: an NS to any solicited-node group may be for a home
+        // address the control thread proxies (RFC 6275 §10.4.1); only ND is
+        // punted.
+        if addrs.home_link && ipv6::is_solicited_node(dst) && ip.next_header() == ipv4::protocol::ICMPV6 {
+            return classify_icmpv6(ip.payload(), false);
+        }
         return Verdict::Drop(DropReason::MulticastNotOurs);
     }
     // §12.6: link-local destinations are not forwarded through the anchor.
@@ -597,6 +606,37 @@ mod tests {
         assert_eq!(classify(&arp(US4), &addrs()), Verdict::Punt);
         assert_eq!(classify(&arp(PEER4), &addrs()), drop(DropReason::ArpNotOurs));
         assert_eq!(classify(&arp(US4)[..30], &addrs()), drop(DropReason::ArpMalformed));
+    }
+
+    #[test]
+    fn on_a_home_link_arp_for_any_address_of_its_subnet_is_punted_and_for_others_dropped() {
+        let home = addrs().with_home_link(true);
+        assert_eq!(classify(&arp(Ipv4Addr::new(192, 0, 2, 77)), &home), Verdict::Punt);
+        assert_eq!(classify(&arp(US4), &home), Verdict::Punt);
+        assert_eq!(classify(&arp(Ipv4Addr::new(198, 51, 100, 1)), &home), drop(DropReason::ArpNotOurs));
+        // Not a home link: only our own address.
+        assert_eq!(classify(&arp(Ipv4Addr::new(192, 0, 2, 77)), &addrs()), drop(DropReason::ArpNotOurs));
+    }
+
+    #[test]
+    fn on_a_home_link_nd_to_any_solicited_node_group_is_punted_but_nothing_else_multicast() {
+        let home = addrs().with_home_link(true);
+        let group = crate::wire::ipv6::solicited_node(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 0x77));
+        assert!(!home.is_our_multicast_v6(group));
+        for t in [icmpv6::TYPE_NEIGHBOR_SOLICIT, icmpv6::TYPE_NEIGHBOR_ADVERT] {
+            assert_eq!(classify(&v6(group, protocol::ICMPV6, t), &home), Verdict::Punt);
+            assert_eq!(classify(&v6(group, protocol::ICMPV6, t), &addrs()), drop(DropReason::MulticastNotOurs));
+        }
+        assert_eq!(
+            classify(&v6(group, protocol::ICMPV6, icmpv6::TYPE_ECHO_REQUEST), &home),
+            drop(DropReason::MulticastNotOurs)
+        );
+        assert_eq!(classify(&v6(group, protocol::UDP, 0), &home), drop(DropReason::MulticastNotOurs));
+        let other_group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0xfb);
+        assert_eq!(
+            classify(&v6(other_group, protocol::ICMPV6, icmpv6::TYPE_NEIGHBOR_SOLICIT), &home),
+            drop(DropReason::MulticastNotOurs)
+        );
     }
 
     #[test]
