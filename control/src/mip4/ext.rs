@@ -438,9 +438,12 @@ fn parse_draft01(b: &[u8], i: usize, at: usize) -> Result<(usize, Extension), Mi
         e => e,
     };
     match parse_one(&rfc, 0, at).map_err(renumber)? {
-        (_, ext @ (Extension::Ipv6PrefixRequest { .. } | Extension::Ipv6PrefixReply { .. } | Extension::Ipv6TunnelingMode)) => {
-            Ok((total, Extension::Draft01 { ext_type: ty, ext: Box::new(ext) }))
-        }
+        (
+            _,
+            ext @ (Extension::Ipv6PrefixRequest { .. }
+            | Extension::Ipv6PrefixReply { .. }
+            | Extension::Ipv6TunnelingMode),
+        ) => Ok((total, Extension::Draft01 { ext_type: ty, ext: Box::new(ext) })),
         // An unknown sub-type: skippable or not as the type says.
         _ if is_skippable(ty) => Ok((total, Extension::Unknown { ext_type: ty, data: body.to_vec() })),
         _ => Err(Mip4Error::UnknownNonSkippable { ext_type: ty, offset: at }),
@@ -845,8 +848,14 @@ pub(crate) mod tests {
 
     #[test]
     fn draft01_extensions_with_impossible_lengths_or_unknown_sub_types() {
-        assert_eq!(parse_all_in(&[200, 2, 1], 0, DRAFT), Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 }));
-        assert_eq!(parse_all_in(&[200, 5, 3, 0, 0], 0, DRAFT), Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 }));
+        assert_eq!(
+            parse_all_in(&[200, 2, 1], 0, DRAFT),
+            Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 })
+        );
+        assert_eq!(
+            parse_all_in(&[200, 5, 3, 0, 0], 0, DRAFT),
+            Err(Mip4Error::BadExtensionLength { ext_type: 200, offset: 0 })
+        );
         assert_eq!(parse_all_in(&[200, 30, 3, 0], 0, DRAFT), Err(Mip4Error::ExtensionOverrun { offset: 0 }));
         assert_eq!(
             parse_all_in(&[200, 4, 9, 0], 0, DRAFT).unwrap()[0].1,

@@ -33,12 +33,12 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use anchor_config::{Config, FaPeer, HaConfig, MnSecurityAssociation, Profile};
+use anchor_config::{Config, FaPeer, HaConfig, Ipv6Cidr, MnSecurityAssociation, Profile};
 use dataplane::tunnel::{TunnelKind, TunnelSpec};
 
 use crate::pool::{Allocator, Ipv4HoaPool, PrefixPool};
 
-pub use ext::{AuthKind, Extension};
+pub use ext::{AuthKind, Dialect, Extension};
 pub use wire::{code, emit, parse, Message, Revocation, RevocationAck, Rrp, Rrq};
 
 /// The Mobile IPv4 UDP port: registrations, revocations and RFC 3519
@@ -88,6 +88,12 @@ pub enum Output {
     Install(Binding),
     /// The binding's forwarding must go.
     Remove { id: u32 },
+    /// draft-ietf-mip4-dsmipv4-01 mode: run duplicate address detection
+    /// for `addr` on the home link, then report it with [`Ha::dad_done`];
+    /// the registration that asked for it is answered then. A unique
+    /// address is defended (proxy ND) while a binding holds it as its
+    /// `home_address6`.
+    Dad { addr: Ipv6Addr },
 }
 
 /// Which rule set registered a binding (DESIGN.md `role`).
@@ -198,6 +204,9 @@ pub struct Binding {
     /// DSMIPv4 Tunneling Mode granted: IPv6 goes straight to the care-of
     /// address (reply code 1), else to the IPv4 home address (code 0).
     pub ipv6_to_coa: bool,
+    /// draft -01 mode: an IPv6 home address on the home link (a /128 that
+    /// passed duplicate address detection).
+    pub home_address6: Option<Ipv6Addr>,
     /// Granted lifetime.
     pub lifetime: Duration,
     pub expires: Instant,
@@ -247,6 +256,12 @@ pub struct HaCounters {
     pub keepalives_applied: u64,
     /// Messages a home agent does not expect (replies, tunnel data).
     pub unexpected: u64,
+    /// draft -01 home addresses sent to duplicate address detection, and
+    /// those found in use (code 11).
+    pub dad_started: u64,
+    pub dad_duplicates: u64,
+    /// Registrations dropped because DAD never reported.
+    pub dad_timeouts: u64,
 }
 
 impl HaCounters {
@@ -263,6 +278,21 @@ enum Timer {
     /// Retransmission of an outstanding revocation, by identifier.
     Revocation(u32),
 }
+
+/// A draft -01 registration waiting for duplicate address detection.
+#[derive(Debug)]
+struct PendingDad {
+    rx: Received,
+    identification: u64,
+    waiting: BTreeSet<Ipv6Addr>,
+    /// Address → unique.
+    results: HashMap<Ipv6Addr, bool>,
+    since: Instant,
+}
+
+/// How long a registration waits for DAD results before it is dropped
+/// (the node retransmits); DAD itself takes one RetransTimer.
+const DAD_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// The home agent: bindings and their indexes, pools, keys, timers.
 #[derive(Debug)]
@@ -298,6 +328,19 @@ pub struct Ha {
     /// Last revocation identifier received from each foreign agent.
     peer_revocation_ids: HashMap<Ipv4Addr, u32>,
     counters: HaCounters,
+    /// Private extension types read besides IANA's (draft -01 mode).
+    dialect: Dialect,
+    /// IPv6 subnets of the home-link ports: where draft -01 home
+    /// addresses live.
+    home_subnets6: Vec<Ipv6Cidr>,
+    /// Our own IPv6 addresses: never anyone's home address.
+    our_addrs6: BTreeSet<Ipv6Addr>,
+    /// draft -01 home addresses → binding.
+    by_addr6: HashMap<Ipv6Addr, u32>,
+    /// Registrations waiting for DAD, by NAI.
+    dad_pending: HashMap<String, PendingDad>,
+    /// DAD results of the registration being run again (address → unique).
+    dad_known: HashMap<Ipv6Addr, bool>,
 }
 
 impl Ha {
@@ -337,6 +380,17 @@ impl Ha {
             last_revocation_id: 0,
             peer_revocation_ids: HashMap::new(),
             counters: HaCounters::default(),
+            dialect: Dialect { dsmip4_draft01: ha.dsmip4_draft01_type },
+            home_subnets6: cfg
+                .ports
+                .iter()
+                .filter(|p| p.home_link)
+                .flat_map(|p| p.ipv6.iter().map(|c| c.network()))
+                .collect(),
+            our_addrs6: cfg.ports.iter().flat_map(|p| p.ipv6.iter().map(|c| c.addr)).collect(),
+            by_addr6: HashMap::new(),
+            dad_pending: HashMap::new(),
+            dad_known: HashMap::new(),
             cfg: ha,
         })
     }
@@ -345,7 +399,7 @@ impl Ha {
     /// time of day (Identification timestamps, revocation identifiers).
     pub fn handle(&mut self, rx: Received, now: Instant, wall: SystemTime) -> Vec<Output> {
         let mut out = Vec::new();
-        let parsed = match wire::parse_with_offsets(&rx.payload) {
+        let parsed = match wire::parse_with_offsets_in(&rx.payload, self.dialect) {
             Ok(p) => p,
             Err(e) => {
                 self.counters.malformed += 1;
@@ -354,9 +408,18 @@ impl Ha {
             }
         };
         match parsed.message {
-            Message::Rrq(rrq) => {
+            Message::Rrq(mut rrq) => {
                 self.counters.rrq_received += 1;
-                self.handle_rrq(&rx, rrq, &parsed.offsets, now, wall, &mut out);
+                // draft -01 extensions are read as RFC 5454's; the reply
+                // answers in the layout the request used.
+                let mut draft01 = None;
+                for e in &mut rrq.extensions {
+                    if let Extension::Draft01 { ext_type, ext } = e {
+                        draft01 = Some(*ext_type);
+                        *e = std::mem::replace(&mut **ext, Extension::Pad);
+                    }
+                }
+                self.handle_rrq(&rx, rrq, &parsed.offsets, draft01, now, wall, &mut out);
             }
             Message::RevocationAck(ack) => self.handle_revocation_ack(&rx, ack, &parsed.offsets),
             Message::Revocation(rev) => self.handle_revocation(&rx, rev, &parsed.offsets, now, &mut out),
@@ -369,6 +432,9 @@ impl Ha {
     /// retransmissions.
     pub fn poll(&mut self, now: Instant, wall: SystemTime) -> Vec<Output> {
         let mut out = Vec::new();
+        let before = self.dad_pending.len();
+        self.dad_pending.retain(|_, p| now < p.since + DAD_WAIT_MAX);
+        self.counters.dad_timeouts += (before - self.dad_pending.len()) as u64;
         while let Some(&(at, timer)) = self.timers.first() {
             if at > now {
                 break;
@@ -390,7 +456,36 @@ impl Ha {
 
     /// The earliest time [`Ha::poll`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.first().map(|(at, _)| *at)
+        let dad = self.dad_pending.values().map(|p| p.since + DAD_WAIT_MAX).min();
+        self.timers.first().map(|(at, _)| *at).into_iter().chain(dad).min()
+    }
+
+    /// The result of an [`Output::Dad`]: `unique` when nobody answered
+    /// for `addr`. Registrations that have all their results are run
+    /// again with them (code 11 for a duplicate) and answered.
+    pub fn dad_done(&mut self, addr: Ipv6Addr, unique: bool, now: Instant, wall: SystemTime) -> Vec<Output> {
+        if !unique {
+            self.counters.dad_duplicates += 1;
+        }
+        let mut ready: Vec<String> = Vec::new();
+        for (mn, p) in &mut self.dad_pending {
+            if p.waiting.remove(&addr) {
+                p.results.insert(addr, unique);
+                if p.waiting.is_empty() {
+                    ready.push(mn.clone());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        ready.sort();
+        for mn in ready {
+            if let Some(p) = self.dad_pending.remove(&mn) {
+                self.dad_known = p.results;
+                out.extend(self.handle(p.rx, now, wall));
+                self.dad_known.clear();
+            }
+        }
+        out
     }
 
     /// An RFC 3519 keepalive (a UDP-tunnelled ICMP echo request from the
@@ -461,6 +556,9 @@ impl Ha {
     fn insert_binding(&mut self, b: Binding) {
         self.by_mn.insert((b.mn_id.to_string(), b.att), b.id);
         self.by_hoa.insert(b.hoa, b.id);
+        if let Some(a) = b.home_address6 {
+            self.by_addr6.insert(a, b.id);
+        }
         self.arm(Timer::Binding(b.id), b.expires);
         self.bindings.insert(b.id, b);
     }
@@ -470,6 +568,9 @@ impl Ha {
         if let Some(old) = self.bindings.remove(&b.id) {
             self.by_mn.remove(&(old.mn_id.to_string(), old.att));
             self.by_hoa.remove(&old.hoa);
+            if let Some(a) = old.home_address6 {
+                self.by_addr6.remove(&a);
+            }
             self.disarm(Timer::Binding(old.id), old.expires);
         }
         self.insert_binding(b);
@@ -481,6 +582,9 @@ impl Ha {
         let b = self.bindings.remove(&id)?;
         self.by_mn.remove(&(b.mn_id.to_string(), b.att));
         self.by_hoa.remove(&b.hoa);
+        if let Some(a) = b.home_address6 {
+            self.by_addr6.remove(&a);
+        }
         self.disarm(Timer::Binding(id), b.expires);
         if !b.awaiting_keepalive {
             out.push(Output::Remove { id });

@@ -4,6 +4,7 @@
 //! dynamic home agents (§8.10), DSMIPv4 prefixes (§9.2), proxy
 //! registrations (§10), and the reply (§8.3, §8.5 extension order).
 
+use std::collections::{BTreeSet, HashMap};
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -12,9 +13,11 @@ use anchor_config::{FaPeer, MnSecurityAssociation, Profile, ReverseTunnelPolicy}
 use dataplane::tunnel::TunnelKind;
 
 use super::auth::{self, SealKey};
-use super::ext::{per_node_auth, prefix_code, udp_reply, udp_request_flags, AuthKind, Extension, REVOCATION_SUPPORT_I};
+use super::ext::{
+    draft01_code, per_node_auth, prefix_code, udp_reply, udp_request_flags, AuthKind, Extension, REVOCATION_SUPPORT_I,
+};
 use super::wire::{code, rrq_flags, Message, Rrp, Rrq};
-use super::{nai_text, ntp_of, Binding, Ha, Output, Received, RevocationPeer, Role, Tunnel};
+use super::{nai_text, ntp_of, Binding, Ha, Output, PendingDad, Received, RevocationPeer, Role, Tunnel};
 
 /// Length of every DSMIPv4 prefix we grant.
 const PREFIX_LEN: u8 = 64;
@@ -53,6 +56,9 @@ struct ReplyTo {
     fa: Option<FaPeer>,
     /// Per-node authentication: the reply carries the method too (§10.2).
     per_node: bool,
+    /// The request's DSMIPv4 extensions came in the draft -01 layout under
+    /// this type: the reply's come back in it.
+    draft01: Option<u8>,
 }
 
 /// The request's extensions, sorted out by position (§8.5: what an FA
@@ -166,11 +172,13 @@ struct UdpGrant {
 impl Ha {
     /// A Registration Request (§8.7). Checks run in order; the first
     /// failure decides the reply (or the silent discard).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn handle_rrq(
         &mut self,
         rx: &Received,
         rrq: Rrq,
         offsets: &[usize],
+        draft01: Option<u8>,
         now: Instant,
         wall: SystemTime,
         out: &mut Vec<Output>,
@@ -187,6 +195,7 @@ impl Ha {
             mn_sa: None,
             fa: None,
             per_node: false,
+            draft01,
         };
         let reject = |ha: &mut Ha, out: &mut Vec<Output>, to: &ReplyTo, code: u8| {
             ha.reply(out, to, code, 0, rrq.home_address, rrq.identification, Vec::new(), Vec::new());
@@ -364,6 +373,16 @@ impl Ha {
 
         // Step 9: the home address and resources.
         let old = existing.and_then(|id| self.bindings.get(&id)).cloned();
+        // draft -01 (PROTOCOLS.md §9.3): IPv6 home addresses on the home
+        // link go through duplicate address detection first; the request
+        // is run again, and answered, when the results are in.
+        if draft01.is_some() && profile.ipv6 && self.cfg.dsmip4 {
+            let wanted = self.dad_wanted(&s, old.as_ref());
+            if !wanted.is_empty() {
+                self.await_dad(rx, &rrq, &mn_id, wanted, now, out);
+                return;
+            }
+        }
         if old.is_none() && self.bindings.len() >= self.cfg.max_bindings as usize {
             match self.cfg.redirect_to.filter(|_| dynamic_ha) {
                 Some(other) => {
@@ -416,8 +435,9 @@ impl Ha {
             peer_port: if udp.is_some() { rx.src_port } else { 0 },
         };
 
-        // §9.2: DSMIPv4 prefixes.
-        let (prefixes, prefix_replies) = self.prefixes_for(&rrq, &s, &profile, old.as_ref());
+        // §9.2: DSMIPv4 prefixes (and draft -01 home addresses).
+        let (prefixes, home_address6, prefix_replies) =
+            self.prefixes_for(&rrq, &s, &profile, old.as_ref(), draft01.is_some());
 
         // Lifetime: at most what was asked, our cap and the profile's.
         let cap = profile.max_lifetime.map_or(self.cfg.max_lifetime, |p| p.min(self.cfg.max_lifetime));
@@ -456,6 +476,7 @@ impl Ha {
             reverse_tunnel: rrq.flags & rrq_flags::T != 0,
             prefixes,
             ipv6_to_coa: s.tunneling_mode && rrq.flags & rrq_flags::D != 0,
+            home_address6,
             lifetime: granted,
             expires: now + granted,
             identification: rrq.identification,
@@ -498,6 +519,7 @@ impl Ha {
                 }
                 let changed = o.tunnel != binding.tunnel
                     || o.prefixes != binding.prefixes
+                    || o.home_address6 != binding.home_address6
                     || o.ipv6_to_coa != binding.ipv6_to_coa
                     || o.hoa != binding.hoa
                     || o.awaiting_keepalive != binding.awaiting_keepalive;
@@ -639,12 +661,14 @@ impl Ha {
         s: &Sorted,
         profile: &Profile,
         old: Option<&Binding>,
-    ) -> (Vec<Ipv6Addr>, Vec<Extension>) {
+        draft01: bool,
+    ) -> (Vec<Ipv6Addr>, Option<Ipv6Addr>, Vec<Extension>) {
         let mut held: Vec<Ipv6Addr> = Vec::new();
+        let mut address6: Option<Ipv6Addr> = None;
         let mut replies: Vec<Extension> = Vec::new();
         if !self.cfg.dsmip4 {
             // No Prefix Reply at all: "this home agent has no DSMIPv4".
-            return (held, replies);
+            return (held, address6, replies);
         }
         let accepted = if s.tunneling_mode && rrq.flags & rrq_flags::D != 0 {
             prefix_code::ACCEPTED_TO_COA
@@ -667,6 +691,28 @@ impl Ha {
             }
             if len == LINK_LOCAL_PREFIX_LEN {
                 replies.push(reply(prefix_code::REJECTED_UNSPECIFIED, len, prefix));
+                continue;
+            }
+            if draft01 && len == 128 && !prefix.is_unspecified() {
+                // draft -01: a home address on the home link, checked by
+                // DAD before this run ([`Ha::dad_wanted`]). One per node.
+                let code = match self.draft01_address(prefix) {
+                    Err(code) => code,
+                    Ok(a) if address6.is_some_and(|h| h != a) => prefix_code::REJECTED_UNSPECIFIED,
+                    Ok(a) if old.is_some_and(|b| b.home_address6 == Some(a)) => {
+                        address6 = Some(a);
+                        accepted
+                    }
+                    Ok(a) if self.by_addr6.contains_key(&a) || self.dad_known.get(&a) != Some(&true) => {
+                        draft01_code::DAD_FAILED
+                    }
+                    Ok(a) => {
+                        address6 = Some(a);
+                        accepted
+                    }
+                };
+                let shown = address6.filter(|_| code == accepted).unwrap_or(prefix);
+                replies.push(reply(code, len, shown));
                 continue;
             }
             if prefix.is_unspecified() || len == 0 {
@@ -706,7 +752,79 @@ impl Ha {
                 replies.push(reply(prefix_code::REJECTED_ADMIN_PROHIBITED, len, prefix));
             }
         }
-        (held, replies)
+        (held, address6, replies)
+    }
+
+    /// draft -01: the home-link address a /128 request names — `::IID`
+    /// on the first home subnet, or a full address on any — or the reply
+    /// code refusing it.
+    fn draft01_address(&self, requested: Ipv6Addr) -> Result<Ipv6Addr, u8> {
+        let bits = u128::from(requested);
+        let addr = if bits >> 64 == 0 {
+            let subnet = self.home_subnets6.iter().find(|c| c.prefix_len <= 64).ok_or(draft01_code::NOT_HOME_SUBNET)?;
+            Ipv6Addr::from(u128::from(subnet.addr) | bits)
+        } else if self.home_subnets6.iter().any(|c| c.contains(requested)) {
+            requested
+        } else {
+            return Err(draft01_code::NOT_HOME_SUBNET);
+        };
+        let on_link = self.home_subnets6.iter().find(|c| c.contains(addr));
+        if on_link.is_some_and(|c| c.addr == addr) {
+            // The subnet-router anycast address is nobody's home address.
+            return Err(prefix_code::REJECTED_UNSPECIFIED);
+        }
+        if self.our_addrs6.contains(&addr) {
+            return Err(draft01_code::DAD_FAILED);
+        }
+        Ok(addr)
+    }
+
+    /// draft -01 home addresses of this request that need DAD: on the
+    /// home link, not the old binding's, not another node's, not checked
+    /// for this run.
+    fn dad_wanted(&self, s: &Sorted, old: Option<&Binding>) -> BTreeSet<Ipv6Addr> {
+        s.prefix_requests
+            .iter()
+            .filter(|(len, p)| *len == 128 && !p.is_unspecified())
+            .filter_map(|(_, p)| self.draft01_address(*p).ok())
+            .filter(|a| {
+                old.is_none_or(|b| b.home_address6 != Some(*a))
+                    && !self.by_addr6.contains_key(a)
+                    && !self.dad_known.contains_key(a)
+            })
+            .collect()
+    }
+
+    /// Holds the request until DAD has checked `wanted`; a retransmission
+    /// while it runs starts nothing new.
+    fn await_dad(
+        &mut self,
+        rx: &Received,
+        rrq: &Rrq,
+        mn_id: &str,
+        wanted: BTreeSet<Ipv6Addr>,
+        now: Instant,
+        out: &mut Vec<Output>,
+    ) {
+        if let Some(p) = self.dad_pending.get(mn_id) {
+            if p.identification == rrq.identification {
+                self.counters.retransmissions += 1;
+                return;
+            }
+        }
+        let running: BTreeSet<Ipv6Addr> = self.dad_pending.values().flat_map(|p| p.waiting.iter().copied()).collect();
+        for addr in wanted.iter().filter(|a| !running.contains(a)) {
+            self.counters.dad_started += 1;
+            out.push(Output::Dad { addr: *addr });
+        }
+        let pending = PendingDad {
+            rx: rx.clone(),
+            identification: rrq.identification,
+            waiting: wanted,
+            results: HashMap::new(),
+            since: now,
+        };
+        self.dad_pending.insert(mn_id.to_owned(), pending);
     }
 
     /// Lifetime 0 (§8.7 Accept): CoA = HoA removes every binding of the
@@ -791,14 +909,11 @@ impl Ha {
         let (udp, prefix_replies) = match decided {
             Some((choice, replies)) => (choice.udp, replies),
             None => {
-                let replies = b
-                    .prefixes
-                    .iter()
-                    .map(|p| Extension::Ipv6PrefixReply {
-                        code: if b.ipv6_to_coa { prefix_code::ACCEPTED_TO_COA } else { prefix_code::ACCEPTED_TO_HOA },
-                        prefix_len: PREFIX_LEN,
-                        prefix: *p,
-                    })
+                let code = if b.ipv6_to_coa { prefix_code::ACCEPTED_TO_COA } else { prefix_code::ACCEPTED_TO_HOA };
+                let prefixes = b.prefixes.iter().map(|p| (PREFIX_LEN, *p));
+                let replies = prefixes
+                    .chain(b.home_address6.map(|a| (128, a)))
+                    .map(|(prefix_len, prefix)| Extension::Ipv6PrefixReply { code, prefix_len, prefix })
                     .collect();
                 let udp = s.udp.map(|(flags, _, _, by_mn)| UdpGrant {
                     tunnel: b.tunnel.kind == TunnelKind::MipUdp,
@@ -850,7 +965,12 @@ impl Ha {
             // §8.8: the reply carries the request's NAI.
             extensions.push(Extension::Nai(nai.clone()));
         }
-        extensions.extend(mn);
+        extensions.extend(mn.into_iter().map(|e| match (to.draft01, e) {
+            (Some(ext_type), e @ Extension::Ipv6PrefixReply { .. }) => {
+                Extension::Draft01 { ext_type, ext: Box::new(e) }
+            }
+            (_, e) => e,
+        }));
         let mut keys = Vec::new();
         if let Some(sa) = &to.mn_sa {
             extensions.push(Extension::Auth { kind: AuthKind::MnHa, spi: sa.spi, authenticator: Vec::new() });

@@ -312,6 +312,11 @@ impl Signalling {
                     }
                     self.release_at_lma(id);
                 }
+                Output::Dad { addr } => {
+                    // Hooked to the home link's DAD in the next step; until
+                    // then the registration waits and is dropped.
+                    tracing::warn!(%addr, "duplicate address detection is not wired yet");
+                }
             }
         }
         if hops_changed {
@@ -530,7 +535,7 @@ fn binding_of(b: &mip4::Binding, fwd: &Forwarding, config: &Config) -> (Binding,
         vrf: 0,
         ipv4_hoa: Some(b.hoa),
         hnps: forwarded_prefixes(b).into_iter().map(|p| (p, 64)).collect(),
-        ipv6_hoa: None,
+        ipv6_hoa: b.home_address6.filter(|_| b.role == Role::Dsmip4 && b.ipv6_to_coa),
         tunnel: 0,
         expires: Some(b.expires),
         state: "active",

@@ -9,6 +9,7 @@
 
 mod authentication;
 mod churn;
+mod draft01;
 mod dsmip4;
 mod pmip4;
 mod registration;
@@ -441,8 +442,13 @@ pub fn removes(out: &[Output]) -> Vec<u32> {
 /// Whether the reply's authentication extension of `kind` verifies under
 /// `key` (re-parsed from its bytes, as the peer would).
 pub fn verifies(msg: &Message, kind: AuthKind, spi: u32, key: &[u8]) -> bool {
+    verifies_in(msg, kind, spi, key, Default::default())
+}
+
+/// [`verifies`] for a peer reading `dialect`'s private types.
+pub fn verifies_in(msg: &Message, kind: AuthKind, spi: u32, key: &[u8], dialect: super::ext::Dialect) -> bool {
     let bytes = wire::emit(msg);
-    let p = wire::parse_with_offsets(&bytes).unwrap();
+    let p = wire::parse_with_offsets_in(&bytes, dialect).unwrap();
     p.message.extensions().iter().zip(&p.offsets).any(|(e, &at)| match e {
         Extension::Auth { kind: k, spi: s, authenticator } if *k == kind && *s == spi => {
             auth::verify(AuthAlgorithm::HmacMd5, key, auth::covered(&bytes, at).unwrap(), authenticator)
