@@ -312,8 +312,39 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             rows.extend(ctx.signalling.bindings_json(now));
             Reply::data(Value::Array(rows))
         }
+        c if c.starts_with("show binding ") => {
+            let what = c.trim_start_matches("show binding ").trim();
+            let mut rows = match ctx.forwarding.bindings_json(now) {
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            rows.extend(ctx.signalling.bindings_json(now));
+            let found: Vec<Value> = rows.into_iter().filter(|b| binding_matches(b, what)).collect();
+            if found.is_empty() {
+                Reply::error(format!("no binding matches {what:?} (an MN-ID, a home address or prefix, or an id)"))
+            } else {
+                Reply::data(Value::Array(found))
+            }
+        }
         other => Reply::error(format!("unknown command {other:?}")),
     }
+}
+
+/// Whether a `show bindings` row is the one `what` names: its MN-ID, id,
+/// session, an IPv4 / IPv6 home address, or a home network prefix (with
+/// or without its length).
+fn binding_matches(b: &Value, what: &str) -> bool {
+    let text = |k: &str| match &b[k] {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    if ["mn_id", "id", "session", "ipv4_hoa", "ipv6_hoa"].iter().any(|k| text(k).as_deref() == Some(what)) {
+        return true;
+    }
+    b["hnps"]
+        .as_array()
+        .is_some_and(|a| a.iter().filter_map(Value::as_str).any(|p| p == what || p.split('/').next() == Some(what)))
 }
 
 fn role_name(r: &PortRole) -> &'static str {

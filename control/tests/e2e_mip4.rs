@@ -18,7 +18,7 @@
 use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 #[macro_use]
 mod common;
@@ -349,10 +349,20 @@ fn a_registration_through_a_foreign_agent_with_gre_keys_carries_the_traffic() {
 #[test]
 fn a_pma_registers_a_host_by_proxy_and_the_hosts_traffic_flows() {
     run_test("pma", |net| {
-        let m = net.sim("pma", &["--mode", "pma", "--coa", FA, "--fa-spi", FA_SPI, "--fa-key", FA_KEY])?;
+        let ids = ["--interface-id", "02005e005301", "--device-id", "1:02005e005301", "--subscriber-id", "2:0102"];
+        let m = net.sim(
+            "pma",
+            &[&["--mode", "pma", "--coa", FA, "--fa-spi", FA_SPI, "--fa-key", FA_KEY], &ids[..]].concat(),
+        )?;
         let (_, hoa) = register_ok(net, m)?;
         let b = traffic_and_binding(net, &hoa, FA, "ipip", "pmip4")?;
         ensure!(b["att"] == 1, "the Access Technology Type (802.3) is not on the binding: {b}");
+        // §10 / issue 5: the RFC 5563 identifiers are kept and shown.
+        let one = net.ctl(&["show", "binding", &hoa])?;
+        let shown = one.get(0).cloned().unwrap_or_default();
+        ensure!(shown["interface_id"] == "02005e005301", "no Interface ID on the binding: {shown}");
+        ensure!(shown["device_id"] == json!({"type": 1, "id": "02005e005301"}), "Device ID: {shown}");
+        ensure!(shown["subscriber_id"] == json!({"type": 2, "id": "0102"}), "Subscriber ID: {shown}");
         Ok(())
     });
 }

@@ -154,9 +154,17 @@ def build_rrq(a, lifetime, ident, hoa):
     if a.mode == "pma":
         # §10.2: Per-Node Authentication Method (type 47, sub-type 1,
         # length 1, method 1 = FA-HA); Access Technology Type (147,
-        # sub-type 4, 1 = 802.3).
+        # sub-type 4, 1 = 802.3); Interface ID (sub-type 1), Device ID
+        # (sub-type 2) and Subscriber ID (sub-type 3), each (ID-Type, ID)
+        # after the sub-type, short shape (Length = 1 + data).
         msg += struct.pack("!BBHB", EXT_PMIP4_NONSKIP, 1, 1, 1)
         msg += struct.pack("!BBBB", EXT_PMIP4, 2, 4, 1)
+        if a.interface_id:
+            msg += struct.pack("!BBB", EXT_PMIP4, 1 + len(a.interface_id), 1) + a.interface_id
+        for subtype, ident in ((2, a.device_id), (3, a.subscriber_id)):
+            if ident:
+                id_type, value = ident
+                msg += struct.pack("!BBBB", EXT_PMIP4, 2 + len(value), subtype, id_type) + value
     else:
         msg += mn_ha_ext(a.key, msg, a.spi)
     if a.mode in ("fa", "pma"):
@@ -622,6 +630,15 @@ def parse_args():
     p.add_argument("--fa-key", type=lambda h: bytes.fromhex(h.removeprefix("0x")), help="FA-HA key (fa, pma)")
     p.add_argument("--gre-key", type=int, default=7001, help="the FA's / PMA's downlink GRE key (--encap gre)")
     p.add_argument("--revocation", action="store_true", help="advertise Revocation Support (RFC 3543)")
+    hexid = lambda h: bytes.fromhex(h.removeprefix("0x"))
+
+    def typed_id(text):
+        id_type, _, value = text.partition(":")
+        return int(id_type), hexid(value)
+
+    p.add_argument("--interface-id", type=hexid, help="pma: RFC 5563 Interface ID, hex")
+    p.add_argument("--device-id", type=typed_id, help="pma: RFC 5563 Device ID, TYPE:HEX")
+    p.add_argument("--subscriber-id", type=typed_id, help="pma: RFC 5563 Subscriber ID, TYPE:HEX")
     p.add_argument(
         "--ipv6-prefix",
         type=ipaddress.IPv6Network,

@@ -16,6 +16,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons; sessions by role and state, forwarding-table use, uptime, role counters (also served as Prometheus text when metrics.listen is set)"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
+    (
+        "show binding <mn-id|address|id>",
+        "the matching bindings in full: every field, with the RFC 5563 access technology, Interface, Device and Subscriber IDs of a proxy MIPv4 registration",
+    ),
     ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG (PMIPv6), Registration Revocation to its FA, PMA or mobile node (MIPv4, RFC 3543), then removal"),
     (
         "clear binding mag <address>",
@@ -56,6 +60,9 @@ pub fn parse_command(words: &[String]) -> Result<String, String> {
     match words {
         [verb, noun, arg] if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") => {
             return Ok(format!("clear binding {arg}"));
+        }
+        [verb, noun, arg] if verb == "show" && matches!(noun.as_str(), "binding" | "bindings") => {
+            return Ok(format!("show binding {arg}"));
         }
         [verb, noun, kind, arg]
             if verb == "clear" && matches!(noun.as_str(), "binding" | "bindings") && kind == "mag" =>
@@ -106,6 +113,16 @@ mod tests {
         let r = Reply::error("boom");
         let s = serde_json::to_string(&r).unwrap();
         assert_eq!(serde_json::from_str::<Reply>(&s).unwrap(), r);
+    }
+
+    #[test]
+    fn show_binding_keeps_its_argument_verbatim() {
+        assert_eq!(
+            parse_command(&words("show binding host@anchor.test")).as_deref(),
+            Ok("show binding host@anchor.test")
+        );
+        assert_eq!(parse_command(&words("show bindings 203.0.113.2")).as_deref(), Ok("show binding 203.0.113.2"));
+        assert_eq!(parse_command(&words("show bindings")).as_deref(), Ok("show bindings"));
     }
 
     #[test]

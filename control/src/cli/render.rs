@@ -190,6 +190,20 @@ pub fn render(command: &str, data: &Value) -> String {
                 .collect();
             table(&["ID", "MN-ID", "ROLE", "STATE", "ADDRESSES", "COA", "TUNNEL", "KEYS IN/OUT", "LIFETIME"], &rows)
         }
+        c if c.starts_with("show binding ") => {
+            // Every field, one per line, a blank line between bindings.
+            let blocks: Vec<String> = arr(data)
+                .iter()
+                .map(|b| match b.as_object() {
+                    Some(o) => {
+                        let width = o.keys().map(String::len).max().unwrap_or(0);
+                        o.iter().map(|(k, v)| format!("{k:<width$}  {}\n", s(v))).collect()
+                    }
+                    None => s(b) + "\n",
+                })
+                .collect();
+            blocks.join("\n")
+        }
         _ => serde_json::to_string_pretty(data).unwrap_or_default() + "\n",
     }
 }
@@ -213,6 +227,13 @@ mod tests {
         assert!(t.contains("lma   malformed"), "{t}");
         assert!(t.contains("ha    rrq_received") && t.contains("rrp_sent[0]") && t.contains("rrp_sent[133]"), "{t}");
         assert!(!t.contains("pbu_received") && !t.contains("rrp_sent[131]"), "{t}");
+    }
+
+    #[test]
+    fn one_binding_renders_every_field_on_its_own_line() {
+        let d = serde_json::json!([{"mn_id": "host@anchor.test", "att": 3, "device_id": {"type": 1, "id": "0a0b"}}]);
+        let t = render("show binding host@anchor.test", &d);
+        assert_eq!(t, "att        3\ndevice_id  {\"id\":\"0a0b\",\"type\":1}\nmn_id      host@anchor.test\n");
     }
 
     #[test]

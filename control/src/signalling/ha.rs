@@ -427,7 +427,7 @@ impl Signalling {
                     "ipv4_prefix_len": b.hoa_prefix_len,
                     "ipv4_default_router": b.default_router.map(|r| r.to_string()),
                     "hnps": b.prefixes.iter().map(|p| format!("{p}/64")).collect::<Vec<_>>(),
-                    "ipv6_hoa": Value::Null,
+                    "ipv6_hoa": b.home_address6.map(|a| a.to_string()),
                     "coa": b.coa.to_string(),
                     "registered_from": format!("{}:{}", b.registered_from.0, b.registered_from.1),
                     "local": b.tunnel.local.to_string(),
@@ -439,6 +439,9 @@ impl Signalling {
                     "reverse_tunnel": b.reverse_tunnel,
                     "ipv6_to_coa": b.ipv6_to_coa,
                     "att": b.att,
+                    "interface_id": b.interface_id.as_deref().map(hex),
+                    "device_id": b.device_id.as_ref().map(|(t, id)| json!({ "type": t, "id": hex(id) })),
+                    "subscriber_id": b.subscriber_id.as_ref().map(|(t, id)| json!({ "type": t, "id": hex(id) })),
                     "revocation": b.revocation.map(|r| r.addr.to_string()),
                     "lifetime_s": b.lifetime.as_secs(),
                     "lifetime_left_s": b.expires.saturating_duration_since(now).as_secs(),
@@ -515,6 +518,11 @@ fn forwarded_prefixes(b: &mip4::Binding) -> Vec<Ipv6Addr> {
     } else {
         Vec::new()
     }
+}
+
+/// RFC 5563 identifiers as the CLI shows them: lower-case hex octets.
+fn hex(octets: &[u8]) -> String {
+    octets.iter().map(|o| format!("{o:02x}")).collect()
 }
 
 /// The forwarding binding and tunnel of a home agent binding.
