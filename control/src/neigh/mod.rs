@@ -1,6 +1,8 @@
 //! Neighbour resolution for next hops (ARP, RFC 826; IPv6 Neighbor
 //! Discovery, RFC 4861 §7) and the answers for the anchor's own addresses
-//! (ARP, NS, ICMP and ICMPv6 echo).
+//! (ARP, NS, ICMP and ICMPv6 echo), and on a home link for the home
+//! addresses the anchor proxies (proxy ARP with gratuitous ARP, proxy ND
+//! with DAD: [`proxy`]).
 //!
 //! Pure: punted frames and the time come in, frames to send go out. The
 //! control loop calls [`Neighbors::handle_frame`] per punted frame,
@@ -8,6 +10,7 @@
 //! on its timer (see [`Neighbors::next_timeout`]).
 
 mod emit;
+pub mod proxy;
 mod responder;
 mod table;
 #[cfg(test)]
@@ -19,6 +22,8 @@ use std::time::{Duration, Instant};
 use dataplane::addrs::PortAddrs;
 use dataplane::wire::MacAddr;
 
+use proxy::ProxySet;
+pub use proxy::{ProxyAdded, ProxyCounters, ProxyEntry, ProxyError, ProxyEvent, ProxyState};
 use table::NeighTable;
 
 /// Index of a port in the `ports` given to [`Neighbors::new`].
@@ -150,6 +155,17 @@ pub mod reason {
         ND_NO_LLADDR = "na without target link-layer address",
         /// NA with a different address and no override flag.
         ND_NO_OVERRIDE = "na without override for a different address",
+        /// ARP or ND from our own MAC (a frame of ours looped back).
+        OWN_FRAME = "our own frame looped back",
+        /// ARP from a home address we proxy (its mobile node, back home, or
+        /// a conflict): its MAC noted, nothing learned.
+        PROXIED_SENDER = "arp from a proxied home address",
+        /// NA for a home address we proxy: its MAC noted, nothing learned.
+        PROXIED_TARGET = "na for a proxied home address",
+        /// NS for a home address whose DAD is running (RFC 4862 §5.4.3).
+        PROXY_TENTATIVE = "ns for a tentative proxied address",
+        /// Another node uses an address under our DAD (RFC 4862 §5.4.3-4).
+        DAD_CONFLICT = "duplicate address detected",
     }
 }
 
@@ -158,11 +174,14 @@ pub mod reason {
 pub struct Neighbors {
     ports: Vec<PortAddrs>,
     table: NeighTable,
+    proxies: ProxySet,
+    /// RFC 4861 RetransTimer: DAD wait, spacing of announcements.
+    retrans: Duration,
 }
 
 impl Neighbors {
     pub fn new(ports: Vec<PortAddrs>, cfg: NeighborConfig) -> Self {
-        Neighbors { ports, table: NeighTable::new(cfg) }
+        Neighbors { ports, table: NeighTable::new(cfg), proxies: ProxySet::default(), retrans: cfg.retry_interval }
     }
 
     /// A frame the worker punted from `port` (full Ethernet frame).
@@ -176,9 +195,48 @@ impl Neighbors {
     /// option (§7.2.3) and NA (§7.2.5). Never panics.
     pub fn handle_frame(&mut self, port: PortIndex, frame: &[u8], now: Instant) -> Punted {
         match self.ports.get(port) {
-            Some(addrs) => responder::handle(addrs, port, &mut self.table, frame, now),
+            Some(addrs) => responder::handle(addrs, port, &mut self.table, &mut self.proxies, frame, now),
             None => Punted::Ignored(reason::UNKNOWN_PORT),
         }
+    }
+
+    /// Starts answering for home address `ip` on home-link `port` (see
+    /// [`proxy`] for the rules): IPv4 at once, after gratuitous ARPs sent
+    /// from the next [`poll`](Self::poll); IPv6 after DAD, whose result
+    /// comes from [`take_proxy_events`](Self::take_proxy_events). A
+    /// neighbour entry for `ip` is dropped (its MAC kept as the mobile
+    /// node's own). Adding what is proxied already changes nothing.
+    pub fn proxy_add(&mut self, port: PortIndex, ip: IpAddr, now: Instant) -> Result<ProxyAdded, ProxyError> {
+        let addrs = self.ports.get(port).ok_or(ProxyError::UnknownPort)?;
+        let on_link = match ip {
+            IpAddr::V4(a) => addrs.on_home_link_v4(a),
+            IpAddr::V6(a) => addrs.on_home_link_v6(a),
+        };
+        let own_mac =
+            if on_link && self.proxies.state(port, ip).is_none() { self.table.forget(port, ip) } else { None };
+        self.proxies.add(addrs, port, ip, own_mac, now)
+    }
+
+    /// Stops answering for `ip` on `port` (a DAD still running is
+    /// abandoned, without an event); an IPv4 address whose mobile node's
+    /// MAC is known gets gratuitous ARPs with that MAC (RFC 5944 §4.6).
+    /// False when it was not proxied.
+    pub fn proxy_remove(&mut self, port: PortIndex, ip: IpAddr, now: Instant) -> bool {
+        self.proxies.remove(port, ip, now)
+    }
+
+    /// DAD results since the last call, for the owners of the addresses.
+    pub fn take_proxy_events(&mut self) -> Vec<ProxyEvent> {
+        self.proxies.take_events()
+    }
+
+    /// The proxied addresses, ordered by port then address.
+    pub fn proxies(&self) -> impl Iterator<Item = &ProxyEntry> {
+        self.proxies.entries()
+    }
+
+    pub fn proxy_counters(&self) -> ProxyCounters {
+        self.proxies.counters
     }
 
     /// Asks for (port, ip) to be resolved and kept fresh; returns the MAC
@@ -192,7 +250,7 @@ impl Neighbors {
             IpAddr::V4(a) => addrs.is_local_v4(a) || a.is_broadcast(),
             IpAddr::V6(a) => addrs.is_local_v6(a),
         };
-        if ours || ip.is_multicast() || ip.is_unspecified() {
+        if ours || ip.is_multicast() || ip.is_unspecified() || self.proxies.state(port, ip).is_some() {
             return None;
         }
         self.table.want(port, ip, now)
@@ -216,21 +274,29 @@ impl Neighbors {
     /// * `Reachable` not heard from for `reachable`: `Stale`; while wanted,
     ///   unicast probes every retry interval, `max_retries` times, then `Failed`;
     /// * not wanted: not probed, removed 2 × `reachable` after last heard
-    ///   from (at once when unresolved).
+    ///   from (at once when unresolved);
+    ///
+    /// and the proxies' DAD probes and announcements ([`proxy`]).
     pub fn poll(&mut self, now: Instant) -> Vec<(PortIndex, Vec<u8>)> {
-        self.table
+        let mut out: Vec<(PortIndex, Vec<u8>)> = self
+            .table
             .poll(now)
             .into_iter()
             .filter_map(|p| {
                 let addrs = self.ports.get(p.port)?;
                 Some((p.port, emit::probe(addrs, p.ip, p.unicast)))
             })
-            .collect()
+            .collect();
+        out.extend(self.proxies.poll(&self.ports, self.retrans, now));
+        out
     }
 
-    /// When [`poll`](Self::poll) next has work; `None` when the table is empty.
+    /// When [`poll`](Self::poll) next has work; `None` when there is none.
     pub fn next_timeout(&self) -> Option<Instant> {
-        self.table.next_timeout()
+        match (self.table.next_timeout(), self.proxies.next_timeout()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// All entries, ordered by port then address.

@@ -13,6 +13,7 @@ use dataplane::wire::ipv6::{self, Ipv6Repr};
 use dataplane::wire::{icmpv4, MacAddr, WireError};
 
 use super::emit::{self, L2};
+use super::proxy::{ProxySet, ProxyState};
 use super::table::NeighTable;
 use super::{reason, PortIndex, Punted};
 
@@ -48,7 +49,14 @@ fn is_unicast_v4(a: Ipv4Addr) -> bool {
     !(a.is_unspecified() || a.is_multicast() || a.is_broadcast() || a.is_loopback())
 }
 
-pub(super) fn handle(addrs: &PortAddrs, port: PortIndex, table: &mut NeighTable, frame: &[u8], now: Instant) -> Punted {
+pub(super) fn handle(
+    addrs: &PortAddrs,
+    port: PortIndex,
+    table: &mut NeighTable,
+    proxies: &mut ProxySet,
+    frame: &[u8],
+    now: Instant,
+) -> Punted {
     let eth = match ethernet::Frame::new_checked(frame) {
         Ok(eth) => eth,
         Err(WireError::Unsupported) => return Punted::Ignored(reason::STACKED_VLAN),
@@ -63,30 +71,47 @@ pub(super) fn handle(addrs: &PortAddrs, port: PortIndex, table: &mut NeighTable,
     }
     let rx = Rx { addrs, port, now, eth_src: src_mac, vlan_tci: eth.vlan_tci() };
     match eth.ethertype() {
-        ethertype::ARP => arp(&rx, table, eth.payload()),
+        ethertype::ARP => arp(&rx, table, proxies, eth.payload()),
         ethertype::IPV4 => ipv4(&rx, eth.payload()),
-        ethertype::IPV6 => ipv6(&rx, table, eth.payload()),
+        ethertype::IPV6 => ipv6(&rx, table, proxies, eth.payload()),
         _ => Punted::Ignored(reason::UNHANDLED_ETHERTYPE),
     }
 }
 
 /// RFC 826 "Packet Reception": merge the sender into an entry we hold; if
-/// we are the target, add it and answer a request.
-fn arp(rx: &Rx<'_>, table: &mut NeighTable, payload: &[u8]) -> Punted {
+/// we are the target, add it and answer a request. A request for a home
+/// address we proxy is answered the same way (RFC 5944 §4.6), except a
+/// gratuitous one; a proxied address is never learned: a frame using it
+/// tells the mobile node's own MAC.
+fn arp(rx: &Rx<'_>, table: &mut NeighTable, proxies: &mut ProxySet, payload: &[u8]) -> Punted {
     let Ok(request) = arp::Packet::new_checked(payload).and_then(|p| ArpRepr::parse(&p)) else {
         return Punted::Ignored(reason::BAD_ARP);
     };
     if !is_unicast_mac(request.sender_hw) {
         return Punted::Ignored(reason::ARP_BAD_SENDER);
     }
+    if request.sender_hw == rx.addrs.mac {
+        return Punted::Ignored(reason::OWN_FRAME);
+    }
     if rx.addrs.is_local_v4(request.sender_ip) {
         return Punted::Ignored(reason::ADDRESS_CONFLICT);
     }
+    let sender = IpAddr::V4(request.sender_ip);
+    let proxied_sender = proxies.state(rx.port, sender).is_some();
+    if proxied_sender {
+        proxies.seen_using(rx.port, sender, request.sender_hw);
+    }
     let for_us = rx.addrs.is_local_v4(request.target_ip);
+    let target = IpAddr::V4(request.target_ip);
+    let proxied = !for_us && request.sender_ip != request.target_ip && proxies.answers(rx.port, target);
     // An ARP probe (RFC 5227, sender 0.0.0.0) teaches nothing.
-    let learned = is_unicast_v4(request.sender_ip)
-        && table.arp_from(rx.port, IpAddr::V4(request.sender_ip), request.sender_hw, for_us, rx.now);
-    if for_us && request.op == arp::OP_REQUEST {
+    let learned = !proxied_sender
+        && is_unicast_v4(request.sender_ip)
+        && table.arp_from(rx.port, sender, request.sender_hw, for_us, rx.now);
+    if (for_us || proxied) && request.op == arp::OP_REQUEST {
+        if proxied {
+            proxies.answered(rx.port, target);
+        }
         let answer = ArpRepr {
             op: arp::OP_REPLY,
             sender_hw: rx.addrs.mac,
@@ -98,6 +123,8 @@ fn arp(rx: &Rx<'_>, table: &mut NeighTable, payload: &[u8]) -> Punted {
     }
     if learned {
         Punted::Learned
+    } else if proxied_sender {
+        Punted::Ignored(reason::PROXIED_SENDER)
     } else {
         Punted::Ignored(reason::ARP_NOT_FOR_US)
     }
@@ -149,12 +176,12 @@ fn ipv4(rx: &Rx<'_>, payload: &[u8]) -> Punted {
     }))
 }
 
-fn ipv6(rx: &Rx<'_>, table: &mut NeighTable, payload: &[u8]) -> Punted {
+fn ipv6(rx: &Rx<'_>, table: &mut NeighTable, proxies: &mut ProxySet, payload: &[u8]) -> Punted {
     let Ok(ip) = ipv6::Packet::new_checked(payload) else {
         return Punted::Ignored(reason::BAD_IPV6);
     };
     let (src, dst) = (ip.src_addr(), ip.dst_addr());
-    if !rx.addrs.is_local_v6(dst) && !rx.addrs.is_our_multicast_v6(dst) {
+    if !rx.addrs.is_local_v6(dst) && !rx.addrs.is_our_multicast_v6(dst) && !proxies.has_solicited_group(rx.port, dst) {
         return Punted::Ignored(reason::NOT_FOR_US);
     }
     if ip.next_header() != protocol::ICMPV6 {
@@ -169,8 +196,11 @@ fn ipv6(rx: &Rx<'_>, table: &mut NeighTable, payload: &[u8]) -> Punted {
     let hop_limit = ip.hop_limit();
     match icmp.msg_type() {
         icmpv6::TYPE_ECHO_REQUEST => echo6(rx, src, dst, ip.payload()),
-        icmpv6::TYPE_NEIGHBOR_SOLICIT => solicit(rx, table, src, dst, hop_limit, &icmp),
-        icmpv6::TYPE_NEIGHBOR_ADVERT => advert(rx, table, dst, hop_limit, &icmp),
+        icmpv6::TYPE_NEIGHBOR_SOLICIT | icmpv6::TYPE_NEIGHBOR_ADVERT if rx.eth_src == rx.addrs.mac => {
+            Punted::Ignored(reason::OWN_FRAME)
+        }
+        icmpv6::TYPE_NEIGHBOR_SOLICIT => solicit(rx, table, proxies, src, dst, hop_limit, &icmp),
+        icmpv6::TYPE_NEIGHBOR_ADVERT => advert(rx, table, proxies, dst, hop_limit, &icmp),
         _ => Punted::Ignored(reason::UNHANDLED_ICMPV6),
     }
 }
@@ -201,10 +231,15 @@ fn echo6(rx: &Rx<'_>, src: Ipv6Addr, dst: Ipv6Addr, request: &[u8]) -> Punted {
 }
 
 /// Neighbor Solicitation: validate (RFC 4861 §7.1.1), learn the source's
-/// link-layer address (§7.2.3), answer with an NA (§7.2.4).
+/// link-layer address (§7.2.3), answer with an NA (§7.2.4) — also for a
+/// home address we proxy (RFC 6275 §10.4.1: R = 0, and as a proxy O = 0).
+/// A DAD probe from another node for an address under our DAD is a
+/// duplicate (RFC 4862 §5.4.3).
+#[allow(clippy::too_many_arguments)]
 fn solicit(
     rx: &Rx<'_>,
     table: &mut NeighTable,
+    proxies: &mut ProxySet,
     src: Ipv6Addr,
     dst: Ipv6Addr,
     hop_limit: u8,
@@ -219,9 +254,21 @@ fn solicit(
     if target.is_multicast() || source_lladdr.is_some_and(|m| !is_unicast_mac(m)) {
         return Punted::Ignored(reason::BAD_ND);
     }
-    if !rx.addrs.is_local_v6(target) {
-        return Punted::Ignored(reason::ND_TARGET_NOT_OURS);
-    }
+    let proxy = if rx.addrs.is_local_v6(target) {
+        None
+    } else {
+        match proxies.state(rx.port, IpAddr::V6(target)) {
+            None => return Punted::Ignored(reason::ND_TARGET_NOT_OURS),
+            Some(ProxyState::Tentative) => {
+                if src.is_unspecified() && ipv6::is_solicited_node(dst) && source_lladdr.is_none() {
+                    proxies.duplicate(rx.port, target, Some(rx.eth_src));
+                    return Punted::Ignored(reason::DAD_CONFLICT);
+                }
+                return Punted::Ignored(reason::PROXY_TENTATIVE);
+            }
+            Some(ProxyState::Active) => Some(()),
+        }
+    };
     let (to, l2, solicited) = if src.is_unspecified() {
         // DAD probe (§7.1.1: to a solicited-node group, without SLLA);
         // §7.2.4: answer all-nodes with S=0.
@@ -235,10 +282,27 @@ fn solicit(
             return Punted::Ignored(reason::BAD_SOURCE);
         }
         if let Some(mac) = source_lladdr {
-            table.solicited_by(rx.port, IpAddr::V6(src), mac, rx.now);
+            if proxies.state(rx.port, IpAddr::V6(src)).is_some() {
+                proxies.seen_using(rx.port, IpAddr::V6(src), mac);
+            } else {
+                table.solicited_by(rx.port, IpAddr::V6(src), mac, rx.now);
+            }
         }
         (src, rx.reply_l2(), true)
     };
+    if proxy.is_some() {
+        proxies.answered(rx.port, IpAddr::V6(target));
+        let answer = NdRepr::NeighborAdvert {
+            // On behalf of a mobile node, a host (RFC 6275 §10.4.1).
+            router: false,
+            solicited,
+            // A proxy's answer does not override the node's own (§7.2.4).
+            override_: false,
+            target,
+            target_lladdr: Some(rx.addrs.mac),
+        };
+        return Punted::Reply(emit::nd(l2, rx.addrs.source_v6_for(to), to, &answer));
+    }
     let answer = NdRepr::NeighborAdvert {
         // We forward packets: IsRouter (§6.2.1, §7.2.4).
         router: true,
@@ -252,8 +316,16 @@ fn solicit(
 }
 
 /// Neighbor Advertisement: validate (RFC 4861 §7.1.2), update the entry we
-/// hold for the target (§7.2.5).
-fn advert(rx: &Rx<'_>, table: &mut NeighTable, dst: Ipv6Addr, hop_limit: u8, icmp: &icmpv6::Packet<&[u8]>) -> Punted {
+/// hold for the target (§7.2.5). For an address under our DAD it is a
+/// duplicate (RFC 4862 §5.4.4); for one we proxy, the mobile node's own MAC.
+fn advert(
+    rx: &Rx<'_>,
+    table: &mut NeighTable,
+    proxies: &mut ProxySet,
+    dst: Ipv6Addr,
+    hop_limit: u8,
+    icmp: &icmpv6::Packet<&[u8]>,
+) -> Punted {
     if hop_limit != emit::ND_HOP_LIMIT {
         return Punted::Ignored(reason::ND_HOP_LIMIT);
     }
@@ -265,6 +337,17 @@ fn advert(rx: &Rx<'_>, table: &mut NeighTable, dst: Ipv6Addr, hop_limit: u8, icm
     }
     if rx.addrs.is_local_v6(target) {
         return Punted::Ignored(reason::ADDRESS_CONFLICT);
+    }
+    match proxies.state(rx.port, IpAddr::V6(target)) {
+        Some(ProxyState::Tentative) => {
+            proxies.duplicate(rx.port, target, target_lladdr.or(Some(rx.eth_src)));
+            return Punted::Ignored(reason::DAD_CONFLICT);
+        }
+        Some(ProxyState::Active) => {
+            proxies.seen_using(rx.port, IpAddr::V6(target), target_lladdr.unwrap_or(rx.eth_src));
+            return Punted::Ignored(reason::PROXIED_TARGET);
+        }
+        None => {}
     }
     match table.advertised(rx.port, IpAddr::V6(target), solicited, override_, target_lladdr, rx.now) {
         Ok(()) => Punted::Learned,

@@ -122,6 +122,12 @@ impl NeighTable {
         }
     }
 
+    /// Drops the entry for (port, ip) (an address the anchor now proxies);
+    /// returns the MAC it had, if known.
+    pub fn forget(&mut self, port: PortIndex, ip: IpAddr) -> Option<MacAddr> {
+        self.slots.remove(&(port, ip)).and_then(|s| s.usable_mac())
+    }
+
     /// The slot for (port, ip), created (not wanted) when `create` and the
     /// table has room.
     fn slot_for(&mut self, port: PortIndex, ip: IpAddr, create: bool, now: Instant) -> Option<&mut Slot> {

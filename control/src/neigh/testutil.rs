@@ -52,6 +52,22 @@ pub fn neighbors() -> Neighbors {
     Neighbors::new(ports(), CFG)
 }
 
+/// As [`neighbors`], the home port (1) a home link.
+pub fn home_link_neighbors() -> Neighbors {
+    let mut p = ports();
+    p[1] = p[1].clone().with_home_link(true);
+    Neighbors::new(p, CFG)
+}
+
+/// A mobile node's home address on the home link, its MAC, and a
+/// correspondent there.
+pub const HOA_V4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 130);
+pub const HOA_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x130);
+pub const MN_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0, 0x30]);
+pub const CN_V4: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 2);
+pub const CN_V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 2);
+pub const CN_MAC: MacAddr = MacAddr([0x02, 0, 0, 0, 0x01, 0x02]);
+
 pub fn core_link_local() -> Ipv6Addr {
     ports()[0].link_local
 }
