@@ -49,6 +49,7 @@ pub fn port_addrs(cfg: &PortConfig, mac: dataplane::wire::MacAddr) -> PortAddrs 
         cfg.ipv4.iter().map(|c| Ipv4Cidr { addr: c.addr, prefix_len: c.prefix_len }).collect(),
         cfg.ipv6.iter().map(|c| Ipv6Cidr { addr: c.addr, prefix_len: c.prefix_len }).collect(),
     )
+    .with_home_link(cfg.home_link)
 }
 
 /// Runs the daemon until `stop` is set (by a signal). Returns after every
@@ -207,6 +208,7 @@ fn control_loop(
         fib,
     );
     let mut signalling = Signalling::new(config, Instant::now());
+    signalling.claim_static_home_addresses(&mut cp, config, Instant::now());
     if signalling.lma().is_some() {
         tracing::info!("PMIPv6 LMA on");
     }
@@ -301,9 +303,11 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["fib"] = json!({ "entries": entries, "capacity": capacity });
             stats["lma"] = ctx.signalling.stats_json();
             stats["ha"] = ctx.signalling.ha_stats_json();
+            stats["home_link"] = home_link_stats(ctx);
             Reply::data(stats)
         }
         "show neighbors" => Reply::data(show_neighbors(ctx.config, ctx.cp)),
+        "show proxy" => Reply::data(show_proxy(ctx)),
         "show bindings" => {
             let mut rows = match ctx.forwarding.bindings_json(now) {
                 Value::Array(a) => a,
@@ -474,6 +478,49 @@ fn session_counts(ctx: &Ctx<'_, '_>) -> Value {
 
 fn per_kind(counts: &[u64; 5]) -> Value {
     Value::Object(TunnelKind::ALL.iter().zip(counts).map(|(k, n)| (k.name().to_string(), json!(n))).collect())
+}
+
+/// Proxy ARP / ND on home links (`show stats` `home_link`), null when no
+/// port is a home link.
+fn home_link_stats(ctx: &Ctx<'_, '_>) -> Value {
+    if !ctx.config.ports.iter().any(|p| p.home_link) {
+        return Value::Null;
+    }
+    let c = ctx.cp.neighbors().proxy_counters();
+    json!({
+        "proxied": ctx.cp.neighbors().proxies().count(),
+        "arp_replies": c.arp_replies,
+        "gratuitous_arps": c.gratuitous_arps,
+        "na_replies": c.na_replies,
+        "unsolicited_nas": c.unsolicited_nas,
+        "dad_probes": c.dad_probes,
+        "dad_succeeded": c.dad_succeeded,
+        "dad_failed": c.dad_failed,
+        "withdrawn": c.withdrawn,
+        "refused": ctx.signalling.home_link_refused(),
+    })
+}
+
+/// The home addresses answered for on home links (`show proxy`).
+fn show_proxy(ctx: &Ctx<'_, '_>) -> Value {
+    let now = Instant::now();
+    let rows: Vec<Value> = ctx
+        .cp
+        .neighbors()
+        .proxies()
+        .map(|e| {
+            json!({
+                "port": ctx.config.ports.get(e.port).map(|p| p.name.as_str()),
+                "ip": e.ip.to_string(),
+                "state": e.state.name(),
+                "owner": ctx.signalling.home_link_owner(e.port, e.ip).map(|o| o.to_string()),
+                "own_mac": e.own_mac.map(|m| m.to_string()),
+                "answered": e.answered,
+                "age_s": now.saturating_duration_since(e.since).as_secs(),
+            })
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 fn show_neighbors(config: &Config, cp: &Cp<'_>) -> Value {

@@ -23,6 +23,8 @@ use crate::punt::ControlPlane;
 
 mod ha;
 
+pub use ha::{HomeLinkClaim, HomeLinkOwner};
+
 /// Peers whose last Ethernet source is remembered (bounded memory).
 const MAX_PEERS_REMEMBERED: usize = 4096;
 
@@ -36,6 +38,8 @@ pub struct Signalling {
     ha: Option<ha::HaGlue>,
     /// LMA session id → its addresses reserved in the HA's pools.
     lma_reserved_at_ha: HashMap<u32, ha::LmaReservation>,
+    /// Home addresses answered for on home links (signalling/ha.rs).
+    home_link: ha::HomeLink,
     /// LMA session id → forwarding binding id.
     installed: HashMap<u32, u32>,
     /// Port and Ethernet source of the last signalling frame from each peer:
@@ -65,6 +69,7 @@ impl Signalling {
             lma,
             ha: ha::HaGlue::new(config),
             lma_reserved_at_ha: HashMap::new(),
+            home_link: ha::HomeLink::default(),
             installed: HashMap::new(),
             came_from: HashMap::new(),
             malformed: 0,
@@ -150,6 +155,7 @@ impl Signalling {
             }
         }
         self.poll_mip4(cp, fwd, config, now);
+        self.poll_home_link(cp, fwd, config, now);
     }
 
     /// `anchorctl clear binding <mn-id|address>`: revocation (RFC 5846).
@@ -210,12 +216,17 @@ impl Signalling {
                         Ok(id) => {
                             self.installed.insert(session.id, id);
                             hops_changed = true;
+                            if let Some((hoa, _, _)) = session.ipv4_hoa {
+                                let owner = HomeLinkOwner::Lma(session.id);
+                                self.home_link_claim(owner, IpAddr::V4(hoa), cp, config, now);
+                            }
                         }
                         Err(e) => tracing::warn!(session = session.id, mn_id = %session.mn_id, "cannot install: {e}"),
                     }
                 }
                 Output::Remove { id } => {
                     self.lma_removed(id);
+                    self.home_link_release(HomeLinkOwner::Lma(id), cp, now);
                     if let Some(fid) = self.installed.remove(&id) {
                         fwd.remove(fid, now);
                         hops_changed = true;

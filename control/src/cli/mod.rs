@@ -15,6 +15,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("show ports", "ports: driver, MAC, link, queues, addresses, hardware counters"),
     ("show stats", "per port and per worker: rx, tx, dropped, punted, punt-ring full; drop reasons; sessions by role and state, forwarding-table use, uptime, role counters (also served as Prometheus text when metrics.listen is set)"),
     ("show neighbors", "ARP/ND neighbour table of the control thread"),
+    (
+        "show proxy",
+        "home addresses answered for on home links (port home_link = true; proxy ARP after gratuitous ARP, proxy ND after DAD): port, address, state (tentative during DAD, active), owning binding, the mobile node's own MAC when known, answers sent; counters in show stats home_link",
+    ),
     ("show bindings", "mobility bindings: addresses, care-of address, tunnel, keys, lifetime"),
     (
         "show binding <mn-id|address|id>",

@@ -128,7 +128,7 @@ pub fn render(command: &str, data: &Value) -> String {
             // The roles' counters (PMIPv6 LMA, Mobile IPv4 home agent): the
             // non-zero ones, a per-code map as `name[code]`.
             let mut roles: Vec<Vec<String>> = Vec::new();
-            for role in ["lma", "ha"] {
+            for role in ["lma", "ha", "home_link"] {
                 for (k, v) in data[role].as_object().into_iter().flatten() {
                     match v {
                         Value::Object(per) => roles.extend(
@@ -155,6 +155,23 @@ pub fn render(command: &str, data: &Value) -> String {
                 })
                 .collect();
             table(&["PORT", "ADDRESS", "MAC", "STATE", "AGE-S", "PROBES"], &rows)
+        }
+        "show proxy" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|p| {
+                    vec![
+                        s(&p["port"]),
+                        s(&p["ip"]),
+                        s(&p["state"]),
+                        s(&p["owner"]),
+                        s(&p["own_mac"]),
+                        s(&p["answered"]),
+                        s(&p["age_s"]),
+                    ]
+                })
+                .collect();
+            table(&["PORT", "ADDRESS", "STATE", "OWNER", "OWN-MAC", "ANSWERED", "AGE-S"], &rows)
         }
         "show bindings" => {
             let rows: Vec<Vec<String>> = arr(data)
@@ -234,6 +251,15 @@ mod tests {
         let d = serde_json::json!([{"mn_id": "host@anchor.test", "att": 3, "device_id": {"type": 1, "id": "0a0b"}}]);
         let t = render("show binding host@anchor.test", &d);
         assert_eq!(t, "att        3\ndevice_id  {\"id\":\"0a0b\",\"type\":1}\nmn_id      host@anchor.test\n");
+    }
+
+    #[test]
+    fn proxied_addresses_render_one_row_each() {
+        let d = serde_json::json!([{"port":"home","ip":"198.51.100.130","state":"active","owner":"mip4 binding 1","own_mac":null,"answered":2,"age_s":5}]);
+        let t = render("show proxy", &d);
+        assert!(t.lines().next().unwrap().starts_with("PORT"), "{t}");
+        let row = t.lines().nth(1).unwrap();
+        assert!(row.contains("198.51.100.130") && row.contains("active") && row.contains("mip4 binding 1"), "{t}");
     }
 
     #[test]

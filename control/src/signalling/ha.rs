@@ -19,6 +19,16 @@
 //! refused by the other while the first holds it. The window not covered:
 //! an RFC 3519 binding that waits for its first keepalive (R = 1) is not
 //! installed yet, so its address is not reserved at the LMA until then.
+//!
+//! Home-link presence (PROTOCOLS.md §8.7 "Home-link duties", §11.2 item 8):
+//! a home address that lies on a home link (`home_link = true`) is
+//! answered for there while a binding holds it — proxy ARP after gratuitous
+//! ARPs for IPv4, proxy ND after DAD for IPv6 (`neigh::proxy`) — and
+//! withdrawn when the binding goes. [`HomeLinkOwner`] names who holds it;
+//! [`Signalling::home_link_claim`] / [`Signalling::home_link_release`] are
+//! the calls a role's glue makes, and a DAD result comes back through
+//! [`Signalling::home_link_dad_done`], which the signalling loop calls from
+//! its timer tick. DSMIPv4 prefixes are routed, never proxied (§9.2).
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -32,6 +42,7 @@ use super::Signalling;
 use crate::forwarding::{Binding, Forwarding};
 use crate::mip4::{self, Ha, Output, Role};
 use crate::mip4_io::{self, Keepalive, RxError};
+use crate::neigh::{ProxyAdded, ProxyError, ProxyEvent, ProxyState};
 use crate::punt::ControlPlane;
 
 /// Keepalive echo replies sent per second at most: enough for 100 000
@@ -297,6 +308,10 @@ impl Signalling {
                         Ok(id) => {
                             glue.installed.insert(b.id, id);
                             hops_changed = true;
+                            // RFC 5944 §4.6: the home address is answered
+                            // for on its home link (only the IPv4 HoA: the
+                            // DSMIPv4 prefixes are routed, §9.2).
+                            self.home_link_claim(HomeLinkOwner::Ha(b.id), IpAddr::V4(b.hoa), cp, config, now);
                         }
                         Err(e) => {
                             glue.install_failures += 1;
@@ -310,6 +325,7 @@ impl Signalling {
                         fwd.remove(fid, now);
                         hops_changed = true;
                     }
+                    self.home_link_release(HomeLinkOwner::Ha(id), cp, now);
                     self.release_at_lma(id);
                 }
                 Output::Dad { addr } => {
@@ -497,6 +513,195 @@ impl Signalling {
             "install_failures": glue.install_failures,
             "unrouted_messages": glue.unrouted,
         })
+    }
+}
+
+/// Who holds a home address proxied on a home link.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum HomeLinkOwner {
+    /// A Mobile IPv4 home agent binding (its id).
+    Ha(u32),
+    /// A PMIPv6 LMA session (its id).
+    Lma(u32),
+    /// A `[[binding]]` of the config (its index).
+    Static(usize),
+}
+
+impl std::fmt::Display for HomeLinkOwner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            HomeLinkOwner::Ha(id) => write!(f, "mip4 binding {id}"),
+            HomeLinkOwner::Lma(id) => write!(f, "pmip6 session {id}"),
+            HomeLinkOwner::Static(i) => write!(f, "binding[{i}]"),
+        }
+    }
+}
+
+/// What [`Signalling::home_link_claim`] did with an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HomeLinkClaim {
+    /// Not on a home link: nothing to do (routed as usual).
+    NotOnHomeLink,
+    /// Answered for (IPv4 at once; an IPv6 address that passed DAD before).
+    Proxied,
+    /// IPv6: DAD runs; [`Signalling::home_link_dad_done`] follows with its
+    /// result for the owner.
+    DadPending,
+    /// Another owner holds it (refused, logged and counted).
+    HeldBy(HomeLinkOwner),
+    /// The neighbour code refused it (logged and counted).
+    Refused(ProxyError),
+}
+
+/// The home addresses proxied on home links, by owner.
+#[derive(Debug, Default)]
+pub(super) struct HomeLink {
+    /// Owner → the (port, address) pairs proxied for it.
+    by_owner: HashMap<HomeLinkOwner, Vec<(usize, IpAddr)>>,
+    /// (port, address) → its owner.
+    owner_of: HashMap<(usize, IpAddr), HomeLinkOwner>,
+    /// Claims the neighbour code refused.
+    refused: u64,
+}
+
+impl Signalling {
+    /// Proxies `addr` for `owner` when it lies on a home link (config
+    /// `home_link`; RFC 5944 §4.6 for IPv4, RFC 6275 §10.4.1 for IPv6).
+    /// Claiming again what the owner holds changes nothing. An address that
+    /// another owner holds is left to it (refused as already proxied).
+    pub fn home_link_claim<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        owner: HomeLinkOwner,
+        addr: IpAddr,
+        cp: &mut ControlPlane<'_, P, R>,
+        config: &Config,
+        now: Instant,
+    ) -> HomeLinkClaim {
+        let Some(port) = config.home_link_port(addr) else { return HomeLinkClaim::NotOnHomeLink };
+        let hl = &mut self.home_link;
+        if let Some(other) = hl.owner_of.get(&(port, addr)).copied().filter(|o| *o != owner) {
+            hl.refused += 1;
+            tracing::warn!(%addr, %owner, holder = %other, "home address already proxied for another binding");
+            return HomeLinkClaim::HeldBy(other);
+        }
+        match cp.neighbors_mut().proxy_add(port, addr, now) {
+            Ok(added) => {
+                if hl.owner_of.insert((port, addr), owner).is_none() {
+                    hl.by_owner.entry(owner).or_default().push((port, addr));
+                    tracing::info!(%addr, %owner, port, "answering for the home address on its home link");
+                }
+                match added {
+                    ProxyAdded::Tentative | ProxyAdded::Already(ProxyState::Tentative) => HomeLinkClaim::DadPending,
+                    ProxyAdded::Active | ProxyAdded::Already(ProxyState::Active) => HomeLinkClaim::Proxied,
+                }
+            }
+            Err(e) => {
+                hl.refused += 1;
+                tracing::warn!(%addr, %owner, port, "cannot answer for the home address: {e}");
+                HomeLinkClaim::Refused(e)
+            }
+        }
+    }
+
+    /// Withdraws every address proxied for `owner` (de-registration,
+    /// expiry, removal).
+    pub fn home_link_release<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        owner: HomeLinkOwner,
+        cp: &mut ControlPlane<'_, P, R>,
+        now: Instant,
+    ) {
+        let Some(held) = self.home_link.by_owner.remove(&owner) else { return };
+        for (port, addr) in held {
+            self.home_link.owner_of.remove(&(port, addr));
+            cp.neighbors_mut().proxy_remove(port, addr, now);
+            tracing::info!(%addr, %owner, port, "no longer answering for the home address");
+        }
+    }
+
+    /// Proxies the home addresses of the config's `[[binding]]`s that lie on
+    /// a home link (once, at start: static bindings never change).
+    pub fn claim_static_home_addresses<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        config: &Config,
+        now: Instant,
+    ) {
+        for (i, b) in config.bindings.iter().enumerate().filter(|(_, b)| b.vrf == 0) {
+            let addrs = b.ipv4_hoa.map(IpAddr::V4).into_iter().chain(b.ipv6_hoa.map(IpAddr::V6));
+            for addr in addrs {
+                self.home_link_claim(HomeLinkOwner::Static(i), addr, cp, config, now);
+            }
+        }
+    }
+
+    /// Hands the neighbour code's DAD results to the owners of the
+    /// addresses (called on every timer tick).
+    pub(super) fn poll_home_link<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        for ev in cp.neighbors_mut().take_proxy_events() {
+            let (port, ip, ok) = match ev {
+                ProxyEvent::DadSucceeded { port, ip } => (port, ip, true),
+                ProxyEvent::DadFailed { port, ip, by } => {
+                    tracing::warn!(%ip, port, by = ?by, "duplicate address detected: not answering for it");
+                    (port, ip, false)
+                }
+            };
+            let key = (port, IpAddr::V6(ip));
+            let Some(owner) = self.home_link.owner_of.get(&key).copied() else { continue };
+            if !ok {
+                // The neighbour code dropped it already.
+                self.home_link.owner_of.remove(&key);
+                if let Some(v) = self.home_link.by_owner.get_mut(&owner) {
+                    v.retain(|k| *k != key);
+                }
+            }
+            self.home_link_dad_done(owner, ip, ok, cp, fwd, config, now);
+        }
+    }
+
+    /// A DAD result for `owner`'s IPv6 home address `ip` (RFC 4862 §5.4;
+    /// `ok` = no other node uses it, now proxied). The place where a role
+    /// that must wait for DAD before answering (RFC 6275 §10.3.1: BA status
+    /// 134 on failure; the draft-01 DSMIPv4 mode, PROTOCOLS.md §9.3: code
+    /// 11) finishes its registration.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn home_link_dad_done<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        owner: HomeLinkOwner,
+        ip: Ipv6Addr,
+        ok: bool,
+        _cp: &mut ControlPlane<'_, P, R>,
+        _fwd: &mut Forwarding,
+        _config: &Config,
+        _now: Instant,
+    ) {
+        match owner {
+            // No role registers an IPv6 home address on a home link yet:
+            // the home agent's bindings carry an IPv4 home address only.
+            HomeLinkOwner::Ha(_) | HomeLinkOwner::Lma(_) | HomeLinkOwner::Static(_) => {
+                if ok {
+                    tracing::info!(%ip, %owner, "duplicate address detection passed");
+                } else {
+                    tracing::warn!(%ip, %owner, "duplicate address detection failed: the address is not answered for");
+                }
+            }
+        }
+    }
+
+    /// The owner of proxied (port, address), for `show proxy`.
+    pub fn home_link_owner(&self, port: usize, addr: IpAddr) -> Option<HomeLinkOwner> {
+        self.home_link.owner_of.get(&(port, addr)).copied()
+    }
+
+    /// Claims the neighbour code refused (`show stats`).
+    pub fn home_link_refused(&self) -> u64 {
+        self.home_link.refused
     }
 }
 
