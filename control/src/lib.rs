@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod daemon;
+pub mod dsmip6;
 pub mod forwarding;
 #[cfg(test)]
 mod golden_tools;
