@@ -1,5 +1,473 @@
 //! The DSMIPv6 home agent (RFC 6275 home registration, RFC 5555 dual
-//! stack, RFC 4285 authentication; PROTOCOLS.md §11). This step holds the
-//! RFC 4285 authentication (`auth`); the state machine follows.
+//! stack, RFC 4285 authentication; PROTOCOLS.md §11): a pure state machine
+//! [`Ha6`] over the codec of [`crate::proto`] and [`crate::proto::dsmip6`].
+//!
+//! Files: `auth` (RFC 4285 MN-HA authenticator and MESG-ID, §11.3), `bu`
+//! (Binding Update processing, §11.1–§11.2), `tests` (one test per rule).
+//! `docs/conformance/dsmip6.md` maps each rule to its test.
+//!
+//! Like [`crate::mip4::Ha`], [`Ha6`] never reads a clock and never touches
+//! a socket: the control loop hands it received IP packets ([`Ha6::handle`]:
+//! IPv6 carrying a Mobility Header, or IPv4 | UDP 4191 | IPv6), calls
+//! [`Ha6::poll`] when [`Ha6::next_deadline`] passes, and executes the
+//! [`Output`]s: send a Binding Acknowledgement (a whole IP packet), install
+//! or remove the forwarding of a home address.
+//!
+//! A registration holds one binding per address family: the IPv6 home
+//! address always, the IPv4 home address when RFC 5555's IPv4 part was
+//! accepted. Each has its own id and tunnel, so that the extended home link
+//! rules (PROTOCOLS.md §11.4, not implemented yet) can remove one family's
+//! binding while the other stays.
 
 pub mod auth;
+mod bu;
+#[cfg(test)]
+pub(crate) mod tests;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anchor_config::Ipv4Pool;
+use dataplane::tunnel::{TunnelKind, TunnelSpec};
+
+use crate::pool::Ipv4HoaPool;
+use crate::proto::dsmip6::{parse_packet, PacketError};
+use crate::proto::{BindingAck, MhMessage};
+
+pub use crate::mip4::ntp_of;
+pub use crate::proto::dsmip6::DSMIP6_PORT;
+
+/// NATKATIMEOUT (RFC 5555 §4.1): the default NAT keepalive refresh time.
+pub const NAT_KEEPALIVE_DEFAULT: u32 = 110;
+
+/// The NAT Detection option's refresh time when no NAT was detected: no
+/// keepalives needed.
+pub const NO_KEEPALIVES: u32 = 0xffff_ffff;
+
+/// RFC 4285 §6: the default MESG-ID timestamp tolerance.
+pub const REPLAY_TOLERANCE_DEFAULT: Duration = Duration::from_secs(7);
+
+/// One mobile node the home agent serves: its MN-HA security association
+/// (RFC 4285) and its home addresses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MobileNode {
+    /// The NAI of its Mobile Node Identifier option (RFC 4283 subtype 1),
+    /// when it sends one; without one the association is found by home
+    /// address.
+    pub mn_id: Option<String>,
+    /// The static IPv6 home address.
+    pub hoa: Ipv6Addr,
+    /// Mobility SPI of the MN-HA association (RFC 4285; 0–255 reserved).
+    pub spi: u32,
+    /// HMAC-SHA1 key of the association.
+    pub key: Vec<u8>,
+    /// A static IPv4 home address; without one an IPv4 home address
+    /// request for 0.0.0.0 is served from the pools.
+    pub ipv4_hoa: Option<Ipv4Addr>,
+}
+
+/// The home agent's configuration (the `[dsmip6]` TOML section will be
+/// turned into this).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ha6Config {
+    /// Our IPv6 address: the Binding Updates' (inner) destination, the
+    /// Binding Acknowledgements' (inner) source, the tunnels' local end
+    /// towards IPv6 care-of addresses.
+    pub address: Ipv6Addr,
+    pub mobile_nodes: Vec<MobileNode>,
+    /// IPv4 home addresses for requests of 0.0.0.0 (RFC 5555 §4.5).
+    pub ipv4_pools: Vec<Ipv4Pool>,
+    /// The longest lifetime granted (RFC 6275 §10.3.1 lets the home agent
+    /// shorten the request).
+    pub max_lifetime: Duration,
+    /// Refresh time in the NAT Detection option when a NAT was detected,
+    /// seconds (NATKATIMEOUT).
+    pub nat_keepalive: u32,
+    /// Whether a Binding Update with F = 1 (force UDP encapsulation) is
+    /// accepted (else status 129, PROTOCOLS.md §14 #2).
+    pub accept_udp_forcing: bool,
+    /// MESG-ID timestamp tolerance (RFC 4285 §6).
+    pub replay_tolerance: Duration,
+    /// Whether a Binding Update without a MESG-ID option is refused with
+    /// status 145 (RFC 4285 policy).
+    pub require_mesg_id: bool,
+}
+
+impl Default for Ha6Config {
+    fn default() -> Self {
+        Ha6Config {
+            address: Ipv6Addr::UNSPECIFIED,
+            mobile_nodes: Vec::new(),
+            ipv4_pools: Vec::new(),
+            max_lifetime: Duration::from_secs(3600),
+            nat_keepalive: NAT_KEEPALIVE_DEFAULT,
+            accept_udp_forcing: true,
+            replay_tolerance: REPLAY_TOLERANCE_DEFAULT,
+            require_mesg_id: true,
+        }
+    }
+}
+
+/// What the home agent asks the control loop to do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// Send `packet`, a whole IP packet from its IP header on (IPv6 | type 2
+    /// routing header | MH, or IPv4 | UDP | IPv6 | MH), to `dst` (its IP
+    /// destination: the care-of address, or the NAT's public address).
+    /// `ba` is the acknowledgement it carries, for logs and tests.
+    Send { dst: IpAddr, packet: Vec<u8>, ba: BindingAck },
+    /// A home address's forwarding was created or changed: (re)install it.
+    Install(Binding),
+    /// The forwarding of binding `id` must go.
+    Remove { id: u32 },
+}
+
+/// A binding's tunnel to the care-of address (PROTOCOLS.md §11.1, §11.2
+/// item 10), in the terms of [`TunnelSpec`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tunnel {
+    /// [`TunnelKind::IpIp`]: IPv6-in-IPv6 or IPv4-in-IPv6 to an IPv6
+    /// care-of address, IPv4-in-IPv4 or IPv6-in-IPv4 to an IPv4 one.
+    /// [`TunnelKind::Udp`]: IPv4 | UDP (4191 on our side) | inner packet,
+    /// with no TLV header (RFC 5555 §4.1), when a NAT was detected or UDP
+    /// was forced.
+    pub kind: TunnelKind,
+    /// Our address: [`Ha6Config::address`], or the IPv4 address the
+    /// Binding Update was sent to.
+    pub local: IpAddr,
+    /// The care-of address; with UDP, the NAT's public address.
+    pub remote: IpAddr,
+    /// UDP only: our port (the one the Binding Update came to).
+    pub local_port: u16,
+    /// UDP only: the mobile node's (or NAT's) port.
+    pub peer_port: u16,
+}
+
+impl Tunnel {
+    /// The data plane's description of this tunnel, with its defaults for
+    /// the fields that are the daemon's (egress port, TTL, ECN, MTUs).
+    pub fn spec(&self) -> TunnelSpec {
+        let mut spec = TunnelSpec::new(self.kind, self.local, self.remote);
+        spec.local_port = self.local_port;
+        spec.peer_port = self.peer_port;
+        spec
+    }
+}
+
+/// One home address bound to a care-of address (RFC 6275 §9.1; RFC 5555
+/// §4.5 item "two binding cache entries").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    /// Unique among the bindings out; the key of [`Output::Remove`].
+    pub id: u32,
+    /// The NAI, or the IPv6 home address as text.
+    pub mn_id: Arc<str>,
+    /// IPv6 or IPv4 home address.
+    pub hoa: IpAddr,
+    /// 128 for the IPv6 home address; for the IPv4 one, the prefix length
+    /// acknowledged (its home subnet's).
+    pub prefix_len: u8,
+    pub tunnel: Tunnel,
+}
+
+/// How the mobile node is reached (PROTOCOLS.md §11.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CareOf {
+    /// An IPv6 care-of address.
+    Ipv6(Ipv6Addr),
+    /// An IPv4 care-of address (option 32), reached at `src`:`src_port`
+    /// (the Binding Update's outer source) from our `local`:`local_port`.
+    Ipv4 {
+        coa: Ipv4Addr,
+        src: Ipv4Addr,
+        src_port: u16,
+        local: Ipv4Addr,
+        local_port: u16,
+        /// The care-of address differs from the outer source (§11.2 item 1).
+        nat: bool,
+        /// F = 1 was accepted.
+        udp_forced: bool,
+    },
+}
+
+impl CareOf {
+    /// The care-of address itself (the IPv4 CoA option's, not the NAT's).
+    pub fn addr(&self) -> IpAddr {
+        match *self {
+            CareOf::Ipv6(a) => a.into(),
+            CareOf::Ipv4 { coa, .. } => coa.into(),
+        }
+    }
+
+    /// The tunnel to this care-of address.
+    fn tunnel(&self, ha: Ipv6Addr) -> Tunnel {
+        match *self {
+            CareOf::Ipv6(coa) => {
+                Tunnel { kind: TunnelKind::IpIp, local: ha.into(), remote: coa.into(), local_port: 0, peer_port: 0 }
+            }
+            CareOf::Ipv4 { src, src_port, local, local_port, nat, udp_forced, .. } => {
+                if nat || udp_forced {
+                    Tunnel {
+                        kind: TunnelKind::Udp,
+                        local: local.into(),
+                        remote: src.into(),
+                        local_port,
+                        peer_port: src_port,
+                    }
+                } else {
+                    Tunnel {
+                        kind: TunnelKind::IpIp,
+                        local: local.into(),
+                        remote: src.into(),
+                        local_port: 0,
+                        peer_port: 0,
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A mobile node's home registration: its bindings, one per family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// Index of the mobile node in [`Ha6Config::mobile_nodes`].
+    pub mn: usize,
+    /// Sequence number of the last accepted Binding Update.
+    pub seq: u16,
+    pub care_of: CareOf,
+    /// Granted lifetime.
+    pub lifetime: Duration,
+    pub expires: Instant,
+    /// The IPv6 home address's binding.
+    pub v6: Binding,
+    /// The IPv4 home address's binding, when RFC 5555's IPv4 part was accepted.
+    pub v4: Option<Binding>,
+}
+
+/// Counters, one field per event.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ha6Counters {
+    pub bu_received: u64,
+    /// Binding Acknowledgements sent, by status.
+    pub ba_sent: BTreeMap<u8, u64>,
+    /// Packets the codec refused.
+    pub malformed: u64,
+    /// Mobility messages other than a Binding Update, and proxy (P = 1) or
+    /// non-home (H = 0) registrations: not this home agent's.
+    pub unexpected: u64,
+    /// Binding Updates to another address than ours.
+    pub not_for_us: u64,
+    /// Binding Updates over IPv4 without an IPv4 Care-of Address option.
+    pub missing_ipv4_coa: u64,
+    /// Binding Updates from a mobile node we share no association with:
+    /// dropped silently.
+    pub no_security_association: u64,
+    /// Authentication failures (146).
+    pub auth_failures: u64,
+    /// MESG-ID refused (144) or missing (145).
+    pub replays: u64,
+    pub mesg_id_missing: u64,
+    pub registrations_created: u64,
+    pub renewals: u64,
+    /// Registrations that moved to another care-of address.
+    pub handoffs: u64,
+    pub deregistrations: u64,
+    pub expired: u64,
+    /// Binding Updates over IPv4 whose care-of address differed from the
+    /// outer source.
+    pub nat_detected: u64,
+}
+
+/// The DSMIPv6 home agent: registrations and their indexes, the IPv4 pool,
+/// the replay state, timers.
+#[derive(Debug)]
+pub struct Ha6 {
+    cfg: Ha6Config,
+    /// Associations by NAI and by IPv6 home address.
+    by_nai: HashMap<Vec<u8>, usize>,
+    by_hoa: HashMap<Ipv6Addr, usize>,
+    /// Registrations by mobile node index.
+    regs: HashMap<usize, Registration>,
+    /// IPv4 home addresses bound, by owner.
+    by_ipv4: HashMap<Ipv4Addr, usize>,
+    pool: Ipv4HoaPool,
+    /// The last accepted MESG-ID per mobile node, kept after
+    /// de-registration so an old Binding Update cannot be replayed.
+    last_mesg_id: HashMap<usize, u64>,
+    timers: BTreeSet<(Instant, usize)>,
+    next_id: u32,
+    counters: Ha6Counters,
+}
+
+impl Ha6 {
+    /// The home agent of `cfg`. Static IPv4 home addresses inside a pool
+    /// are taken out of it for good.
+    pub fn new(cfg: Ha6Config) -> Ha6 {
+        let mut pool = Ipv4HoaPool::new(&cfg.ipv4_pools);
+        let mut by_nai = HashMap::new();
+        let mut by_hoa = HashMap::new();
+        for (i, mn) in cfg.mobile_nodes.iter().enumerate() {
+            if let Some(nai) = &mn.mn_id {
+                by_nai.insert(nai.as_bytes().to_vec(), i);
+            }
+            by_hoa.insert(mn.hoa, i);
+            if let Some(a) = mn.ipv4_hoa {
+                pool.reserve(a);
+            }
+        }
+        Ha6 {
+            cfg,
+            by_nai,
+            by_hoa,
+            regs: HashMap::new(),
+            by_ipv4: HashMap::new(),
+            pool,
+            last_mesg_id: HashMap::new(),
+            timers: BTreeSet::new(),
+            next_id: 0,
+            counters: Ha6Counters::default(),
+        }
+    }
+
+    /// One received packet: IPv6 (from its header) with a Mobility Header,
+    /// or IPv4 | UDP 4191 | IPv6 | MH. `now` is monotonic; `wall` the time
+    /// of day, for MESG-ID timestamps.
+    pub fn handle(&mut self, packet: &[u8], now: Instant, wall: SystemTime) -> Vec<Output> {
+        let mut out = Vec::new();
+        let pkt = match parse_packet(packet) {
+            Ok(p) => p,
+            Err(e) => {
+                if e != PacketError::NotMobility {
+                    self.counters.malformed += 1;
+                }
+                tracing::debug!("dsmip6 packet refused: {e}");
+                return out;
+            }
+        };
+        match &pkt.msg {
+            MhMessage::BindingUpdate(bu) => {
+                self.counters.bu_received += 1;
+                let bu = bu.clone();
+                self.handle_bu(&pkt, &bu, now, wall, &mut out);
+            }
+            _ => self.counters.unexpected += 1,
+        }
+        out
+    }
+
+    /// Registrations whose lifetime ended by `now` go, silently (RFC 6275
+    /// §10.3.1: no message is sent on expiry).
+    pub fn poll(&mut self, now: Instant) -> Vec<Output> {
+        let mut out = Vec::new();
+        while let Some(&(at, mn)) = self.timers.first() {
+            if at > now {
+                break;
+            }
+            self.timers.pop_first();
+            if self.regs.get(&mn).is_some_and(|r| r.expires <= now) {
+                self.remove_registration(mn, &mut out);
+                self.counters.expired += 1;
+            }
+        }
+        out
+    }
+
+    /// The earliest time [`Ha6::poll`] has work.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.timers.first().map(|(at, _)| *at)
+    }
+
+    /// Every registration.
+    pub fn registrations(&self) -> impl Iterator<Item = &Registration> {
+        self.regs.values()
+    }
+
+    /// The registration of IPv6 home address `hoa`.
+    pub fn registration(&self, hoa: Ipv6Addr) -> Option<&Registration> {
+        self.by_hoa.get(&hoa).and_then(|mn| self.regs.get(mn))
+    }
+
+    /// The registration holding IPv4 home address `hoa`.
+    pub fn registration_by_ipv4(&self, hoa: Ipv4Addr) -> Option<&Registration> {
+        self.by_ipv4.get(&hoa).and_then(|mn| self.regs.get(mn))
+    }
+
+    pub fn counters(&self) -> &Ha6Counters {
+        &self.counters
+    }
+
+    /// The IPv4 home address pool (for `anchorctl show pools`, and to keep
+    /// it in step with another role's).
+    pub fn pool(&self) -> &Ipv4HoaPool {
+        &self.pool
+    }
+
+    pub fn config(&self) -> &Ha6Config {
+        &self.cfg
+    }
+
+    /// The mobile node's name in bindings and logs.
+    fn mn_name(&self, mn: usize) -> Arc<str> {
+        match self.cfg.mobile_nodes.get(mn) {
+            Some(MobileNode { mn_id: Some(nai), .. }) => nai.as_str().into(),
+            Some(m) => m.hoa.to_string().into(),
+            None => "".into(),
+        }
+    }
+
+    fn new_id(&mut self) -> u32 {
+        let in_use = |regs: &HashMap<usize, Registration>, id: u32| {
+            regs.values().any(|r| r.v6.id == id || r.v4.as_ref().is_some_and(|b| b.id == id))
+        };
+        loop {
+            self.next_id = self.next_id.wrapping_add(1).max(1);
+            if !in_use(&self.regs, self.next_id) {
+                return self.next_id;
+            }
+        }
+    }
+
+    /// The one way a registration is stored or replaced: the IPv4 index and
+    /// the timer follow.
+    fn store(&mut self, reg: Registration) {
+        if let Some(old) = self.regs.remove(&reg.mn) {
+            self.timers.remove(&(old.expires, old.mn));
+            if let Some(IpAddr::V4(a)) = old.v4.as_ref().map(|b| b.hoa) {
+                self.by_ipv4.remove(&a);
+            }
+        }
+        if let Some(IpAddr::V4(a)) = reg.v4.as_ref().map(|b| b.hoa) {
+            self.by_ipv4.insert(a, reg.mn);
+        }
+        self.timers.insert((reg.expires, reg.mn));
+        self.regs.insert(reg.mn, reg);
+    }
+
+    /// The one way a registration leaves: forwarding of both families,
+    /// indexes, timer, the IPv4 home address.
+    fn remove_registration(&mut self, mn: usize, out: &mut Vec<Output>) -> Option<Registration> {
+        let reg = self.regs.remove(&mn)?;
+        self.timers.remove(&(reg.expires, mn));
+        out.push(Output::Remove { id: reg.v6.id });
+        if let Some(b) = &reg.v4 {
+            out.push(Output::Remove { id: b.id });
+            if let IpAddr::V4(a) = b.hoa {
+                self.by_ipv4.remove(&a);
+                self.release_ipv4(mn, a);
+            }
+        }
+        Some(reg)
+    }
+
+    /// Gives a dynamic IPv4 home address back to the pool (a static one
+    /// stays reserved).
+    fn release_ipv4(&mut self, mn: usize, addr: Ipv4Addr) {
+        let is_static = self.cfg.mobile_nodes.get(mn).and_then(|m| m.ipv4_hoa) == Some(addr);
+        if !is_static {
+            self.pool.release(addr);
+        }
+    }
+}

@@ -53,9 +53,11 @@ pub const RH2_LEN: usize = 24;
 /// How a Mobility Header message came in (or goes out).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Framing {
-    /// IPv6: the header's addresses and, if present, the Home Address
-    /// destination option (which replaces `src` in the MH checksum).
-    Ipv6 { src: Ipv6Addr, dst: Ipv6Addr, home_address: Option<Ipv6Addr> },
+    /// IPv6: the header's addresses, the Home Address destination option
+    /// if present (it replaces `src` in the MH checksum), and the address
+    /// of a type 2 routing header if present (the final destination, which
+    /// replaces `dst`; a BA to a mobile node carries one).
+    Ipv6 { src: Ipv6Addr, dst: Ipv6Addr, home_address: Option<Ipv6Addr>, routing_home: Option<Ipv6Addr> },
     /// IPv4 | UDP | IPv6 (RFC 5555): the outer addresses and ports, then
     /// the inner IPv6 addresses (the MH checksum's pseudo-header).
     Udp4 { src: Ipv4Addr, dst: Ipv4Addr, src_port: u16, dst_port: u16, inner_src: Ipv6Addr, inner_dst: Ipv6Addr },
@@ -63,10 +65,13 @@ pub enum Framing {
 
 impl Framing {
     /// The MH checksum's pseudo-header (PROTOCOLS.md §2.1): the Home
-    /// Address option's address replaces the IPv6 source.
+    /// Address option's address replaces the IPv6 source, a type 2 routing
+    /// header's the destination.
     pub fn checksum(&self) -> Checksum {
         match *self {
-            Framing::Ipv6 { src, dst, home_address } => Checksum::Ipv6 { src: home_address.unwrap_or(src), dst },
+            Framing::Ipv6 { src, dst, home_address, routing_home } => {
+                Checksum::Ipv6 { src: home_address.unwrap_or(src), dst: routing_home.unwrap_or(dst) }
+            }
             Framing::Udp4 { inner_src, inner_dst, .. } => Checksum::Ipv6 { src: inner_src, dst: inner_dst },
         }
     }
@@ -88,7 +93,7 @@ pub enum PacketError {
     /// Shorter than a header or a length field says.
     #[error("packet truncated")]
     Truncated,
-    /// Not IPv4 or IPv6, or an IPv4 packet that is not UDP to port 4191.
+    /// Not IPv4 or IPv6, or an IPv4 packet that is not UDP to or from port 4191.
     #[error("not a mobility header packet")]
     NotMobility,
     /// The IPv4 header checksum does not verify.
@@ -121,8 +126,8 @@ pub enum PacketError {
 pub fn parse_packet(packet: &[u8]) -> Result<MhPacket, PacketError> {
     match packet.first().map(|b| b >> 4) {
         Some(6) => {
-            let (src, dst, home_address, mh) = inner_ipv6(packet)?;
-            finish(Framing::Ipv6 { src, dst, home_address }, mh)
+            let Ipv6Mh { src, dst, home_address, routing_home, mh } = inner_ipv6(packet)?;
+            finish(Framing::Ipv6 { src, dst, home_address, routing_home }, mh)
         }
         Some(4) => {
             let ip = ipv4::Packet::new_checked(packet).map_err(|_| PacketError::Truncated)?;
@@ -136,17 +141,23 @@ pub fn parse_packet(packet: &[u8]) -> Result<MhPacket, PacketError> {
                 return Err(PacketError::Fragment);
             }
             let u = udp::Packet::new_checked(ip.payload()).map_err(|_| PacketError::Truncated)?;
-            if u.dst_port() != DSMIP6_PORT {
+            // To the home agent's port 4191, or (a BA to a mobile node
+            // behind a NAT) from it.
+            if u.dst_port() != DSMIP6_PORT && u.src_port() != DSMIP6_PORT {
                 return Err(PacketError::NotMobility);
             }
             if u.checksum() != 0 && !u.verify_checksum_v4(ip.src_addr(), ip.dst_addr()) {
                 return Err(PacketError::BadUdpChecksum);
             }
-            let (inner_src, inner_dst, home_address, mh) = inner_ipv6(u.payload())?;
-            // RFC 5555 §4.2: over IPv4 the inner source is the home address
-            // itself; a Home Address option has nothing to say there.
+            let Ipv6Mh { src: inner_src, dst: inner_dst, home_address, routing_home, mh } = inner_ipv6(u.payload())?;
+            // RFC 5555 §4.2: over IPv4 the inner addresses are the home
+            // address and the home agent's themselves; a Home Address
+            // option or a routing header has nothing to say there.
             if home_address.is_some() {
                 return Err(PacketError::UnexpectedHeader { next_header: next_header::DESTINATION_OPTIONS });
+            }
+            if routing_home.is_some() {
+                return Err(PacketError::UnexpectedHeader { next_header: next_header::ROUTING });
             }
             let framing = Framing::Udp4 {
                 src: ip.src_addr(),
@@ -168,10 +179,20 @@ fn finish(framing: Framing, mh: &[u8]) -> Result<MhPacket, PacketError> {
     Ok(MhPacket { framing, mh: mh.get(..len).ok_or(MhError::Truncated)?.to_vec(), msg })
 }
 
-/// The IPv6 header's addresses, the Home Address option's address if a
-/// Destination Options header carries one, and the octets from the
-/// Mobility Header on.
-fn inner_ipv6(packet: &[u8]) -> Result<(Ipv6Addr, Ipv6Addr, Option<Ipv6Addr>, &[u8]), PacketError> {
+/// An IPv6 packet on its way to a Mobility Header.
+struct Ipv6Mh<'a> {
+    src: Ipv6Addr,
+    dst: Ipv6Addr,
+    /// The Home Address option's address, if a Destination Options header carries one.
+    home_address: Option<Ipv6Addr>,
+    /// The address of a type 2 routing header, if there is one.
+    routing_home: Option<Ipv6Addr>,
+    /// The octets from the Mobility Header on.
+    mh: &'a [u8],
+}
+
+/// Walks an IPv6 packet to its Mobility Header.
+fn inner_ipv6(packet: &[u8]) -> Result<Ipv6Mh<'_>, PacketError> {
     let ip = ipv6::Packet::new_checked(packet).map_err(|e| match e {
         dataplane::wire::WireError::Truncated => PacketError::Truncated,
         _ => PacketError::NotMobility,
@@ -181,10 +202,23 @@ fn inner_ipv6(packet: &[u8]) -> Result<(Ipv6Addr, Ipv6Addr, Option<Ipv6Addr>, &[
     let end = ipv6::HEADER_LEN + usize::from(ip.payload_len());
     let mut rest = packet.get(ipv6::HEADER_LEN..end).ok_or(PacketError::Truncated)?;
     let mut home_address = None;
+    let mut routing_home = None;
     let mut seen_dest_opts = false;
     loop {
         match nh {
-            next_header::MOBILITY => return Ok((src, dst, home_address, rest)),
+            next_header::MOBILITY => return Ok(Ipv6Mh { src, dst, home_address, routing_home, mh: rest }),
+            // RFC 6275 §6.4: Hdr Ext Len 2, Routing Type 2, Segments Left 1,
+            // one address; before any Destination Options header.
+            next_header::ROUTING if routing_home.is_none() && !seen_dest_opts => {
+                let header = rest.get(..RH2_LEN).ok_or(PacketError::Truncated)?;
+                if header[1..4] != [2, ROUTING_TYPE_2, 1] {
+                    return Err(PacketError::UnexpectedHeader { next_header: nh });
+                }
+                let addr = <[u8; 16]>::try_from(&header[8..24]).map_err(|_| PacketError::Truncated)?;
+                routing_home = Some(Ipv6Addr::from(addr));
+                nh = header[0];
+                rest = rest.get(RH2_LEN..).ok_or(PacketError::Truncated)?;
+            }
             next_header::DESTINATION_OPTIONS if !seen_dest_opts => {
                 seen_dest_opts = true;
                 let (&next, after) = rest.split_first().ok_or(PacketError::Truncated)?;
@@ -249,6 +283,28 @@ pub fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, home: Option<Ipv6Addr>, mh: &[u
     out
 }
 
+/// An IPv6 packet (hop limit 64) from `src` (the care-of address) to `dst`
+/// with a Destination Options header holding the Home Address option
+/// `home` at 8n+6 (RFC 6275 §6.3), then `mh`: a mobile node's Binding
+/// Update, for tests and simulators.
+pub fn ipv6_packet_with_home_address(src: Ipv6Addr, dst: Ipv6Addr, home: Ipv6Addr, mh: &[u8]) -> Vec<u8> {
+    // Next Header, Hdr Ext Len 2, PadN(4), Home Address option.
+    let mut dest = vec![next_header::MOBILITY, 2, 1, 2, 0, 0, HOME_ADDRESS_OPTION, 16];
+    dest.extend_from_slice(&home.octets());
+    let mut out = vec![0u8; ipv6::HEADER_LEN];
+    let repr = ipv6::Ipv6Repr {
+        src,
+        dst,
+        next_header: next_header::DESTINATION_OPTIONS,
+        hop_limit: 64,
+        payload_len: dest.len() + mh.len(),
+    };
+    repr.emit(&mut out);
+    out.extend_from_slice(&dest);
+    out.extend_from_slice(mh);
+    out
+}
+
 /// IPv4 (TTL 64) from `src` to `dst` | UDP `src_port` → `dst_port` (checksum
 /// filled) | IPv6 (hop limit 64) from `inner_src` to `inner_dst` | `mh`
 /// (RFC 5555 §4.1, PROTOCOLS.md §11.1).
@@ -293,21 +349,7 @@ mod tests {
     /// IPv6 | Destination Options (PadN 4, Home Address) | MH, as RFC 6275
     /// §6.3 lays it out (Home Address at 8n+6).
     fn bu_ipv6(msg: &MhMessage) -> Vec<u8> {
-        let mh = emit(msg, Checksum::Ipv6 { src: HOA, dst: HA });
-        let mut dest = vec![next_header::MOBILITY, 2, 1, 2, 0, 0, HOME_ADDRESS_OPTION, 16];
-        dest.extend_from_slice(&HOA.octets());
-        let mut out = vec![0u8; 40];
-        let repr = ipv6::Ipv6Repr {
-            src: COA,
-            dst: HA,
-            next_header: next_header::DESTINATION_OPTIONS,
-            hop_limit: 64,
-            payload_len: dest.len() + mh.len(),
-        };
-        repr.emit(&mut out);
-        out.extend_from_slice(&dest);
-        out.extend_from_slice(&mh);
-        out
+        ipv6_packet_with_home_address(COA, HA, HOA, &emit(msg, Checksum::Ipv6 { src: HOA, dst: HA }))
     }
 
     fn udp_framing() -> Framing {
@@ -317,7 +359,7 @@ mod tests {
     #[test]
     fn a_bu_with_a_home_address_option_parses_with_the_option_in_the_checksum() {
         let p = parse_packet(&bu_ipv6(&bu())).unwrap();
-        assert_eq!(p.framing, Framing::Ipv6 { src: COA, dst: HA, home_address: Some(HOA) });
+        assert_eq!(p.framing, Framing::Ipv6 { src: COA, dst: HA, home_address: Some(HOA), routing_home: None });
         assert_eq!(p.msg, bu());
         assert_eq!(p.mh, emit(&bu(), Checksum::Ipv6 { src: HOA, dst: HA }));
     }
@@ -345,7 +387,7 @@ mod tests {
     fn other_udp_ports_and_protocols_are_not_mobility() {
         let mh = emit(&bu(), Checksum::Ipv6 { src: HOA, dst: HA });
         let Framing::Udp4 { src, dst, inner_src, inner_dst, .. } = udp_framing() else { unreachable!() };
-        let other = Framing::Udp4 { src, dst, src_port: 4191, dst_port: 5436, inner_src, inner_dst };
+        let other = Framing::Udp4 { src, dst, src_port: 5436, dst_port: 5436, inner_src, inner_dst };
         assert_eq!(parse_packet(&udp4_packet(&other, &mh).unwrap()), Err(PacketError::NotMobility));
         assert_eq!(parse_packet(&[]), Err(PacketError::NotMobility));
         assert_eq!(parse_packet(&[0x10; 40]), Err(PacketError::NotMobility));
@@ -362,11 +404,15 @@ mod tests {
     #[test]
     fn unexpected_extension_headers_and_bad_destination_options_are_refused() {
         let good = bu_ipv6(&bu());
-        for nh in [next_header::HOP_BY_HOP, next_header::ROUTING, next_header::FRAGMENT, next_header::ESP, 6] {
+        for nh in [next_header::HOP_BY_HOP, next_header::FRAGMENT, next_header::ESP, 6] {
             let mut b = good.clone();
             b[6] = nh;
             assert_eq!(parse_packet(&b), Err(PacketError::UnexpectedHeader { next_header: nh }));
         }
+        // A routing header that is not type 2 with one address left.
+        let mut b = good.clone();
+        b[6] = next_header::ROUTING;
+        assert_eq!(parse_packet(&b), Err(PacketError::UnexpectedHeader { next_header: next_header::ROUTING }));
         // Two Destination Options headers.
         let mut b = good.clone();
         b[40] = next_header::DESTINATION_OPTIONS;
@@ -414,8 +460,18 @@ mod tests {
         assert_eq!(p[48..64], HOA.octets());
         assert_eq!(p[64..], mh[..]);
         assert_eq!(u16::from_be_bytes([p[4], p[5]]) as usize, 24 + mh.len());
+        let parsed = parse_packet(&p).unwrap();
+        assert_eq!(parsed.framing, Framing::Ipv6 { src: HA, dst: COA, home_address: None, routing_home: Some(HOA) });
+        assert_eq!(parsed.msg, ba);
         let plain = ipv6_packet(HA, COA, None, &mh);
         assert_eq!((plain[6], plain.len()), (135, 40 + mh.len()));
+        // Two routing headers, or one after the Destination Options, are refused.
+        let mut twice = ipv6_packet(HA, COA, Some(HOA), &[]);
+        twice[40] = next_header::ROUTING;
+        twice.extend_from_slice(&p[40..]);
+        let len = u16::try_from(twice.len() - 40).unwrap();
+        twice[4..6].copy_from_slice(&len.to_be_bytes());
+        assert_eq!(parse_packet(&twice), Err(PacketError::UnexpectedHeader { next_header: next_header::ROUTING }));
     }
 
     #[test]
@@ -428,6 +484,9 @@ mod tests {
         let parsed = parse_packet(&p).unwrap();
         assert_eq!(parsed.msg, ba);
         assert_eq!(parsed.framing, back);
-        assert_eq!(udp4_packet(&Framing::Ipv6 { src: HA, dst: HOA, home_address: None }, &mh), None);
+        assert_eq!(
+            udp4_packet(&Framing::Ipv6 { src: HA, dst: HOA, home_address: None, routing_home: None }, &mh),
+            None
+        );
     }
 }
