@@ -3,7 +3,8 @@
 //! [`Ha6`] over the codec of [`crate::proto`] and [`crate::proto::dsmip6`].
 //!
 //! Files: `auth` (RFC 4285 MN-HA authenticator and MESG-ID, §11.3), `bu`
-//! (Binding Update processing, §11.1–§11.2), `tests` (one test per rule).
+//! (Binding Update processing, §11.1–§11.2), `golden` (scapy- and
+//! tshark-checked vectors in `testdata/`), `tests` (one test per rule).
 //! `docs/conformance/dsmip6.md` maps each rule to its test.
 //!
 //! Like [`crate::mip4::Ha`], [`Ha6`] never reads a clock and never touches
@@ -21,6 +22,8 @@
 
 pub mod auth;
 mod bu;
+#[cfg(test)]
+mod golden;
 #[cfg(test)]
 pub(crate) mod tests;
 

@@ -20,7 +20,8 @@ received.hex  Binding Updates a DSMIPv6 home agent receives, as whole IP
               packets: bu_v6 (IPv6 | Destination Options with the Home
               Address option | MH) and bu_udp4 (IPv4 | UDP 4191 | IPv6 | MH,
               through a NAT: the IPv4 CoA option differs from the outer
-              source), both with MESG-ID, IPv4 HoA 0.0.0.0 and MN-HA AUTH.
+              source), both with MESG-ID (the second one 1/2^32 s later, so
+              it is not a replay), IPv4 HoA 0.0.0.0 and MN-HA AUTH.
 received.pcap the same packets behind Ethernet, for tshark.
 """
 
@@ -76,8 +77,8 @@ def sealed(build, coa16):
     return build(auth), covered, auth
 
 
-def options(auth, extra):
-    return [MIP6OptReplayProtection(timestamp=MESG_ID), OptIPv4HoA(plen=32, hoa="0.0.0.0")] + extra + [
+def options(auth, extra, mesg_id=MESG_ID):
+    return [MIP6OptReplayProtection(timestamp=mesg_id), OptIPv4HoA(plen=32, hoa="0.0.0.0")] + extra + [
         MIP6OptMsgAuth(subtype=1, mspi=SPI, authdata=auth)]
 
 
@@ -88,7 +89,8 @@ def bu_v6(auth):
 
 def bu_udp4(auth):
     return (IP(src=NAT, dst=HA4, flags=0) / UDP(sport=NAT_PORT, dport=4191) / IPv6(src=HOA, dst=HA6) /
-            MIP6MH_BU(seq=8, flags="HA", mhtime=100, options=options(auth, [OptIPv4CoA(coa=COA4)])))
+            MIP6MH_BU(seq=8, flags="HA", mhtime=100,
+                      options=options(auth, [OptIPv4CoA(coa=COA4)], MESG_ID + 1)))
 
 
 def main():
