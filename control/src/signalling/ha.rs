@@ -905,6 +905,146 @@ mod tests {
         }
     }
 
+    /// Home-link presence through the glue's calls, on in-memory ports.
+    mod home_link {
+        use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+        use std::time::{Duration, Instant};
+
+        use dataplane::counters::WorkerCounters;
+        use dataplane::port::mem::{MemBuf, MemPort, MemRing};
+        use dataplane::port::{PortId, QueueId};
+        use dataplane::route::StatePublisher;
+
+        use super::super::*;
+        use crate::neigh::testutil::{home_link_neighbors, na, ports, CORE_MAC, HOME_MAC, MN_MAC};
+        use crate::neigh::ProxyState;
+
+        /// demo.toml with the home port a home link.
+        fn config() -> Config {
+            let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+            let text = std::fs::read_to_string(path).unwrap();
+            let off = "pools (203.0.113.0/24, 2001:db8:100::/48) are routed to the anchor.\nhome_link = false";
+            assert!(text.contains(off), "demo.toml's home port says home_link = false");
+            let on = off.replace("home_link = false", "home_link = true");
+            anchor_config::parse(&text.replacen(off, &on, 1)).unwrap()
+        }
+
+        struct Rig {
+            ports: Vec<MemPort>,
+            rings: Vec<MemRing<MemBuf>>,
+            counters: WorkerCounters,
+            addrs: Vec<dataplane::addrs::PortAddrs>,
+        }
+
+        impl Rig {
+            fn new() -> Rig {
+                let mut addrs = ports();
+                addrs[1] = addrs[1].clone().with_home_link(true);
+                Rig {
+                    ports: vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)],
+                    rings: vec![MemRing::new(64)],
+                    counters: WorkerCounters::default(),
+                    addrs,
+                }
+            }
+
+            fn cp(&self) -> ControlPlane<'_, MemPort, MemRing<MemBuf>> {
+                let (_w, fib) = dataplane::fib::new(64, 1);
+                ControlPlane::new(
+                    &self.ports,
+                    &self.addrs,
+                    &self.rings,
+                    QueueId(1),
+                    home_link_neighbors(),
+                    &self.counters,
+                    vec![],
+                    StatePublisher::new(Default::default()),
+                    fib,
+                )
+            }
+        }
+
+        const HOA: IpAddr = IpAddr::V4(Ipv4Addr::new(198, 51, 100, 130));
+        const HOA6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x130);
+
+        fn proxied(cp: &ControlPlane<'_, MemPort, MemRing<MemBuf>>) -> Vec<(IpAddr, ProxyState)> {
+            cp.neighbors().proxies().map(|e| (e.ip, e.state)).collect()
+        }
+
+        #[test]
+        fn a_home_address_on_the_home_link_is_proxied_for_its_owner_until_released() {
+            let config = config();
+            let rig = Rig::new();
+            let mut cp = rig.cp();
+            let mut s = Signalling::new(&config, Instant::now());
+            let now = Instant::now();
+            let owner = HomeLinkOwner::Ha(7);
+            assert_eq!(s.home_link_claim(owner, HOA, &mut cp, &config, now), HomeLinkClaim::Proxied);
+            assert_eq!(proxied(&cp), vec![(HOA, ProxyState::Active)]);
+            assert_eq!(s.home_link_owner(1, HOA), Some(owner));
+            // A renewal claims it again: nothing changes.
+            assert_eq!(s.home_link_claim(owner, HOA, &mut cp, &config, now), HomeLinkClaim::Proxied);
+            assert_eq!(proxied(&cp).len(), 1);
+            // Another binding cannot take it over.
+            let other = HomeLinkOwner::Lma(3);
+            assert_eq!(s.home_link_claim(other, HOA, &mut cp, &config, now), HomeLinkClaim::HeldBy(owner));
+            assert_eq!(s.home_link_refused(), 1);
+            s.home_link_release(owner, &mut cp, now);
+            assert!(proxied(&cp).is_empty());
+            assert_eq!(s.home_link_owner(1, HOA), None);
+        }
+
+        #[test]
+        fn addresses_off_the_home_link_are_left_to_routing() {
+            let config = config();
+            let rig = Rig::new();
+            let mut cp = rig.cp();
+            let mut s = Signalling::new(&config, Instant::now());
+            let now = Instant::now();
+            for addr in ["203.0.113.7", "192.0.2.7", "198.51.100.1", "2001:db8:100::7"] {
+                let claim = s.home_link_claim(HomeLinkOwner::Ha(1), addr.parse().unwrap(), &mut cp, &config, now);
+                assert_eq!(claim, HomeLinkClaim::NotOnHomeLink, "{addr}");
+            }
+            assert!(proxied(&cp).is_empty());
+            // Without home_link nothing is ever proxied.
+            let demo =
+                anchor_config::load(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml"))
+                    .unwrap();
+            let mut s = Signalling::new(&demo, now);
+            assert_eq!(s.home_link_claim(HomeLinkOwner::Ha(1), HOA, &mut cp, &demo, now), HomeLinkClaim::NotOnHomeLink);
+        }
+
+        #[test]
+        fn an_ipv6_home_address_waits_for_dad_and_a_duplicate_is_dropped_from_its_owner() {
+            let config = config();
+            let rig = Rig::new();
+            let mut cp = rig.cp();
+            let mut fwd = crate::forwarding::Forwarding::new(
+                &config,
+                vec![CORE_MAC, HOME_MAC],
+                dataplane::fib::new(64, 1).0,
+                StatePublisher::new(Default::default()),
+            )
+            .unwrap();
+            let mut s = Signalling::new(&config, Instant::now());
+            let t = Instant::now();
+            let (ok, dup) = (HomeLinkOwner::Static(0), HomeLinkOwner::Static(1));
+            let dup_addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 0x131);
+            assert_eq!(s.home_link_claim(ok, IpAddr::V6(HOA6), &mut cp, &config, t), HomeLinkClaim::DadPending);
+            assert_eq!(s.home_link_claim(dup, IpAddr::V6(dup_addr), &mut cp, &config, t), HomeLinkClaim::DadPending);
+            cp.run_timers(t);
+            // Someone answers for the second address during its DAD.
+            let adv = na(MN_MAC, dup_addr, dataplane::wire::ipv6::ALL_NODES, dup_addr, false, true, Some(MN_MAC));
+            cp.neighbors_mut().handle_frame(1, &adv, t);
+            let later = t + Duration::from_secs(1);
+            cp.run_timers(later);
+            s.poll_home_link(&mut cp, &mut fwd, &config, later);
+            assert_eq!(proxied(&cp), vec![(IpAddr::V6(HOA6), ProxyState::Active)]);
+            assert_eq!(s.home_link_owner(1, IpAddr::V6(HOA6)), Some(ok));
+            assert_eq!(s.home_link_owner(1, IpAddr::V6(dup_addr)), None, "the duplicate is no longer its owner's");
+        }
+    }
+
     #[test]
     fn a_session_installed_again_before_the_sweep_keeps_its_reservation() {
         let mut s = signalling();
