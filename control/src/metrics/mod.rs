@@ -227,6 +227,7 @@ pub fn render(stats: &Value) -> String {
 
     role(&mut x, &stats["lma"], "lma", "PMIPv6 LMA", "sessions");
     role(&mut x, &stats["ha"], "ha", "Mobile IPv4 home agent", "bindings");
+    role(&mut x, &stats["home_link"], "home_link", "Proxy ARP / ND on home links", "proxied");
     x.finish()
 }
 
@@ -355,6 +356,17 @@ mod tests {
         assert_eq!(sample(&text, "anchor_fib_entries", &[]), Some(2));
         assert_eq!(sample(&text, "anchor_lma_pba_sent_total", &[("status", "130")]), Some(1));
         assert_eq!(sample(&text, "anchor_worker_polls_total", &[("worker", "0")]), Some(1000));
+    }
+
+    #[test]
+    fn home_link_counters_are_counters_and_the_proxied_addresses_a_gauge() {
+        let mut s = stats();
+        s["home_link"] = json!({"proxied": 2, "arp_replies": 5, "gratuitous_arps": 6});
+        let text = render(&s);
+        assert_eq!(sample(&text, "anchor_home_link_proxied", &[]), Some(2));
+        assert_eq!(sample(&text, "anchor_home_link_arp_replies_total", &[]), Some(5));
+        assert!(text.contains("# TYPE anchor_home_link_proxied gauge\n"), "{text}");
+        assert!(!render(&stats()).contains("anchor_home_link_"), "no home link, no families");
     }
 
     #[test]
