@@ -525,6 +525,8 @@ pub enum HomeLinkOwner {
     Lma(u32),
     /// A `[[binding]]` of the config (its index).
     Static(usize),
+    /// A DSMIPv6 home agent binding (its id; issue 6).
+    Dsmip6(u32),
 }
 
 impl std::fmt::Display for HomeLinkOwner {
@@ -533,6 +535,7 @@ impl std::fmt::Display for HomeLinkOwner {
             HomeLinkOwner::Ha(id) => write!(f, "mip4 binding {id}"),
             HomeLinkOwner::Lma(id) => write!(f, "pmip6 session {id}"),
             HomeLinkOwner::Static(i) => write!(f, "binding[{i}]"),
+            HomeLinkOwner::Dsmip6(id) => write!(f, "dsmip6 binding {id}"),
         }
     }
 }
@@ -619,6 +622,26 @@ impl Signalling {
         }
     }
 
+    /// Withdraws one address of `owner` (a re-registration that no longer
+    /// holds it), leaving its others.
+    pub fn home_link_release_addr<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        owner: HomeLinkOwner,
+        addr: IpAddr,
+        cp: &mut ControlPlane<'_, P, R>,
+        now: Instant,
+    ) {
+        let Some(held) = self.home_link.by_owner.get_mut(&owner) else { return };
+        let Some(at) = held.iter().position(|(_, a)| *a == addr) else { return };
+        let (port, _) = held.swap_remove(at);
+        if held.is_empty() {
+            self.home_link.by_owner.remove(&owner);
+        }
+        self.home_link.owner_of.remove(&(port, addr));
+        cp.neighbors_mut().proxy_remove(port, addr, now);
+        tracing::info!(%addr, %owner, port, "no longer answering for the home address");
+    }
+
     /// Proxies the home addresses of the config's `[[binding]]`s that lie on
     /// a home link (once, at start: static bindings never change).
     pub fn claim_static_home_addresses<P: Port, R: PuntRing<P::Buf>>(
@@ -684,7 +707,7 @@ impl Signalling {
         match owner {
             // No role registers an IPv6 home address on a home link yet:
             // the home agent's bindings carry an IPv4 home address only.
-            HomeLinkOwner::Ha(_) | HomeLinkOwner::Lma(_) | HomeLinkOwner::Static(_) => {
+            HomeLinkOwner::Ha(_) | HomeLinkOwner::Lma(_) | HomeLinkOwner::Static(_) | HomeLinkOwner::Dsmip6(_) => {
                 if ok {
                     tracing::info!(%ip, %owner, "duplicate address detection passed");
                 } else {
@@ -992,6 +1015,23 @@ mod tests {
             s.home_link_release(owner, &mut cp, now);
             assert!(proxied(&cp).is_empty());
             assert_eq!(s.home_link_owner(1, HOA), None);
+        }
+
+        #[test]
+        fn one_address_of_an_owner_can_be_withdrawn_leaving_its_others() {
+            let config = config();
+            let rig = Rig::new();
+            let mut cp = rig.cp();
+            let mut s = Signalling::new(&config, Instant::now());
+            let now = Instant::now();
+            let owner = HomeLinkOwner::Dsmip6(4);
+            assert_eq!(s.home_link_claim(owner, HOA, &mut cp, &config, now), HomeLinkClaim::Proxied);
+            assert_eq!(s.home_link_claim(owner, IpAddr::V6(HOA6), &mut cp, &config, now), HomeLinkClaim::DadPending);
+            s.home_link_release_addr(owner, IpAddr::V6(HOA6), &mut cp, now);
+            assert_eq!(proxied(&cp), vec![(HOA, ProxyState::Active)]);
+            assert_eq!(s.home_link_owner(1, HOA), Some(owner));
+            s.home_link_release(owner, &mut cp, now);
+            assert!(proxied(&cp).is_empty());
         }
 
         #[test]
