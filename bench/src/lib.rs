@@ -87,6 +87,7 @@ pub fn gre_tunnel(p: usize, key_in: u32, key_out: u32, port: usize, src_mac: Mac
         ecn_compat: false,
         path_mtu: 1500,
         ipv6_over_ipv4_mtu: 1280,
+        nested: false,
     };
     Tunnel::new(spec, src_mac, Some(peer_mac(p)))
 }

@@ -103,6 +103,7 @@ fn spec_of(b: &StaticBinding, config: &Config) -> TunnelSpec {
         ecn_compat: config.tunnel.ecn == EcnMode::Compat,
         path_mtu: config.tunnel.path_mtu(port),
         ipv6_over_ipv4_mtu: config.tunnel.ipv6_over_ipv4_mtu,
+        nested: false,
     }
 }
 
@@ -308,7 +309,9 @@ impl Forwarding {
     /// Addresses the neighbour table must resolve and keep fresh: tunnel
     /// next hops and route gateways.
     pub fn wanted_neighbors(&self) -> Vec<(usize, IpAddr)> {
-        let mut w: Vec<(usize, IpAddr)> = self.tunnels.iter().flatten().map(|s| self.next_hop(s)).collect();
+        // A nested tunnel's packets leave through its outer tunnel.
+        let mut w: Vec<(usize, IpAddr)> =
+            self.tunnels.iter().flatten().filter(|s| !s.nested).map(|s| self.next_hop(s)).collect();
         w.extend(self.routes.iter().filter_map(|r| r.via.map(|v| (r.port, v))));
         w.sort();
         w.dedup();

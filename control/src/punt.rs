@@ -312,9 +312,16 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                 };
                 for f in frags {
                     let Some(mut b) = self.buffer(index, &frame[..l3_off], &f) else { continue };
-                    if let Ok(egress) =
-                        worker::downlink(&mut b, l3_off, entry, &state, &mut self.ip_id, self.counters, index)
-                    {
+                    if let Ok(egress) = worker::downlink(
+                        &mut b,
+                        l3_off,
+                        entry,
+                        &self.fib,
+                        &state,
+                        &mut self.ip_id,
+                        self.counters,
+                        index,
+                    ) {
                         self.pending[egress].push(Some(b));
                     }
                 }
@@ -369,7 +376,9 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
                 };
                 let entry = self.lookup(up.inner_src);
                 let Some(mut b) = self.buffer(index, &error[..14], &error[14..]) else { return };
-                if let Ok(egress) = worker::downlink(&mut b, 14, entry, &state, &mut self.ip_id, self.counters, index) {
+                if let Ok(egress) =
+                    worker::downlink(&mut b, 14, entry, &self.fib, &state, &mut self.ip_id, self.counters, index)
+                {
                     self.pending[egress].push(Some(b));
                 }
             }

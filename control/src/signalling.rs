@@ -395,6 +395,7 @@ fn binding_of(s: &Session, fwd: &Forwarding, config: &Config) -> (Binding, Tunne
         ecn_compat: config.tunnel.ecn == EcnMode::Compat,
         path_mtu,
         ipv6_over_ipv4_mtu: config.tunnel.ipv6_over_ipv4_mtu,
+        nested: false,
     };
     let binding = Binding {
         id: 0,

@@ -393,38 +393,49 @@ fn clearing_a_binding_revokes_it_at_a_mobile_node_that_supports_revocation() {
 
 #[test]
 fn a_dual_stack_mobile_node_reaches_the_correspondent_over_ipv6_through_its_ipv4_tunnel() {
-    run_test("dsmip4", |net| {
-        let m = net.sim_as(
-            "mn",
-            (DUAL, DUAL_SPI, DUAL_KEY),
-            &["--coa", COA, "--encap", "ipip", "--ipv6-prefix", "::/64", "--tunneling-mode"],
-        )?;
-        let (rrp, hoa) = register_ok_as(net, m, DUAL)?;
-        // RFC 5454 (§9.2): one Prefix Reply, code 1 (IPv6 to the care-of
-        // address, as the Tunneling Mode asked), a /64 of the demo aggregate.
-        let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
-        ensure!(replies.len() == 1, "not exactly one IPv6 Prefix Reply: {rrp}");
-        ensure!(replies[0]["code"] == 1, "Prefix Reply code is not 1: {rrp}");
-        let prefix = replies[0]["prefix"].as_str().unwrap_or_default().to_string();
-        ensure!(
-            prefix.starts_with("2001:db8:100:") && prefix.ends_with("/64"),
-            "prefix {prefix} is not a /64 of 2001:db8:100::/48: {rrp}"
-        );
-        let mn6 = rrp["attached"]["mn_addrs"]
-            .as_array()
-            .and_then(|a| a.iter().filter_map(Value::as_str).find(|s| s.contains(':')))
-            .and_then(|s| s.split('/').next())
-            .map(String::from)
-            .ok_or_else(|| format!("the mobile node got no IPv6 address: {rrp}"))?;
-        net.ping(MN_NS, CN_V6)?;
-        net.ping("anc-cn", &mn6)?;
-        net.ping(MN_NS, CN_V4)?;
-        net.ping("anc-cn", &hoa)?;
-        let b = net.binding_as(DUAL, "dsmip4")?.ok_or("no dsmip4 binding listed")?;
-        ensure!(b["hnps"] == serde_json::json!([prefix]), "binding prefixes are not [{prefix}]: {b}");
-        ensure!(b["ipv6_to_coa"] == true, "binding does not tunnel IPv6 to the care-of address: {b}");
-        Ok(())
-    });
+    run_test("dsmip4", |net| dual_stack_round_trip(net, true));
+}
+
+#[test]
+fn without_tunneling_mode_ipv6_goes_in_ipv4_to_the_home_address_inside_the_tunnel() {
+    run_test("dsmip4-nested", |net| dual_stack_round_trip(net, false));
+}
+
+/// RFC 5454 (§9.2): a dual-stack node asks for a /64 (with or without the
+/// Tunneling Mode extension) and reaches the correspondent over IPv6 and
+/// IPv4, both ways. With Tunneling Mode IPv6 goes straight into the IPv4
+/// tunnel (code 1); without it, in IPv4 to the home address first, and
+/// that packet into the tunnel (code 0).
+fn dual_stack_round_trip(net: &mut Net, tunneling_mode: bool) -> Result<(), String> {
+    let mut args = vec!["--coa", COA, "--encap", "ipip", "--ipv6-prefix", "::/64"];
+    if tunneling_mode {
+        args.push("--tunneling-mode");
+    }
+    let m = net.sim_as("mn", (DUAL, DUAL_SPI, DUAL_KEY), &args)?;
+    let (rrp, hoa) = register_ok_as(net, m, DUAL)?;
+    let code = u64::from(tunneling_mode);
+    let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
+    ensure!(replies.len() == 1, "not exactly one IPv6 Prefix Reply: {rrp}");
+    ensure!(replies[0]["code"] == code, "Prefix Reply code is not {code}: {rrp}");
+    let prefix = replies[0]["prefix"].as_str().unwrap_or_default().to_string();
+    ensure!(
+        prefix.starts_with("2001:db8:100:") && prefix.ends_with("/64"),
+        "prefix {prefix} is not a /64 of 2001:db8:100::/48: {rrp}"
+    );
+    let mn6 = rrp["attached"]["mn_addrs"]
+        .as_array()
+        .and_then(|a| a.iter().filter_map(Value::as_str).find(|s| s.contains(':')))
+        .and_then(|s| s.split('/').next())
+        .map(String::from)
+        .ok_or_else(|| format!("the mobile node got no IPv6 address: {rrp}"))?;
+    net.ping(MN_NS, CN_V6)?;
+    net.ping("anc-cn", &mn6)?;
+    net.ping(MN_NS, CN_V4)?;
+    net.ping("anc-cn", &hoa)?;
+    let b = net.binding_as(DUAL, "dsmip4")?.ok_or("no dsmip4 binding listed")?;
+    ensure!(b["hnps"] == serde_json::json!([prefix]), "binding prefixes are not [{prefix}]: {b}");
+    ensure!(b["ipv6_to_coa"] == tunneling_mode, "ipv6_to_coa is not {tunneling_mode}: {b}");
+    Ok(())
 }
 
 #[test]

@@ -25,7 +25,8 @@ address; fa, a foreign agent at --coa relaying the mobile node's request
 agent registering the host by proxy (RFC 5563, per-node FA-HA
 authentication). With --ipv6-prefix (and --tunneling-mode) the request
 asks for a DSMIPv4 prefix (RFC 5454, §9); accepted prefixes get <prefix>::100
-on the TUN. With --revocation the request advertises Revocation
+on the TUN; without Tunneling Mode (reply code 0) IPv6 travels in IPv4
+between the home address and the home agent, inside the tunnel. With --revocation the request advertises Revocation
 Support (RFC 3543) and a revocation from the home agent is acknowledged
 (event "revocation", then "detached").
 
@@ -306,6 +307,9 @@ class Node:
         self.last_ident = 0
         self.tun = None
         self.tunnel = None  # tunnel_peer.RawTunnel for ipip / gre
+        # §9.2 reply code 0: IPv6 travels in IPv4 between our home address
+        # and the home agent, inside the tunnel.
+        self.nest6 = False
         self.ha_gre_key = None  # the HA's GRE key (fa / pma mode)
         self.counts = {"sent": 0, "received": 0, "dropped": 0, "rrq": 0, "rrp": 0, "keepalives": 0, "echo_replies": 0}
         # The mobile node's UDP tunnel end: the registration socket, or with
@@ -410,6 +414,8 @@ class Node:
         inner = os.read(self.tun, 65535)
         if tp.local_only(inner):
             return
+        if self.nest6 and tp.ip_version(inner) == 6:
+            inner = self.nested(inner)
         try:
             if self.a.encap == "udp":
                 # RFC 3519 §3.3: Type 4, Next Header 4 (IPv4), Reserved 0.
@@ -501,8 +507,26 @@ class Node:
             self.keepalive()
         self.next_keepalive = time.monotonic() + self.keepalive_s
 
+    def nested(self, ipv6):
+        """RFC 4213 §3.5: an IPv4 header from our home address to the home
+        agent, protocol 41 (IPv6), TTL 64, DF clear, around `ipv6`."""
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(ipv6), 0, 0, 64, 41, 0, self.hoa.packed, self.a.ha.packed)
+        return ip[:10] + struct.pack("!H", tp.inet_checksum(ip)) + ip[12:] + ipv6
+
+    def unnested(self, inner):
+        """The IPv6 packet in a §9.2 code 0 packet (IPv4 from the home
+        agent to our home address, protocol 41), or None."""
+        if len(inner) < 20 or inner[0] >> 4 != 4 or inner[9] != 41:
+            return None
+        ihl = (inner[0] & 0x0F) * 4
+        if inner[12:16] != self.a.ha.packed or inner[16:20] != self.hoa.packed or tp.inet_checksum(inner[:ihl]) != 0:
+            return None
+        return inner[ihl:]
+
     def downlink_raw(self, sock):
         inner = self.tunnel.recv(sock)
+        if inner is not None and self.nest6 and tp.ip_version(inner) == 4 and len(inner) > 9 and inner[9] == 41:
+            inner = self.unnested(inner)
         if inner is None or self.tun is None:
             self.counts["dropped"] += 1
             return
@@ -544,8 +568,9 @@ class Node:
                 self.ha_gre_key = ev["gre_key"]
             if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0 and self.tun is None:
                 # §9.2: accepted prefixes (codes 0-7); code 1 = tunnelled to us.
-                prefixes = [r["prefix"] for r in ev.get("prefix_replies", []) if r["code"] < 8]
-                self.attach(ipaddress.IPv4Address(ev["hoa"]), prefixes)
+                accepted = [r for r in ev.get("prefix_replies", []) if r["code"] < 8]
+                self.nest6 = any(r["code"] == 0 for r in accepted)
+                self.attach(ipaddress.IPv4Address(ev["hoa"]), [r["prefix"] for r in accepted])
             if ev.get("code", 255) < 64 and ev.get("lifetime_s", 0) > 0:
                 self.udp_granted(ev)
         elif cmd == "deregister":

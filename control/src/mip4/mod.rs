@@ -154,6 +154,7 @@ impl Tunnel {
             ecn_compat,
             path_mtu,
             ipv6_over_ipv4_mtu,
+            nested: false,
         }
     }
 

@@ -36,6 +36,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anchor_config::{Config, EcnMode};
 use dataplane::port::{Port, PuntRing};
+use dataplane::tunnel::TunnelKind;
 use serde_json::{json, Value};
 
 use super::Signalling;
@@ -55,6 +56,9 @@ pub(super) struct HaGlue {
     pub(super) ha: Ha,
     /// HA binding id → forwarding binding id.
     installed: HashMap<u32, u32>,
+    /// HA binding id → forwarding binding id of its nested IPv6 tunnel
+    /// (DSMIPv4 without Tunneling Mode, [`nested_of`]).
+    installed_v6: HashMap<u32, u32>,
     /// Addresses of each installed HA binding reserved in the LMA's pools.
     reserved_at_lma: HashMap<u32, Held>,
     /// Datagrams with a wrong UDP checksum (dropped silently, §8.7 step 1).
@@ -110,6 +114,7 @@ impl HaGlue {
         HaGlue {
             ha,
             installed: HashMap::new(),
+            installed_v6: HashMap::new(),
             reserved_at_lma: HashMap::new(),
             bad_checksum: 0,
             unrouted: 0,
@@ -301,7 +306,8 @@ impl Signalling {
                     cp.send_now(port, &frame);
                 }
                 Output::Install(b) => {
-                    let held = Held { hoa: Some(b.hoa), prefixes: forwarded_prefixes(&b) };
+                    // Every prefix the binding holds (straight or nested).
+                    let held = Held { hoa: Some(b.hoa), prefixes: b.prefixes.clone() };
                     let (binding, spec) = binding_of(&b, fwd, config);
                     let Some(glue) = self.ha.as_mut() else { continue };
                     match fwd.install(glue.installed.get(&b.id).copied(), binding, spec, now) {
@@ -319,11 +325,15 @@ impl Signalling {
                         }
                     }
                     self.reserve_at_lma(b.id, held);
+                    self.install_nested(&b, fwd, config, now);
                 }
                 Output::Remove { id } => {
                     if let Some(fid) = self.ha.as_mut().and_then(|g| g.installed.remove(&id)) {
                         fwd.remove(fid, now);
                         hops_changed = true;
+                    }
+                    if let Some(fid) = self.ha.as_mut().and_then(|g| g.installed_v6.remove(&id)) {
+                        fwd.remove(fid, now);
                     }
                     self.home_link_release(HomeLinkOwner::Ha(id), cp, now);
                     self.release_at_lma(id);
@@ -337,6 +347,30 @@ impl Signalling {
         }
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
+        }
+    }
+
+    /// Installs, moves or removes the nested IPv6 tunnel of a DSMIPv4
+    /// binding without Tunneling Mode ([`nested_of`]).
+    fn install_nested(&mut self, b: &mip4::Binding, fwd: &mut Forwarding, config: &Config, now: Instant) {
+        let Some(glue) = self.ha.as_mut() else { return };
+        let existing = glue.installed_v6.get(&b.id).copied();
+        match nested_of(b, fwd, config) {
+            Some((binding, spec)) => match fwd.install(existing, binding, spec, now) {
+                Ok(id) => {
+                    glue.installed_v6.insert(b.id, id);
+                }
+                Err(e) => {
+                    glue.install_failures += 1;
+                    tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install the IPv6 tunnel to the home address: {e}");
+                }
+            },
+            None => {
+                if let Some(fid) = existing {
+                    glue.installed_v6.remove(&b.id);
+                    fwd.remove(fid, now);
+                }
+            }
         }
     }
 
@@ -736,16 +770,48 @@ pub(super) struct LmaReservation {
     draining: bool,
 }
 
-/// The prefixes a DSMIPv4 binding's forwarding carries: IPv6 straight to
-/// the care-of address (Tunneling Mode granted, reply code 1). Without it
-/// RFC 5454 nests IPv6 in IPv4 to the home address first, which the data
-/// plane does not build yet: those prefixes are bound but not forwarded.
+/// The prefixes a DSMIPv4 binding's own forwarding carries: IPv6 straight
+/// to the care-of address (Tunneling Mode granted, reply code 1). Without
+/// it they go through the nested tunnel of [`nested_of`].
 fn forwarded_prefixes(b: &mip4::Binding) -> Vec<Ipv6Addr> {
     if b.role == Role::Dsmip4 && b.ipv6_to_coa {
         b.prefixes.clone()
     } else {
         Vec::new()
     }
+}
+
+/// RFC 5454 §9.2, reply code 0: a DSMIPv4 binding without Tunneling Mode
+/// has its IPv6 (prefixes, draft -01 home address) tunnelled in IPv4 to
+/// its IPv4 home address, and that packet into the binding's own tunnel:
+/// a second forwarding binding with a nested IP-in-IP tunnel from our
+/// address to the home address, whose MTU is the outer tunnel's inner one.
+fn nested_of(b: &mip4::Binding, fwd: &Forwarding, config: &Config) -> Option<(Binding, dataplane::tunnel::TunnelSpec)> {
+    if b.role != Role::Dsmip4 || b.ipv6_to_coa || (b.prefixes.is_empty() && b.home_address6.is_none()) {
+        return None;
+    }
+    let (_, outer) = binding_of(b, fwd, config);
+    let inner_mtu = dataplane::tunnel::Tunnel::new(outer.clone(), dataplane::wire::MacAddr::ZERO, None).mtu_v4;
+    let mut spec = dataplane::tunnel::TunnelSpec::new(TunnelKind::IpIp, b.tunnel.local.into(), b.hoa.into());
+    spec.nested = true;
+    spec.port = outer.port;
+    spec.ttl = config.tunnel.ttl;
+    spec.ecn_compat = config.tunnel.ecn == EcnMode::Compat;
+    spec.path_mtu = inner_mtu;
+    spec.ipv6_over_ipv4_mtu = config.tunnel.ipv6_over_ipv4_mtu;
+    let binding = Binding {
+        id: 0,
+        mn_id: b.mn_id.to_string(),
+        role: b.role.name(),
+        vrf: 0,
+        ipv4_hoa: None,
+        hnps: b.prefixes.iter().map(|p| (*p, 64)).collect(),
+        ipv6_hoa: b.home_address6,
+        tunnel: 0,
+        expires: Some(b.expires),
+        state: "active",
+    };
+    Some((binding, spec))
 }
 
 /// RFC 5563 identifiers as the CLI shows them: lower-case hex octets.

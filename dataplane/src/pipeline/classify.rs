@@ -220,6 +220,22 @@ fn uplink(r: Result<Outer, DropReason>) -> Verdict {
     }
 }
 
+/// The uplink view of a decapsulated packet that is itself IPv6 in IPv4
+/// to us (RFC 5454 §9.2: a DSMIPv4 node without Tunneling Mode sends IPv6
+/// in IPv4 from its home address through its IPv4 tunnel): the IPv4 header
+/// at offset 14 is checked as [`classify`] checks one addressed to us.
+pub fn nested_uplink(frame: &[u8]) -> Result<Uplink, DropReason> {
+    let ip = ipv4::Packet::new_checked(frame.get(14..).unwrap_or_default()).map_err(|_| DropReason::InnerMalformed)?;
+    if !ip.verify_checksum() || ip.is_fragment() || ip.protocol() != ipv4::protocol::IPV6 {
+        return Err(DropReason::InnerMalformed);
+    }
+    let (off, len) = (14 + ip.header_len(), usize::from(ip.total_len()) - ip.header_len());
+    match decap::parse(frame, IpAddr::V4(ip.src_addr()), ip.protocol(), off, len, ip.dscp_ecn())? {
+        Outer::Tunnel(up) => Ok(up),
+        Outer::NotTunnel => Err(DropReason::InnerMalformed),
+    }
+}
+
 fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     let ip = match ipv4::Packet::new_checked(&frame[l3_off..]) {
         Ok(p) => p,

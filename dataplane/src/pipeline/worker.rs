@@ -32,7 +32,7 @@ use crate::tunnel::decap::{self, DecapError, Uplink};
 use crate::tunnel::encap::{self, EncapError};
 use crate::tunnel::{Tunnel, TunnelKind};
 
-use super::classify::{classify, express, Express, ExpressAddrs, ExpressUp, Verdict};
+use super::classify::{classify, express, nested_uplink, Express, ExpressAddrs, ExpressUp, Verdict};
 
 /// Why a packet was punted, left in the buffer's meta word for the control
 /// thread. The low 16 bits carry an argument (an MTU).
@@ -274,12 +274,32 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             let outcome = match self.class[i] {
                 Class::Down => {
                     let entry = fib.finish(&v4_key(self.dst4[i]), self.probes[i]);
-                    express_down(&mut buf, entry, false, state, &mut encaps, &mut self.ip_id, self.counters, index)
+                    express_down(
+                        &mut buf,
+                        entry,
+                        false,
+                        &self.fib,
+                        state,
+                        &mut encaps,
+                        &mut self.ip_id,
+                        self.counters,
+                        index,
+                    )
                 }
                 Class::Down6 => {
                     let dst = IpAddr::V6(self.dst6[i].into());
                     let entry = fib.finish(&key_of(dst), self.probes[i]).or_else(|| lookup_host(&self.fib, dst));
-                    express_down(&mut buf, entry, true, state, &mut encaps, &mut self.ip_id, self.counters, index)
+                    express_down(
+                        &mut buf,
+                        entry,
+                        true,
+                        &self.fib,
+                        state,
+                        &mut encaps,
+                        &mut self.ip_id,
+                        self.counters,
+                        index,
+                    )
                 }
                 Class::Up => {
                     let up = self.ups[i];
@@ -430,6 +450,7 @@ fn express_down<B: PacketBuf>(
     buf: &mut B,
     entry: Option<FibEntry>,
     inner_v6: bool,
+    fib: &FibReader,
     state: &ForwardingState,
     encaps: &mut [u64; TunnelKind::ALL.len()],
     ip_id: &mut u16,
@@ -445,7 +466,7 @@ fn express_down<B: PacketBuf>(
             encaps[t.spec.kind.index()] += 1;
             Ok(t.spec.port)
         }
-        _ => downlink(buf, 14, entry, state, ip_id, c, port),
+        _ => downlink(buf, 14, entry, fib, state, ip_id, c, port),
     }
 }
 
@@ -472,7 +493,7 @@ fn general<B: PacketBuf>(
         }
         Verdict::Downlink { l3_off, dst } => {
             let entry = entry.or_else(|| lookup_host(fib, dst));
-            downlink(buf, l3_off, entry, state, ip_id, c, port)
+            downlink(buf, l3_off, entry, fib, state, ip_id, c, port)
         }
         Verdict::Uplink(up) => {
             let entry = entry.or_else(|| lookup_host(fib, up.inner_src));
@@ -486,12 +507,16 @@ fn tunnel_of(state: &ForwardingState, entry: Option<FibEntry>) -> Option<&Tunnel
     entry.and_then(|e| state.tunnel(e.tunnel))
 }
 
-/// Downlink node: encapsulate into the entry's tunnel.
+/// Downlink node: encapsulate into the entry's tunnel. A nested tunnel's
+/// packet (IPv6 in IPv4 to a DSMIPv4 node's home address, RFC 5454 §9.2)
+/// then goes into the home address's own tunnel.
+#[allow(clippy::too_many_arguments)]
 #[inline]
 pub fn downlink<B: PacketBuf>(
     buf: &mut B,
     l3_off: usize,
     entry: Option<FibEntry>,
+    fib: &FibReader,
     state: &ForwardingState,
     ip_id: &mut u16,
     c: &WorkerCounters,
@@ -501,6 +526,37 @@ pub fn downlink<B: PacketBuf>(
         c.drop(port, DropReason::NoBinding);
         return Err(None);
     };
+    let outcome = encap_into(buf, l3_off, t, ip_id, c, port)?;
+    if !t.spec.nested {
+        return Ok(outcome);
+    }
+    // The outer tunnel, one level only; the first encapsulation's MTU is
+    // the outer tunnel's inner MTU (set by the control thread), so what
+    // fails here is no neighbour or no binding: dropped and counted.
+    let outer = match t.spec.remote {
+        IpAddr::V4(hoa) => tunnel_of(state, fib.lookup(&v4_key(u32::from(hoa)))),
+        IpAddr::V6(_) => None,
+    };
+    match outer {
+        Some(o) if !o.spec.nested => encap_into(buf, 14, o, ip_id, c, port).map_err(|_| None),
+        _ => {
+            c.drop(port, DropReason::NoBinding);
+            Err(None)
+        }
+    }
+}
+
+/// Encapsulates into `t` and counts it, or counts the failure and says
+/// what becomes of the packet.
+#[inline]
+fn encap_into<B: PacketBuf>(
+    buf: &mut B,
+    l3_off: usize,
+    t: &Tunnel,
+    ip_id: &mut u16,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
     match encap::encapsulate(buf, l3_off, t, ip_id) {
         Ok(()) => {
             add(&c.encap[t.spec.kind.index()], 1);
@@ -561,12 +617,15 @@ pub fn uplink<B: PacketBuf>(
         c.drop(port, DropReason::InnerMalformed);
         return Err(None);
     };
+    if up.inner_v4 && dst == t.spec.local && !t.spec.nested {
+        return nested(buf, up, fib, state, ip_id, c, port);
+    }
     if state.is_mobile(dst) {
         if let Some(to) = fib.lookup(&key_of(dst)).or_else(|| lookup_host(fib, dst)) {
             return match decap::decapsulate_keeping_ttl(buf, up) {
                 Ok(()) => {
                     add(&c.decap[up.kind.index()], 1);
-                    downlink(buf, 14, Some(to), state, ip_id, c, port)
+                    downlink(buf, 14, Some(to), fib, state, ip_id, c, port)
                 }
                 Err(e) => decap_failed(e, c, port),
             };
@@ -592,6 +651,42 @@ pub fn uplink<B: PacketBuf>(
     }
 }
 
+/// An uplink packet whose inner packet is addressed to the tunnel's own
+/// address: IPv6 in IPv4 from a DSMIPv4 node's home address (RFC 5454
+/// §9.2). Decapsulated once, then handled as an uplink packet of the
+/// nested tunnel, whose source checks (outer source = the home address,
+/// inner source in the node's prefixes) apply as to any other.
+#[allow(clippy::too_many_arguments)]
+fn nested<B: PacketBuf>(
+    buf: &mut B,
+    up: &Uplink,
+    fib: &FibReader,
+    state: &ForwardingState,
+    ip_id: &mut u16,
+    c: &WorkerCounters,
+    port: usize,
+) -> Outcome {
+    if let Err(e) = decap::decapsulate_keeping_ttl(buf, up) {
+        return decap_failed(e, c, port);
+    }
+    add(&c.decap[up.kind.index()], 1);
+    let inner = match nested_uplink(buf.data()) {
+        Ok(inner) => inner,
+        Err(reason) => {
+            c.drop(port, reason);
+            return Err(None);
+        }
+    };
+    let entry = fib.lookup(&key_of(inner.inner_src)).or_else(|| lookup_host(fib, inner.inner_src));
+    match tunnel_of(state, entry) {
+        Some(t) if t.spec.nested => uplink(buf, &inner, entry, fib, state, ip_id, c, port),
+        _ => {
+            c.drop(port, DropReason::Spoofed);
+            Err(None)
+        }
+    }
+}
+
 /// Counts a decapsulation that failed and says what becomes of the packet.
 fn decap_failed(e: DecapError, c: &WorkerCounters, port: usize) -> Outcome {
     let (reason, punt) = match e {
@@ -603,4 +698,141 @@ fn decap_failed(e: DecapError, c: &WorkerCounters, port: usize) -> Outcome {
     };
     c.drop(port, reason);
     Err(punt)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The nested tunnel of a DSMIPv4 node without Tunneling Mode (RFC 5454
+    //! §9.2): IPv6 in IPv4 to the home address, inside the home address's
+    //! own tunnel, both ways, with the source checks of both levels.
+
+    use core::net::{Ipv4Addr, Ipv6Addr};
+
+    use super::*;
+    use crate::addrs::Ipv4Cidr;
+    use crate::fib::FibWriter;
+    use crate::port::mem::MemBuf;
+    use crate::port::PortId;
+    use crate::route::Route;
+    use crate::tunnel::TunnelSpec;
+    use crate::wire::MacAddr;
+
+    const US: MacAddr = MacAddr([2, 0, 0, 0, 0, 1]);
+    const PEER: MacAddr = MacAddr([2, 0, 0, 0, 0, 2]);
+    const CN_MAC: MacAddr = MacAddr([2, 0, 0, 0, 0, 3]);
+    const HA: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 1);
+    const COA: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
+    const HOA: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 5);
+    const MN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x100, 1, 0, 0, 0, 0x100);
+    const CN6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 2, 0, 0, 0, 0, 2);
+
+    /// An Ethernet frame to us with an IPv6 packet (no next header, 8
+    /// octets of payload).
+    fn v6_frame(src: Ipv6Addr, dst: Ipv6Addr) -> Vec<u8> {
+        let mut f = Vec::new();
+        f.extend_from_slice(&US.0);
+        f.extend_from_slice(&PEER.0);
+        f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 59, 64]);
+        f.extend_from_slice(&src.octets());
+        f.extend_from_slice(&dst.octets());
+        f.extend_from_slice(&[0xab; 8]);
+        f
+    }
+
+    fn ipip(local: Ipv4Addr, remote: Ipv4Addr, nested: bool, next_hop: Option<MacAddr>) -> Tunnel {
+        let mut spec = TunnelSpec::new(TunnelKind::IpIp, local.into(), remote.into());
+        spec.nested = nested;
+        spec.path_mtu = if nested { 1480 } else { 1500 };
+        Tunnel::new(spec, US, next_hop)
+    }
+
+    /// The HoA's tunnel to the care-of address (tunnel 0), the prefix's
+    /// nested one to the HoA (tunnel 1), and the correspondent's route.
+    fn setup() -> (FibWriter, FibReader, ForwardingState) {
+        let (mut w, r) = crate::fib::new(64, 1);
+        let mut state = ForwardingState::default();
+        state.tunnels.set(0, Some(ipip(HA, COA, false, Some(PEER))));
+        state.tunnels.set(1, Some(ipip(HA, HOA, true, None)));
+        w.insert(FibKey::V4 { vrf: 0, addr: HOA }, FibEntry { session: 1, tunnel: 0 }).unwrap();
+        w.insert(FibKey::v6_prefix(0, MN6), FibEntry { session: 1, tunnel: 1 }).unwrap();
+        state.routes = vec![Route { prefix: CN6.into(), len: 64, port: 1, via: None }];
+        state.neighbors = vec![(1, CN6.into(), CN_MAC)];
+        state.port_macs = vec![US, US];
+        (w, r, state)
+    }
+
+    #[test]
+    fn downlink_ipv6_goes_in_ipv4_to_the_home_address_inside_its_tunnel() {
+        let (_w, fib, state) = setup();
+        let c = WorkerCounters::default();
+        let mut buf = MemBuf::from_frame(PortId(1), &v6_frame(CN6, MN6));
+        let entry = fib.lookup(&key_of(MN6.into()));
+        assert_eq!(downlink(&mut buf, 14, entry, &fib, &state, &mut 0, &c, 1), Ok(0));
+        let f = buf.data();
+        assert_eq!(f[..6], PEER.0);
+        // Outer: HA → CoA, IP-in-IP (4) around IPv4.
+        assert_eq!((f[14], f[23], &f[26..30], &f[30..34]), (0x45, 4, &HA.octets()[..], &COA.octets()[..]));
+        // Nested: HA → HoA, protocol 41 around IPv6, whose hop limit went down once.
+        assert_eq!((f[34], f[43], &f[46..50], &f[50..54]), (0x45, 41, &HA.octets()[..], &HOA.octets()[..]));
+        assert_eq!((f[54] >> 4, f[61]), (6, 63));
+        assert_eq!(usize::from(u16::from_be_bytes([f[16], f[17]])), f.len() - 14);
+        assert_eq!(usize::from(u16::from_be_bytes([f[36], f[37]])), f.len() - 34);
+        assert!(crate::wire::ipv4::Packet::new_checked(&f[14..]).unwrap().verify_checksum());
+        assert!(crate::wire::ipv4::Packet::new_checked(&f[34..]).unwrap().verify_checksum());
+    }
+
+    /// The mobile node's packet from `src6`: in IPv4 from `inner_src` to
+    /// the HA, in IPv4 from the care-of address to the HA.
+    fn from_mn(src6: Ipv6Addr, inner_src: Ipv4Addr) -> MemBuf {
+        let mut buf = MemBuf::from_frame(PortId(0), &v6_frame(src6, CN6));
+        encap::encapsulate(&mut buf, 14, &ipip(inner_src, HA, false, Some(US)), &mut 0).unwrap();
+        encap::encapsulate(&mut buf, 14, &ipip(COA, HA, false, Some(US)), &mut 0).unwrap();
+        buf
+    }
+
+    fn up(buf: &mut MemBuf, fib: &FibReader, state: &ForwardingState, c: &WorkerCounters) -> Outcome {
+        let addrs = PortAddrs::new(US, vec![Ipv4Cidr { addr: HA, prefix_len: 24 }], Vec::new());
+        let verdict = classify(buf.data(), &addrs);
+        let entry = match verdict {
+            Verdict::Uplink(up) => fib.lookup(&key_of(up.inner_src)),
+            _ => None,
+        };
+        general(buf, verdict, entry, fib, state, &mut 0, c, 0)
+    }
+
+    #[test]
+    fn uplink_ipv6_in_ipv4_from_the_home_address_is_unwrapped_twice_and_routed() {
+        let (_w, fib, state) = setup();
+        let c = WorkerCounters::default();
+        let mut buf = from_mn(MN6, HOA);
+        assert_eq!(up(&mut buf, &fib, &state, &c), Ok(1));
+        let f = buf.data();
+        assert_eq!((&f[..6], &f[12..14]), (&CN_MAC.0[..], &[0x86, 0xdd][..]));
+        assert_eq!(&f[22..38], &MN6.octets()[..]);
+        assert_eq!(f[21], 62, "one hop for the anchor after the mobile node's encapsulation");
+        assert_eq!(f.len(), 14 + 48);
+    }
+
+    #[test]
+    fn uplink_nested_packets_with_a_wrong_source_at_either_level_are_spoofed() {
+        let (mut w, fib, state) = setup();
+        // Another node's home address behind the same care-of address.
+        let other = Ipv4Addr::new(203, 0, 113, 6);
+        w.insert(FibKey::V4 { vrf: 0, addr: other }, FibEntry { session: 2, tunnel: 0 }).unwrap();
+        let c = WorkerCounters::default();
+        let spoofed = |c: &WorkerCounters| c.drops[DropReason::Spoofed as usize].load(Relaxed);
+        // IPv6 source outside the node's prefix.
+        let mut buf = from_mn(Ipv6Addr::new(0x2001, 0xdb8, 0x100, 9, 0, 0, 0, 1), HOA);
+        assert_eq!(up(&mut buf, &fib, &state, &c), Err(None));
+        assert_eq!(spoofed(&c), 1);
+        // The other node's home address sending from this node's prefix:
+        // the outer level passes, the nested tunnel's far end is not it.
+        let mut buf = from_mn(MN6, other);
+        assert_eq!(up(&mut buf, &fib, &state, &c), Err(None));
+        assert_eq!(spoofed(&c), 2);
+        // A nested source with no binding at all.
+        let mut buf = from_mn(MN6, Ipv4Addr::new(203, 0, 113, 7));
+        assert_eq!(up(&mut buf, &fib, &state, &c), Err(None));
+        assert_eq!(c.drops[DropReason::NoBinding as usize].load(Relaxed), 1);
+    }
 }

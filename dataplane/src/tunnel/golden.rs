@@ -124,6 +124,7 @@ impl Case {
             ecn_compat: false,
             path_mtu: 1500,
             ipv6_over_ipv4_mtu: 1280,
+            nested: false,
         };
         Tunnel::new(spec, ANCHOR_MAC, Some(NEXT_HOP_MAC))
     }

@@ -80,6 +80,12 @@ pub struct TunnelSpec {
     pub path_mtu: u16,
     /// Static tunnel MTU for IPv6 payload over an IPv4 outer (RFC 4213).
     pub ipv6_over_ipv4_mtu: u16,
+    /// The far end is an IPv4 home address with a tunnel of its own
+    /// (RFC 5454 §9.2, DSMIPv4 without Tunneling Mode): a downlink packet,
+    /// once in this (IP-in-IP) tunnel, goes into the tunnel the forwarding
+    /// table has for `remote`; uplink packets of this tunnel arrive inside
+    /// that one. No next hop of its own, no express path.
+    pub nested: bool,
 }
 
 impl TunnelSpec {
@@ -102,6 +108,7 @@ impl TunnelSpec {
             ecn_compat: false,
             path_mtu: 1500,
             ipv6_over_ipv4_mtu: 1280,
+            nested: false,
         }
     }
 }
@@ -176,6 +183,9 @@ pub struct Tunnel {
 impl Tunnel {
     /// Builds the template for `spec`, sent from `src_mac` to `next_hop_mac`.
     pub fn new(spec: TunnelSpec, src_mac: MacAddr, next_hop_mac: Option<MacAddr>) -> Tunnel {
+        // A nested tunnel's Ethernet header is replaced by the outer
+        // tunnel's: it needs no neighbour.
+        let next_hop_mac = if spec.nested { Some(next_hop_mac.unwrap_or(MacAddr::ZERO)) } else { next_hop_mac };
         let mut tpl = [0u8; TEMPLATE_MAX];
         tpl[0..6].copy_from_slice(&next_hop_mac.unwrap_or(MacAddr::ZERO).0);
         tpl[6..12].copy_from_slice(&src_mac.0);
@@ -269,7 +279,7 @@ impl Tunnel {
     /// has one.
     fn build_express(&self, inner_v6: bool) -> Option<Express> {
         let head = usize::from(self.tpl_len);
-        if self.next_hop_mac.is_none() || head > EXPRESS_WINDOW {
+        if self.next_hop_mac.is_none() || self.spec.nested || head > EXPRESS_WINDOW {
             return None;
         }
         let outer_v6 = !self.outer_is_v4();
@@ -312,7 +322,7 @@ impl Tunnel {
     /// The template with the next hop's MAC replaced (neighbour changed).
     pub fn with_next_hop(&self, mac: Option<MacAddr>) -> Tunnel {
         let mut t = self.clone();
-        t.next_hop_mac = mac;
+        t.next_hop_mac = if t.spec.nested { Some(mac.unwrap_or(MacAddr::ZERO)) } else { mac };
         t.tpl[0..6].copy_from_slice(&mac.unwrap_or(MacAddr::ZERO).0);
         t.express = [t.build_express(false), t.build_express(true)];
         t
