@@ -83,26 +83,17 @@ impl Net {
 
     /// Starts mip4.py as the v4only mobile node (IP-in-IP).
     fn mn(&mut self) -> Result<usize, String> {
-        let args: Vec<String> = [
-            &script("sim/mip4.py")[..],
-            "--nai",
-            NAI,
-            "--spi",
-            SPI,
-            "--key",
-            KEY,
-            "--ha",
-            HA,
-            "--mn-ns",
-            MN_NS,
-            "--coa",
-            COA,
-            "--encap",
-            "ipip",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        self.mn_as((NAI, SPI, KEY), &[])
+    }
+
+    /// Starts mip4.py for the association (NAI, SPI, key), IP-in-IP, with
+    /// `extra` arguments.
+    fn mn_as(&mut self, sa: (&str, &str, &str), extra: &[&str]) -> Result<usize, String> {
+        let (nai, spi, key) = sa;
+        let script = script("sim/mip4.py");
+        let base = [&script[..], "--nai", nai, "--spi", spi, "--key", key, "--ha", HA, "--mn-ns", MN_NS];
+        let args: Vec<String> =
+            base.iter().chain(&["--coa", COA, "--encap", "ipip"]).chain(extra).map(|s| s.to_string()).collect();
         let sim = Sim::start(&self.env.dir, "mn", "anc-mag", &args)?;
         self.sims.push(sim);
         Ok(self.sims.len() - 1)
@@ -229,6 +220,62 @@ fn a_mobile_node_registered_away_is_reached_on_its_home_link_through_proxy_arp_u
         ensure!(!n.contains("lladdr"), "anc-cn's ARP for {hoa} was answered after de-registration: {n}");
         let stats = net.stats()?;
         ensure!(home_link_counter(&stats, "withdrawn") >= 1, "withdrawal not counted: {}", stats["home_link"]);
+        net.alive()
+    });
+}
+
+/// demo.toml's dual-stack association (its profile allows IPv6).
+const DUAL: (&str, &str, &str) = ("dual@anchor.test", "4097", "0102030405060708090a0b0c0d0e0f10");
+/// demo.toml's ha.dsmip4_draft01_type.
+const DRAFT: &str = "200";
+
+#[test]
+fn a_draft01_ipv6_home_address_on_the_home_link_is_checked_by_dad_then_defended_and_reached() {
+    run_test("draft01", |net| {
+        // draft-ietf-mip4-dsmipv4-01 (PROTOCOLS.md §9.3): ::42/128 forms
+        // 2001:db8:2::42 on the home link (the home port's /64); no
+        // Tunneling Mode, so IPv6 travels in IPv4 to the home address.
+        let m = net.mn_as(DUAL, &["--draft01-type", DRAFT, "--ipv6-prefix", "::42/128"])?;
+        let rrp = net.rrp(m, "register")?;
+        ensure!(rrp["code"] == 0, "registration not accepted: {rrp}");
+        let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
+        ensure!(
+            replies.len() == 1 && replies[0]["code"] == 0 && replies[0]["prefix"] == "2001:db8:2::42/128",
+            "not one draft reply granting 2001:db8:2::42/128 with code 0: {rrp}"
+        );
+        ensure!(rrp["auth_ok"] == true, "the reply's MN-HA does not verify in the draft layout: {rrp}");
+        net.sims[m].event("attached", Duration::from_secs(10))?;
+        let row = net.proxy_row("2001:db8:2::42")?.ok_or("2001:db8:2::42 not in show proxy")?;
+        ensure!(row["state"] == "active", "show proxy row: {row}");
+        ensure!(row["owner"].as_str().is_some_and(|o| o.starts_with("mip4 binding")), "show proxy owner: {row}");
+        // The correspondent on the home link resolves it to us (proxy ND)
+        // and reaches the node through both tunnels, and back.
+        net.ping("anc-cn", "2001:db8:2::42")?;
+        net.ping(MN_NS, "2001:db8:2::2")?;
+        let b = net.ctl(&["show", "binding", "dual@anchor.test"])?;
+        let b = b.get(0).cloned().unwrap_or_default();
+        ensure!(b["ipv6_hoa"] == "2001:db8:2::42" && b["role"] == "dsmip4", "binding: {b}");
+        // De-registration withdraws it.
+        let rrp = net.rrp(m, "deregister")?;
+        ensure!(rrp["code"] == 0, "de-registration not accepted: {rrp}");
+        wait_until(Duration::from_secs(5), "the proxy's withdrawal", || {
+            Ok(net.proxy_row("2001:db8:2::42")?.is_none().then_some(()))
+        })?;
+        net.alive()
+    });
+}
+
+#[test]
+fn a_draft01_home_address_in_use_on_the_home_link_is_refused_with_code_11() {
+    run_test("draft01-dad", |net| {
+        // The correspondent holds 2001:db8:2::43 and defends it.
+        net.sh(&["ip", "-n", "anc-cn", "addr", "add", "2001:db8:2::43/64", "dev", "cn-home", "nodad"]);
+        let m = net.mn_as(DUAL, &["--draft01-type", DRAFT, "--ipv6-prefix", "2001:db8:2::43/128"])?;
+        let rrp = net.rrp(m, "register")?;
+        ensure!(rrp["code"] == 0, "the IPv4 registration should stand: {rrp}");
+        let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
+        ensure!(replies.len() == 1 && replies[0]["code"] == 11, "not one reply with code 11 (DAD failed): {rrp}");
+        ensure!(net.proxy_row("2001:db8:2::43")?.is_none(), "a duplicate address is answered for");
         net.alive()
     });
 }

@@ -26,7 +26,10 @@ agent registering the host by proxy (RFC 5563, per-node FA-HA
 authentication). With --ipv6-prefix (and --tunneling-mode) the request
 asks for a DSMIPv4 prefix (RFC 5454, §9); accepted prefixes get <prefix>::100
 on the TUN; without Tunneling Mode (reply code 0) IPv6 travels in IPv4
-between the home address and the home agent, inside the tunnel. With --revocation the request advertises Revocation
+between the home address and the home agent, inside the tunnel. With
+--draft01-type the DSMIPv4 extensions use draft-ietf-mip4-dsmipv4-01's
+layout, and a /128 (::IID or a full address) asks for an IPv6 home address
+on the home link, which the TUN then carries as a /128. With --revocation the request advertises Revocation
 Support (RFC 3543) and a revocation from the home agent is acknowledged
 (event "revocation", then "detached").
 
@@ -146,9 +149,13 @@ def build_rrq(a, lifetime, ident, hoa):
         # Prefix Length, prefix; all zero = allocate one), and the IPv6
         # Tunneling Mode (Length 2, Sub-type 3) that asks for IPv6 straight
         # to the care-of address; both before MN-HA.
-        msg += struct.pack("!BBBB", EXT_DSMIP4, 18, 1, a.ipv6_prefix.prefixlen) + a.ipv6_prefix.network_address.packed
+        # With --draft01-type: draft-ietf-mip4-dsmipv4-01's layout, the
+        # same sub-types under that type with Length counting the whole
+        # extension (20, 4; PROTOCOLS.md §9.3).
+        ty, extra = (a.draft01_type, 2) if a.draft01_type else (EXT_DSMIP4, 0)
+        msg += struct.pack("!BBBB", ty, 18 + extra, 1, a.ipv6_prefix.prefixlen) + a.ipv6_prefix.network_address.packed
         if a.tunneling_mode:
-            msg += struct.pack("!BBBB", EXT_DSMIP4, 2, 3, 0)
+            msg += struct.pack("!BBBB", ty, 2 + extra, 3, 0)
     if a.revocation and a.mode == "mn":
         # §8.9: Type 137, Length 6, I bit, our 32-bit clock.
         msg += struct.pack("!BBHI", EXT_REVOCATION_SUPPORT, 6, 0x8000, int(time.time()) & 0xFFFFFFFF)
@@ -179,8 +186,9 @@ def build_rrq(a, lifetime, ident, hoa):
     return msg
 
 
-def parse_extensions(buf, off):
-    """(type, offset, body) of each extension, by the shapes of §8.4."""
+def parse_extensions(buf, off, draft01_type=None):
+    """(type, offset, body) of each extension, by the shapes of §8.4 (and
+    the draft -01 DSMIPv4 one, Length over the whole extension)."""
     out = []
     while off < len(buf):
         t = buf[off]
@@ -195,6 +203,9 @@ def parse_extensions(buf, off):
             length = struct.unpack_from("!H", buf, off + 2)[0]
             end = off + 4 + length
             body = buf[off + 4 : end]
+        elif t == draft01_type:
+            end = off + buf[off + 1]
+            body = buf[off + 2 : end]
         else:  # TLV and short shapes: the octet at offset 1 is the length
             end = off + 2 + buf[off + 1]
             body = buf[off + 2 : end]
@@ -228,7 +239,7 @@ def parse_rrp(a, buf, sent_ident):
         "prefix_replies": [],
     }
     try:
-        exts = parse_extensions(buf, 20)
+        exts = parse_extensions(buf, 20, a.draft01_type)
     except ValueError as e:
         ev["error"] = str(e)
         return ev
@@ -238,7 +249,7 @@ def parse_rrp(a, buf, sent_ident):
         elif t == EXT_UDP_TUNNEL_REPLY and len(body) >= 6:
             sub, rcode, fl, keepalive = struct.unpack_from("!BBHH", body)
             ev["udp_tunnel_reply"] = {"code": rcode, "f": bool(fl & 0x8000), "keepalive_s": keepalive}
-        elif t == EXT_DSMIP4 and len(body) == 20 and body[0] == 2:
+        elif t in (EXT_DSMIP4, a.draft01_type) and len(body) == 20 and body[0] == 2:
             prefix = ipaddress.IPv6Address(body[4:20])
             ev["prefix_replies"].append({"code": body[1], "prefix": f"{prefix}/{body[2]}"})
         elif t == EXT_GRE_KEY and len(body) == 4:
@@ -291,8 +302,10 @@ def setup_mn(a):
     tp.sh("ip", "-n", ns, "addr", "add", f"{a.ipv4_hoa}/32", "dev", dev)
     tp.sh("ip", "-n", ns, "route", "replace", "default", "dev", dev)
     for net in a.hnp:
-        addr = net.network_address + 0x100  # <prefix>::100
-        tp.sh("ip", "-n", ns, "-6", "addr", "add", f"{addr}/64", "dev", dev, "nodad")
+        # <prefix>::100, or a home address (draft -01 /128) itself.
+        addr = net.network_address if net.prefixlen == 128 else net.network_address + 0x100
+        plen = 128 if net.prefixlen == 128 else 64
+        tp.sh("ip", "-n", ns, "-6", "addr", "add", f"{addr}/{plen}", "dev", dev, "nodad")
     if a.hnp:
         tp.sh("ip", "-n", ns, "-6", "route", "replace", "default", "dev", dev)
 
@@ -397,7 +410,9 @@ class Node:
             self.tunnel = tp.RawTunnel(targs)
         self.tun = tp.open_tun(a.tun)
         setup_mn(targs)
-        mn_addrs = [f"{hoa}/32"] + [f"{n.network_address + 0x100}/64" for n in targs.hnp]
+        mn_addrs = [f"{hoa}/32"] + [
+            f"{n.network_address}/128" if n.prefixlen == 128 else f"{n.network_address + 0x100}/64" for n in targs.hnp
+        ]
         emit("attached", hoa=str(hoa), encap=a.encap, tun=a.tun, mn_addrs=mn_addrs)
 
     def detach(self):
@@ -668,6 +683,12 @@ def parse_args():
         "--ipv6-prefix",
         type=ipaddress.IPv6Network,
         help="DSMIPv4 (RFC 5454): request this prefix (::/64 asks the home agent for one)",
+    )
+    p.add_argument(
+        "--draft01-type",
+        type=int,
+        help="write the DSMIPv4 extensions in draft-ietf-mip4-dsmipv4-01's layout under this private type "
+        "(the home agent's ha.dsmip4_draft01_type); --ipv6-prefix ::IID/128 then asks for a home address",
     )
     p.add_argument(
         "--tunneling-mode",

@@ -291,6 +291,8 @@ impl Signalling {
         now: Instant,
     ) {
         let mut hops_changed = false;
+        // DAD results known at once (draft -01 mode).
+        let mut decided: Vec<(Ipv6Addr, bool)> = Vec::new();
         for o in outputs {
             match o {
                 Output::Send { src, dst, dst_port, msg } => {
@@ -315,9 +317,20 @@ impl Signalling {
                             glue.installed.insert(b.id, id);
                             hops_changed = true;
                             // RFC 5944 §4.6: the home address is answered
-                            // for on its home link (only the IPv4 HoA: the
-                            // DSMIPv4 prefixes are routed, §9.2).
+                            // for on its home link (the DSMIPv4 prefixes are
+                            // routed, §9.2); so is a draft -01 IPv6 home
+                            // address, which passed DAD as HaDad.
                             self.home_link_claim(HomeLinkOwner::Ha(b.id), IpAddr::V4(b.hoa), cp, config, now);
+                            let mut keep = vec![IpAddr::V4(b.hoa)];
+                            if let Some(a) = b.home_address6 {
+                                let a = IpAddr::V6(a);
+                                keep.push(a);
+                                let under_dad = HomeLinkOwner::HaDad(b.home_address6.unwrap_or(Ipv6Addr::UNSPECIFIED));
+                                if !self.home_link_transfer(under_dad, HomeLinkOwner::Ha(b.id), a) {
+                                    self.home_link_claim(HomeLinkOwner::Ha(b.id), a, cp, config, now);
+                                }
+                            }
+                            self.home_link_keep_only(HomeLinkOwner::Ha(b.id), &keep, cp, now);
                         }
                         Err(e) => {
                             glue.install_failures += 1;
@@ -339,11 +352,19 @@ impl Signalling {
                     self.release_at_lma(id);
                 }
                 Output::Dad { addr } => {
-                    // Hooked to the home link's DAD in the next step; until
-                    // then the registration waits and is dropped.
-                    tracing::warn!(%addr, "duplicate address detection is not wired yet");
+                    // draft -01 (PROTOCOLS.md §9.3): DAD on the home link,
+                    // answered through home_link_dad_done; an address that
+                    // cannot be checked counts as in use (code 11).
+                    match self.home_link_claim(HomeLinkOwner::HaDad(addr), IpAddr::V6(addr), cp, config, now) {
+                        HomeLinkClaim::DadPending => {}
+                        HomeLinkClaim::Proxied => decided.push((addr, true)),
+                        _ => decided.push((addr, false)),
+                    }
                 }
             }
+        }
+        for (addr, unique) in decided {
+            self.ha_dad_done(addr, unique, cp, fwd, config, now);
         }
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
@@ -555,6 +576,9 @@ impl Signalling {
 pub enum HomeLinkOwner {
     /// A Mobile IPv4 home agent binding (its id).
     Ha(u32),
+    /// A draft -01 DSMIPv4 IPv6 home address under DAD for a registration
+    /// not answered yet; handed to the binding that takes it.
+    HaDad(Ipv6Addr),
     /// A PMIPv6 LMA session (its id).
     Lma(u32),
     /// A `[[binding]]` of the config (its index).
@@ -567,6 +591,7 @@ impl std::fmt::Display for HomeLinkOwner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             HomeLinkOwner::Ha(id) => write!(f, "mip4 binding {id}"),
+            HomeLinkOwner::HaDad(a) => write!(f, "mip4 registration waiting for DAD of {a}"),
             HomeLinkOwner::Lma(id) => write!(f, "pmip6 session {id}"),
             HomeLinkOwner::Static(i) => write!(f, "binding[{i}]"),
             HomeLinkOwner::Dsmip6(id) => write!(f, "dsmip6 binding {id}"),
@@ -638,6 +663,57 @@ impl Signalling {
                 HomeLinkClaim::Refused(e)
             }
         }
+    }
+
+    /// Hands (port, `addr`) from `from` to `to` without withdrawing it;
+    /// false when `from` does not hold it.
+    pub fn home_link_transfer(&mut self, from: HomeLinkOwner, to: HomeLinkOwner, addr: IpAddr) -> bool {
+        let hl = &mut self.home_link;
+        let Some(held) = hl.by_owner.get_mut(&from) else { return false };
+        let Some(i) = held.iter().position(|(_, a)| *a == addr) else { return false };
+        let key = held.remove(i);
+        if held.is_empty() {
+            hl.by_owner.remove(&from);
+        }
+        hl.owner_of.insert(key, to);
+        hl.by_owner.entry(to).or_default().push(key);
+        true
+    }
+
+    /// Withdraws what `owner` holds besides `keep` (a re-registration that
+    /// left an address out).
+    pub fn home_link_keep_only<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        owner: HomeLinkOwner,
+        keep: &[IpAddr],
+        cp: &mut ControlPlane<'_, P, R>,
+        now: Instant,
+    ) {
+        let Some(held) = self.home_link.by_owner.get_mut(&owner) else { return };
+        let (kept, gone): (Vec<_>, Vec<_>) = held.drain(..).partition(|(_, a)| keep.contains(a));
+        *held = kept;
+        for (port, addr) in gone {
+            self.home_link.owner_of.remove(&(port, addr));
+            cp.neighbors_mut().proxy_remove(port, addr, now);
+            tracing::info!(%addr, %owner, port, "no longer answering for the home address");
+        }
+    }
+
+    /// A draft -01 DAD result: the home agent answers the registration
+    /// that waited; an address no binding took is withdrawn.
+    fn ha_dad_done<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        addr: Ipv6Addr,
+        unique: bool,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.ha.as_mut() else { return };
+        let out = glue.ha.dad_done(addr, unique, now, SystemTime::now());
+        self.apply_mip4(out, cp, fwd, config, now);
+        self.home_link_release(HomeLinkOwner::HaDad(addr), cp, now);
     }
 
     /// Withdraws every address proxied for `owner` (de-registration,
@@ -739,8 +815,8 @@ impl Signalling {
         _now: Instant,
     ) {
         match owner {
-            // No role registers an IPv6 home address on a home link yet:
-            // the home agent's bindings carry an IPv4 home address only.
+            // draft -01 DSMIPv4: the registration that waited is answered.
+            HomeLinkOwner::HaDad(addr) => self.ha_dad_done(addr, ok, _cp, _fwd, _config, _now),
             HomeLinkOwner::Ha(_) | HomeLinkOwner::Lma(_) | HomeLinkOwner::Static(_) | HomeLinkOwner::Dsmip6(_) => {
                 if ok {
                     tracing::info!(%ip, %owner, "duplicate address detection passed");
