@@ -15,6 +15,10 @@ classify   the tunnel goldens of dataplane/src/tunnel/testdata (whole frames,
            downlink and uplink, spoofed variants included);
 mip4_parse Registration Request / Reply payloads (RFC 5944 §3.3-3.4) with
            NAI, MN-HA authentication, GRE key and UDP tunnel extensions;
+dsmip6_parse records `[ctl, len, octets]` (see fuzz_targets/dsmip6_parse.rs):
+           the DSMIPv6 golden Binding Updates of control/src/dsmip6/testdata
+           (IPv6 with the Home Address option; IPv4 | UDP 4191 | IPv6), alone
+           and in short sessions;
 config_load the shipped configs (config/*.toml).
 """
 
@@ -160,11 +164,30 @@ def mip4_payloads():
     yield "tunnel-data", bytes([4, 4, 0, 0])
 
 
+def dsmip6_sequences():
+    """Event records for dsmip6_parse: the golden BUs as they are (accepted:
+    the target's clock starts at their MESG-ID), re-sealed, and a session."""
+    path = os.path.join(ROOT, "control", "src", "dsmip6", "testdata", "received.hex")
+    with open(path) as f:
+        bus = dict(line.split() for line in f if line.strip() and not line.startswith("#"))
+    v6, v4 = bytes.fromhex(bus["bu_v6"]), bytes.fromhex(bus["bu_udp4"])
+    rec = lambda ctl, body: bytes([ctl, len(body)]) + body
+    yield "bu_v6", rec(0, v6)
+    yield "bu_udp4", rec(0, v4)
+    yield "bu_v6-resealed", rec(1, v6)
+    # Register over IPv6, move to IPv4 behind the NAT (re-sealed: a fresh
+    # MESG-ID), repeat after about 16 s (135: the same sequence number),
+    # then let it expire (2^22 / 2 ms, about 35 min, beyond 400 s).
+    yield "session", rec(0, v6) + rec(1, v4) + rec(15 << 3 | 1, v4) + rec(22 << 3, b"")
+
+
 def more():
     for label, frame in tunnel_frames():
         write("classify", label, frame)
     for label, payload in mip4_payloads():
         write("mip4_parse", label, payload)
+    for label, records in dsmip6_sequences():
+        write("dsmip6_parse", label, records)
     for name in ("demo.toml", "production.example.toml"):
         with open(os.path.join(ROOT, "config", name), "rb") as f:
             write("config_load", name[:-5], f.read())

@@ -11,6 +11,7 @@
 //! from the packets the home agent sends.
 
 mod authentication;
+mod churn;
 mod ipv4;
 mod registration;
 
