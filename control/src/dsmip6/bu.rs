@@ -67,6 +67,10 @@ impl Ha6 {
                     self.counters.not_for_us += 1;
                     return;
                 }
+                if !is_unicast_v6(src) {
+                    self.counters.bad_source += 1;
+                    return;
+                }
                 let alt = find(&bu.options, |o| match o {
                     MobilityOption::AlternateCareOf(a) => Some(*a),
                     _ => None,
@@ -76,6 +80,10 @@ impl Ha6 {
             Framing::Udp4 { src, dst, src_port, dst_port, inner_src, inner_dst } => {
                 if inner_dst != self.cfg.address {
                     self.counters.not_for_us += 1;
+                    return;
+                }
+                if !is_unicast(src) {
+                    self.counters.bad_source += 1;
                     return;
                 }
                 // RFC 5555 §4.1: over IPv4 the BU carries its IPv4 CoA.
@@ -176,6 +184,16 @@ impl Ha6 {
             self.send_ba(&reply, status::NOT_HOME_SUBNET, 0, None, out);
             return;
         }
+        // RFC 6275 §9.5.1: the care-of address must be a unicast routable
+        // address (an Alternate CoA or IPv4 CoA option can say anything).
+        let coa_ok = match care_of {
+            CareOf::Ipv6(a) => is_unicast_v6(a),
+            CareOf::Ipv4 { coa, .. } => is_unicast(coa),
+        };
+        if !coa_ok {
+            self.send_ba(&reply, status::INVALID_CARE_OF_ADDRESS, 0, None, out);
+            return;
+        }
         // RFC 6275 §9.5.1: a sequence number not newer than the last
         // accepted one → 135 carrying the last accepted number.
         if let Some(reg) = self.regs.get(&mn) {
@@ -261,7 +279,7 @@ impl Ha6 {
             if v4.as_ref().is_none_or(|n| n.id != b.id) {
                 out.push(Output::Remove { id: b.id });
                 if let IpAddr::V4(a) = b.hoa {
-                    self.release_ipv4(mn, a);
+                    self.release_ipv4(a);
                 }
             }
         }
@@ -318,8 +336,8 @@ impl Ha6 {
         if Some(addr) == current || Some(addr) == static_hoa {
             return Ok((addr, prefix_of(&self.pool, addr)));
         }
-        let owned_by_other = self.by_ipv4.get(&addr).is_some_and(|&o| o != mn)
-            || self.cfg.mobile_nodes.iter().enumerate().any(|(i, m)| i != mn && m.ipv4_hoa == Some(addr));
+        let owned_by_other =
+            self.by_ipv4.get(&addr).is_some_and(|&o| o != mn) || self.static_owner(addr).is_some_and(|o| o != mn);
         if !owned_by_other && self.pool.reserve(addr) {
             return Ok((addr, prefix_of(&self.pool, addr)));
         }
@@ -397,6 +415,12 @@ impl Ha6 {
         }
         mh
     }
+}
+
+/// A unicast routable IPv6 address: not unspecified, loopback, multicast
+/// or link-local.
+fn is_unicast_v6(a: Ipv6Addr) -> bool {
+    !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// A unicast IPv4 address a host may hold.

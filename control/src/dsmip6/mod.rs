@@ -27,7 +27,7 @@ mod golden;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -265,6 +265,9 @@ pub struct Ha6Counters {
     pub not_for_us: u64,
     /// Binding Updates over IPv4 without an IPv4 Care-of Address option.
     pub missing_ipv4_coa: u64,
+    /// Binding Updates from a source that is not a unicast address: no
+    /// answer can go back.
+    pub bad_source: u64,
     /// Binding Updates from a mobile node we share no association with:
     /// dropped silently.
     pub no_security_association: u64,
@@ -296,6 +299,12 @@ pub struct Ha6 {
     regs: HashMap<usize, Registration>,
     /// IPv4 home addresses bound, by owner.
     by_ipv4: HashMap<Ipv4Addr, usize>,
+    /// Binding ids out (both families).
+    ids: HashSet<u32>,
+    /// Static IPv4 home addresses, by the mobile node they belong to.
+    static_ipv4: HashMap<Ipv4Addr, usize>,
+    /// Each mobile node's name in bindings: the NAI, or the IPv6 home address.
+    names: Vec<Arc<str>>,
     pool: Ipv4HoaPool,
     /// The last accepted MESG-ID per mobile node, kept after
     /// de-registration so an old Binding Update cannot be replayed.
@@ -312,6 +321,8 @@ impl Ha6 {
         let mut pool = Ipv4HoaPool::new(&cfg.ipv4_pools);
         let mut by_nai = HashMap::new();
         let mut by_hoa = HashMap::new();
+        let mut static_ipv4 = HashMap::new();
+        let mut names = Vec::with_capacity(cfg.mobile_nodes.len());
         for (i, mn) in cfg.mobile_nodes.iter().enumerate() {
             if let Some(nai) = &mn.mn_id {
                 by_nai.insert(nai.as_bytes().to_vec(), i);
@@ -319,7 +330,12 @@ impl Ha6 {
             by_hoa.insert(mn.hoa, i);
             if let Some(a) = mn.ipv4_hoa {
                 pool.reserve(a);
+                static_ipv4.insert(a, i);
             }
+            names.push(match &mn.mn_id {
+                Some(nai) => Arc::from(nai.as_str()),
+                None => Arc::from(mn.hoa.to_string().as_str()),
+            });
         }
         Ha6 {
             cfg,
@@ -327,6 +343,9 @@ impl Ha6 {
             by_hoa,
             regs: HashMap::new(),
             by_ipv4: HashMap::new(),
+            ids: HashSet::new(),
+            static_ipv4,
+            names,
             pool,
             last_mesg_id: HashMap::new(),
             timers: BTreeSet::new(),
@@ -414,20 +433,19 @@ impl Ha6 {
 
     /// The mobile node's name in bindings and logs.
     fn mn_name(&self, mn: usize) -> Arc<str> {
-        match self.cfg.mobile_nodes.get(mn) {
-            Some(MobileNode { mn_id: Some(nai), .. }) => nai.as_str().into(),
-            Some(m) => m.hoa.to_string().into(),
-            None => "".into(),
-        }
+        self.names.get(mn).cloned().unwrap_or_else(|| Arc::from(""))
     }
 
+    /// The static IPv4 home address's owner.
+    fn static_owner(&self, addr: Ipv4Addr) -> Option<usize> {
+        self.static_ipv4.get(&addr).copied()
+    }
+
+    /// A binding id not out; [`Ha6::store`] marks it out.
     fn new_id(&mut self) -> u32 {
-        let in_use = |regs: &HashMap<usize, Registration>, id: u32| {
-            regs.values().any(|r| r.v6.id == id || r.v4.as_ref().is_some_and(|b| b.id == id))
-        };
         loop {
             self.next_id = self.next_id.wrapping_add(1).max(1);
-            if !in_use(&self.regs, self.next_id) {
+            if !self.ids.contains(&self.next_id) {
                 return self.next_id;
             }
         }
@@ -438,12 +456,20 @@ impl Ha6 {
     fn store(&mut self, reg: Registration) {
         if let Some(old) = self.regs.remove(&reg.mn) {
             self.timers.remove(&(old.expires, old.mn));
-            if let Some(IpAddr::V4(a)) = old.v4.as_ref().map(|b| b.hoa) {
-                self.by_ipv4.remove(&a);
+            self.ids.remove(&old.v6.id);
+            if let Some(b) = &old.v4 {
+                self.ids.remove(&b.id);
+                if let IpAddr::V4(a) = b.hoa {
+                    self.by_ipv4.remove(&a);
+                }
             }
         }
-        if let Some(IpAddr::V4(a)) = reg.v4.as_ref().map(|b| b.hoa) {
-            self.by_ipv4.insert(a, reg.mn);
+        self.ids.insert(reg.v6.id);
+        if let Some(b) = &reg.v4 {
+            self.ids.insert(b.id);
+            if let IpAddr::V4(a) = b.hoa {
+                self.by_ipv4.insert(a, reg.mn);
+            }
         }
         self.timers.insert((reg.expires, reg.mn));
         self.regs.insert(reg.mn, reg);
@@ -454,12 +480,14 @@ impl Ha6 {
     fn remove_registration(&mut self, mn: usize, out: &mut Vec<Output>) -> Option<Registration> {
         let reg = self.regs.remove(&mn)?;
         self.timers.remove(&(reg.expires, mn));
+        self.ids.remove(&reg.v6.id);
         out.push(Output::Remove { id: reg.v6.id });
         if let Some(b) = &reg.v4 {
+            self.ids.remove(&b.id);
             out.push(Output::Remove { id: b.id });
             if let IpAddr::V4(a) = b.hoa {
                 self.by_ipv4.remove(&a);
-                self.release_ipv4(mn, a);
+                self.release_ipv4(a);
             }
         }
         Some(reg)
@@ -467,9 +495,8 @@ impl Ha6 {
 
     /// Gives a dynamic IPv4 home address back to the pool (a static one
     /// stays reserved).
-    fn release_ipv4(&mut self, mn: usize, addr: Ipv4Addr) {
-        let is_static = self.cfg.mobile_nodes.get(mn).and_then(|m| m.ipv4_hoa) == Some(addr);
-        if !is_static {
+    fn release_ipv4(&mut self, addr: Ipv4Addr) {
+        if self.static_owner(addr).is_none() {
             self.pool.release(addr);
         }
     }

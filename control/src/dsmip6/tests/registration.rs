@@ -232,3 +232,21 @@ fn messages_other_than_a_binding_update_and_garbage_change_nothing() {
     assert_eq!(h.ha.counters().malformed, 2);
     assert_eq!(h.ha.registrations().count(), 0);
 }
+
+#[test]
+fn a_care_of_address_that_is_not_unicast_routable_is_174() {
+    let mut h = Harness::new();
+    for coa in ["ff02::1", "fe80::1", "::1", "::"] {
+        let out = h.send(Bu::new(MN_HOA, 1).option(MobilityOption::AlternateCareOf(v6(coa))));
+        assert_eq!(ba(&out).status, status::INVALID_CARE_OF_ADDRESS, "{coa}");
+        assert!(installs(&out).is_empty());
+    }
+    let bad4 = Via::Udp4 { coa: Some(v4("224.0.0.1")), src: v4(COA4), port: DSMIP6_PORT };
+    assert_eq!(ba(&h.send(Bu::udp(MN_HOA, 1).via(bad4))).status, status::INVALID_CARE_OF_ADDRESS);
+    // A source no answer can go to: dropped.
+    assert!(h.send(Bu::new(MN_HOA, 1).via(Via::Ipv6 { coa: v6("ff02::1") })).is_empty());
+    let bad_src = Via::Udp4 { coa: Some(v4(COA4)), src: v4("255.255.255.255"), port: DSMIP6_PORT };
+    assert!(h.send(Bu::udp(MN_HOA, 1).via(bad_src)).is_empty());
+    assert_eq!(h.ha.counters().bad_source, 2);
+    assert!(h.ha.registration(v6(MN_HOA)).is_none());
+}
