@@ -15,6 +15,8 @@ classify   the tunnel goldens of dataplane/src/tunnel/testdata (whole frames,
            downlink and uplink, spoofed variants included);
 mip4_parse Registration Request / Reply payloads (RFC 5944 §3.3-3.4) with
            NAI, MN-HA authentication, GRE key and UDP tunnel extensions;
+mip4_ha    records `[ctl, len, octets]` (see fuzz_targets/mip4_ha.rs): demo
+           nodes registering, a draft -01 home address through DAD;
 dsmip6_parse records `[ctl, len, octets]` (see fuzz_targets/dsmip6_parse.rs):
            the DSMIPv6 golden Binding Updates of control/src/dsmip6/testdata
            (IPv6 with the Home Address option; IPv4 | UDP 4191 | IPv6), alone
@@ -164,6 +166,25 @@ def mip4_payloads():
     yield "tunnel-data", bytes([4, 4, 0, 0])
 
 
+def mip4_ha_sequences():
+    """Event records for mip4_ha: demo nodes registering (re-sealed by the
+    target), a draft -01 home address through DAD, renewal, de-registration."""
+    ha, coa = bytes([192, 0, 2, 1]), bytes([192, 0, 2, 10])
+    ntp = lambda t: ((1700000000 + 2208988800 + t) << 32).to_bytes(8, "big")
+    nai = lambda n: bytes([131, len(n)]) + n
+    auth = lambda spi: bytes([32, 20]) + spi.to_bytes(4, "big") + bytes(16)
+    rrq = lambda life, t, ext: bytes([1, 0x04]) + life.to_bytes(2, "big") + bytes(4) + ha + coa + ntp(t) + ext
+    draft = bytes([200, 20, 1, 128]) + bytes(15) + bytes([0x42])
+    rfc = bytes([152, 18, 1, 64]) + bytes(16)
+    rec = lambda ctl, body: bytes([ctl, len(body)]) + body
+    dual = lambda life, t, ext: rrq(life, t, nai(b"dual@anchor.test") + ext + auth(4097))
+    yield "v4only", rec(4, rrq(600, 0, nai(b"v4only@anchor.test") + auth(4096)))
+    yield "dual-draft-dad", (
+        rec(4, dual(600, 0, draft)) + rec(6, bytes([0, 0x42])) + rec(8 * 10 + 4, dual(600, 1, draft + rfc))
+        + rec(4, dual(0, 2, draft)) + rec(7, b"dual@anchor.test")
+    )
+
+
 def dsmip6_sequences():
     """Event records for dsmip6_parse: the golden BUs as they are (accepted:
     the target's clock starts at their MESG-ID), re-sealed, and a session."""
@@ -186,6 +207,8 @@ def more():
         write("classify", label, frame)
     for label, payload in mip4_payloads():
         write("mip4_parse", label, payload)
+    for label, records in mip4_ha_sequences():
+        write("mip4_ha", label, records)
     for label, records in dsmip6_sequences():
         write("dsmip6_parse", label, records)
     for name in ("demo.toml", "production.example.toml"):

@@ -56,7 +56,7 @@ up() {
 
 down() {
   # anc-mn (a mobile node made by the demo or a test) goes too if present.
-  for ns in anc-mn "${NS[@]}"; do
+  for ns in anc-mn anc-mn4 "${NS[@]}"; do
     if ip netns list | grep -qw "^$ns"; then
       # Whatever still runs in the namespace was started by us: end it.
       pids=$(ip netns pids "$ns" 2>/dev/null || true)

@@ -18,9 +18,9 @@ rustfmt --check --edition 2021 fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The end-to-end tests share the demo namespaces: one test thread.
 cargo test --workspace -- --test-threads=1
-# Fuzzing smoke run (README "Fuzzing"): each of the six cargo-fuzz targets in
-# fuzz/ for 20 s; fails on a crash and names the saved input. About 6 minutes
-# with a cold fuzz build on 2 cores.
+# Fuzzing smoke run (README "Fuzzing"): each cargo-fuzz target in fuzz/
+# (eight) for 20 s; fails on a crash and names the saved input. About 6
+# minutes with a cold fuzz build on 2 cores.
 bash scripts/fuzz.sh 20
 # Debian package (README "Installing as a service"): builds the .deb with
 # cargo-deb (installed on first use) and checks its contents, dependencies,
