@@ -9,6 +9,10 @@
 //! other MH Type is [`MhError::UnknownType`], answered with a Binding Error
 //! status 2.
 //!
+//! [`dsmip6`] frames a message in a whole packet the way a DSMIPv6 mobile
+//! node and home agent exchange it (Home Address option, type 2 routing
+//! header, IPv4 | UDP 4191 | IPv6).
+//!
 //! Fields keep their wire values (flags words with every bit, raw status
 //! and lifetime in 4-second units): meaning is the role state machines'
 //! business, which also judges option cardinality and duplicates.
