@@ -50,6 +50,7 @@ drop_reasons! {
     EcnDrop => "ecn-drop", "outer CE on an inner Not-ECT packet (RFC 6040)";
     NoHeadroom => "no-headroom", "no room in the buffer for the tunnel header";
     ReassemblyFailed => "reassembly-failed", "outer fragment refused: malformed, overlapping, too long or table full";
+    TunnelLoop => "tunnel-loop", "IP-in-IP from a mobile node's care-of address to its own home address: sending it back would loop (RFC 5944 4.2.2)";
 }
 
 /// Tunnel kinds counted separately (order of `tunnel::TunnelKind`).

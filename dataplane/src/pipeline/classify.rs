@@ -134,8 +134,9 @@ pub fn express(frame: &[u8], x: &ExpressAddrs) -> Option<Express> {
     }
     let dst = u32::from_be_bytes([f[30], f[31], f[32], f[33]]);
     if !x.v4.contains(&dst) {
-        // 224.0.0.0 and above: multicast, reserved, broadcast.
-        return (dst < 0xe000_0000).then_some(Express::Down(dst));
+        // 224.0.0.0 and above: multicast, reserved, broadcast. IP-in-IP
+        // takes the general path (a tunnel loop is checked there).
+        return (dst < 0xe000_0000 && f[23] != ipv4::protocol::IPIP).then_some(Express::Down(dst));
     }
     // To us: GRE, not a fragment (MF clear, offset 0).
     if f[23] != ipv4::protocol::GRE || u16::from_be_bytes([f[20], f[21]]) & 0x3fff != 0 {

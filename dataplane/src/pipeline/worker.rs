@@ -526,6 +526,10 @@ pub fn downlink<B: PacketBuf>(
         c.drop(port, DropReason::NoBinding);
         return Err(None);
     };
+    if is_tunnel_loop(buf.data(), l3_off, t) {
+        c.drop(port, DropReason::TunnelLoop);
+        return Err(None);
+    }
     let outcome = encap_into(buf, l3_off, t, ip_id, c, port)?;
     if !t.spec.nested {
         return Ok(outcome);
@@ -544,6 +548,20 @@ pub fn downlink<B: PacketBuf>(
             Err(None)
         }
     }
+}
+
+/// RFC 5944 §4.2.2 (PROTOCOLS.md §8.13): an IP-in-IP packet for a home
+/// address that comes from the far end of the home address's tunnel and
+/// whose inner destination is that home address again would only go back
+/// where it came from.
+#[inline]
+fn is_tunnel_loop(frame: &[u8], l3_off: usize, t: &Tunnel) -> bool {
+    let (Some(p), IpAddr::V4(remote)) = (frame.get(l3_off..), t.spec.remote) else { return false };
+    if p.len() < 40 || p[0] >> 4 != 4 || p[9] != 4 || p[12..16] != remote.octets() {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.get(ihl + 16..ihl + 20) == Some(&p[16..20])
 }
 
 /// Encapsulates into `t` and counts it, or counts the failure and says
@@ -779,6 +797,30 @@ mod tests {
         assert_eq!(usize::from(u16::from_be_bytes([f[36], f[37]])), f.len() - 34);
         assert!(crate::wire::ipv4::Packet::new_checked(&f[14..]).unwrap().verify_checksum());
         assert!(crate::wire::ipv4::Packet::new_checked(&f[34..]).unwrap().verify_checksum());
+    }
+
+    #[test]
+    fn ip_in_ip_from_the_care_of_address_back_to_its_own_home_address_is_a_loop_and_dropped() {
+        let (_w, fib, state) = setup();
+        let c = WorkerCounters::default();
+        let frame = |outer_src: Ipv4Addr, inner_dst: Ipv4Addr| {
+            // An IPv4 packet to `inner_dst` in IP-in-IP from `outer_src` to the HoA.
+            let mut buf = MemBuf::from_frame(PortId(1), &v6_frame(CN6, MN6));
+            encap::encapsulate(&mut buf, 14, &ipip(Ipv4Addr::new(198, 51, 100, 2), inner_dst, false, Some(US)), &mut 0)
+                .unwrap();
+            encap::encapsulate(&mut buf, 14, &ipip(outer_src, HOA, false, Some(US)), &mut 0).unwrap();
+            buf
+        };
+        let entry = fib.lookup(&key_of(HOA.into()));
+        let mut looped = frame(COA, HOA);
+        assert_eq!(downlink(&mut looped, 14, entry, &fib, &state, &mut 0, &c, 1), Err(None));
+        assert_eq!(c.drops[DropReason::TunnelLoop as usize].load(Relaxed), 1);
+        // From elsewhere, or to another inner destination: tunnelled again.
+        let mut other = frame(Ipv4Addr::new(198, 51, 100, 7), HOA);
+        assert_eq!(downlink(&mut other, 14, entry, &fib, &state, &mut 0, &c, 1), Ok(0));
+        let mut other = frame(COA, Ipv4Addr::new(203, 0, 113, 9));
+        assert_eq!(downlink(&mut other, 14, entry, &fib, &state, &mut 0, &c, 1), Ok(0));
+        assert_eq!(c.drops[DropReason::TunnelLoop as usize].load(Relaxed), 1);
     }
 
     /// The mobile node's packet from `src6`: in IPv4 from `inner_src` to
