@@ -42,7 +42,8 @@ Retransmissions (no BA within --initial-timeout, doubled each time, at most
 a fresh MESG-ID (RFC 6275 §11.8); a BA with status 135 makes the node take
 the BA's sequence number and send one more BU (a second "ba" event, with
 "resync": true). Once registered the node's traffic goes through a TUN
-device moved into --mn-ns (created when missing, removed at exit then) with
+device moved into --mn-ns (which must exist: a namespace made from inside
+`ip netns exec` would not be seen outside its mount namespace) with
 the IPv6 home address as a /128 and the granted IPv4 home address as a /32,
 and default routes of both families into the TUN. Anything that arrives
 from another source than the home agent (address, UDP port), or whose inner
@@ -373,7 +374,6 @@ class Node:
         self.next_keepalive = None
         self.keepalive_seq = 0
         self.last_udp_out = 0.0
-        self.created_ns = False
         self.pcap = Pcap(a.pcap) if a.pcap else None
         self.stdin_buf = b""
         if self.v4:
@@ -640,10 +640,6 @@ class Node:
         and default routes of both families (routes replaced: another
         simulator may have left its own)."""
         ns, dev = self.a.mn_ns, self.a.tun
-        if subprocess.run(["ip", "netns", "exec", ns, "true"], capture_output=True).returncode != 0:
-            run_ip("ip", "netns", "add", ns)
-            run_ip("ip", "-n", ns, "link", "set", "lo", "up")
-            self.created_ns = True
         run_ip("ip", "link", "set", dev, "netns", ns)
         run_ip("ip", "-n", ns, "link", "set", dev, "mtu", str(self.a.mtu), "up")
         run_ip("ip", "-n", ns, "-6", "addr", "add", f"{self.a.hoa}/128", "dev", dev, "nodad")
@@ -860,8 +856,6 @@ class Node:
 
     def close(self):
         self.detach()
-        if self.created_ns:
-            subprocess.run(["ip", "netns", "del", self.a.mn_ns], capture_output=True)
 
 
 def parse_args():
@@ -906,6 +900,8 @@ def parse_args():
         p.error("--nat-coa is for an IPv4 --coa")
     if a.max_tries < 1:
         p.error("--max-tries must be at least 1")
+    if subprocess.run(["ip", "-n", a.mn_ns, "link", "show", "lo"], capture_output=True).returncode != 0:
+        p.error(f"namespace {a.mn_ns} does not exist (ip netns add {a.mn_ns})")
     return a
 
 
