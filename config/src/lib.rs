@@ -25,7 +25,7 @@ pub use model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
     LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
     PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
-    StaticBinding, TunnelConfig, TunnelMode,
+    StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`

@@ -21,6 +21,8 @@ pub struct Config {
     pub cli: CliConfig,
     /// The Prometheus text endpoint.
     pub metrics: MetricsConfig,
+    /// The durable session store.
+    pub store: StoreConfig,
     /// Worker and ring sizing.
     pub dataplane: DataplaneConfig,
     /// ARP / neighbour discovery timers.
@@ -171,6 +173,38 @@ impl Default for CliConfig {
 pub struct MetricsConfig {
     /// Where it listens; `None` (the default) = no endpoint at all.
     pub listen: Option<SocketAddr>,
+}
+
+/// The durable session store (`[store]`): where sessions are kept across
+/// restarts and whether replies wait for them to be on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreConfig {
+    /// The database file; `None` (`path = ""`) = nothing is persisted.
+    pub path: Option<PathBuf>,
+    /// A PBA / Registration Reply is sent only once the change it
+    /// announces is committed (batched): a peer never holds a binding the
+    /// anchor would forget in a crash.
+    pub sync_replies: bool,
+    /// How long changes may wait before they are committed together.
+    pub batch_interval: Duration,
+}
+
+impl StoreConfig {
+    /// Where the store lives unless the config says otherwise.
+    pub const DEFAULT_PATH: &'static str = "/var/lib/anchor/anchord.db";
+    /// Longest `batch_interval_ms` accepted (a held reply must arrive
+    /// before the peer's first retransmission, 1 s in RFC 6275).
+    pub const MAX_BATCH_INTERVAL_MS: u32 = 500;
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        StoreConfig {
+            path: Some(PathBuf::from(StoreConfig::DEFAULT_PATH)),
+            sync_replies: true,
+            batch_interval: Duration::from_millis(5),
+        }
+    }
 }
 
 /// Packet-path sizing.
@@ -1005,6 +1039,7 @@ mod tests {
             log: LogConfig::default(),
             cli: CliConfig::default(),
             metrics: MetricsConfig::default(),
+            store: StoreConfig::default(),
             dataplane: DataplaneConfig::default(),
             neighbor: NeighborConfig::default(),
             ports: devices

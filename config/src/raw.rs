@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::model::{
     AuthAlgorithm, CliConfig, DataplaneConfig, EalConfig, GrePolicy, HaConfig, LmaConfig, LogConfig, NeighborConfig,
-    PeerFailureAction, PortConfig, Profile, TunnelConfig,
+    PeerFailureAction, PortConfig, Profile, StoreConfig, TunnelConfig,
 };
 
 /// The whole file.
@@ -30,6 +30,9 @@ pub(crate) struct RawConfig {
     /// `[metrics]`: the Prometheus text endpoint; absent or empty = off.
     #[serde(default)]
     pub metrics: RawMetrics,
+    /// `[store]`: the durable session store; absent = on with defaults.
+    #[serde(default)]
+    pub store: RawStore,
     /// `[dataplane]`: burst, ring and pool sizes, idle back-off.
     #[serde(default)]
     pub dataplane: RawDataplane,
@@ -117,6 +120,29 @@ impl Default for RawCli {
 pub(crate) struct RawMetrics {
     /// `address:port` the Prometheus endpoint listens on; empty = off.
     pub listen: String,
+}
+
+/// `[store]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawStore {
+    /// Database file; empty = no store.
+    pub path: PathBuf,
+    /// Replies wait for their change to be durable.
+    pub sync_replies: bool,
+    /// Longest wait before changes are committed, in milliseconds.
+    pub batch_interval_ms: u32,
+}
+
+impl Default for RawStore {
+    fn default() -> Self {
+        let d = StoreConfig::default();
+        RawStore {
+            path: d.path.unwrap_or_default(),
+            sync_replies: d.sync_replies,
+            batch_interval_ms: u32::try_from(d.batch_interval.as_millis()).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// `[dataplane]`.

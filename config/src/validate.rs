@@ -14,11 +14,11 @@ use crate::model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
     LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
     PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
-    StaticBinding, TunnelConfig, TunnelMode,
+    StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 use crate::raw::{
     RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma, RawLog, RawMag,
-    RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawTunnel,
+    RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawStore, RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -93,6 +93,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let log = log(raw.log)?;
     let cli = cli(raw.cli)?;
     let metrics = metrics(raw.metrics)?;
+    let store = store(raw.store)?;
     let dataplane = dataplane(raw.dataplane)?;
     let neighbor = neighbor(raw.neighbor)?;
     let ports = ports(raw.port, eal.worker_cpus.len())?;
@@ -112,6 +113,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         log,
         cli,
         metrics,
+        store,
         dataplane,
         neighbor,
         ports,
@@ -309,6 +311,37 @@ fn cli(raw: RawCli) -> Result<CliConfig, ConfigError> {
         return Err(ConfigError::invalid("cli.socket", format!("{:?} is a directory, not a socket path", raw.socket)));
     }
     Ok(CliConfig { socket: raw.socket })
+}
+
+fn store(raw: RawStore) -> Result<StoreConfig, ConfigError> {
+    let path = match raw.path.as_os_str().is_empty() {
+        true => None,
+        false if raw.path.is_relative() => {
+            return Err(ConfigError::invalid(
+                "store.path",
+                format!("{:?} must be an absolute path (or \"\" for no store)", raw.path),
+            ))
+        }
+        false if raw.path.as_os_str().to_string_lossy().ends_with('/') || raw.path.file_name().is_none() => {
+            return Err(ConfigError::invalid("store.path", format!("{:?} is a directory, not a file", raw.path)))
+        }
+        false => Some(raw.path),
+    };
+    if raw.batch_interval_ms > StoreConfig::MAX_BATCH_INTERVAL_MS {
+        return Err(ConfigError::invalid(
+            "store.batch_interval_ms",
+            format!(
+                "{} is above {} (a reply held longer is retransmitted for)",
+                raw.batch_interval_ms,
+                StoreConfig::MAX_BATCH_INTERVAL_MS
+            ),
+        ));
+    }
+    Ok(StoreConfig {
+        path,
+        sync_replies: raw.sync_replies,
+        batch_interval: Duration::from_millis(u64::from(raw.batch_interval_ms)),
+    })
 }
 
 fn metrics(raw: RawMetrics) -> Result<MetricsConfig, ConfigError> {
@@ -3116,6 +3149,43 @@ port = "home"
         );
         let roomy = text.replacen("fib_capacity = 1024", "fib_capacity = 2048", 1);
         assert_eq!(parse(&roomy).unwrap().bindings[0].hnps.len(), 1024);
+    }
+
+    #[test]
+    fn store_absent_is_on_at_the_default_path_with_replies_after_commit() {
+        let c = parse(BASE).unwrap();
+        assert_eq!(c.store, StoreConfig::default());
+        assert_eq!(c.store.path.as_deref(), Some(std::path::Path::new("/var/lib/anchor/anchord.db")));
+        assert!(c.store.sync_replies);
+        assert_eq!(c.store.batch_interval, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn store_keys_are_read_and_an_empty_path_turns_the_store_off() {
+        let text = format!("{BASE}\n[store]\npath = \"/tmp/a.db\"\nsync_replies = false\nbatch_interval_ms = 0\n");
+        let c = parse(&text).unwrap();
+        assert_eq!(c.store.path.as_deref(), Some(std::path::Path::new("/tmp/a.db")));
+        assert!(!c.store.sync_replies);
+        assert_eq!(c.store.batch_interval, Duration::ZERO);
+        assert_eq!(parse(&format!("{BASE}\n[store]\npath = \"\"\n")).unwrap().store.path, None);
+    }
+
+    #[test]
+    fn store_path_that_is_relative_or_a_directory_is_rejected_naming_the_key() {
+        for bad in ["anchord.db", "/var/lib/anchor/", "/"] {
+            let err = parse(&format!("{BASE}\n[store]\npath = \"{bad}\"\n")).unwrap_err();
+            assert_eq!(err.key(), Some("store.path"), "{bad}: {err}");
+            assert!(err.to_string().starts_with("store.path: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn store_batch_interval_above_half_a_second_is_rejected_naming_the_key() {
+        let err = parse(&format!("{BASE}\n[store]\nbatch_interval_ms = 501\n")).unwrap_err();
+        assert_eq!(err.key(), Some("store.batch_interval_ms"), "{err}");
+        assert!(parse(&format!("{BASE}\n[store]\nbatch_interval_ms = 500\n")).is_ok());
+        let msg = parse(&format!("{BASE}\n[store]\nfile = \"/x\"\n")).unwrap_err().to_string();
+        assert!(msg.contains("file"), "{msg}");
     }
 
     #[test]

@@ -27,11 +27,38 @@ use crate::metrics::server::MetricsServer;
 use crate::neigh::{NeighState, NeighborConfig, Neighbors};
 use crate::punt::ControlPlane;
 use crate::signalling::Signalling;
+use crate::store::{Opened, Store, Writer};
 
 /// How often the control loop runs the neighbour timers.
 const TIMER_TICK: Duration = Duration::from_millis(10);
 /// How long the control loop sleeps when there was nothing to do.
 const CONTROL_IDLE: Duration = Duration::from_micros(200);
+/// How long a stop waits for the last session changes to be committed.
+const STORE_FINAL_WAIT: Duration = Duration::from_secs(5);
+
+/// The session store of `[store]` (none with `path = ""`): what it held,
+/// the Restart Counter of this start (RFC 5847, one more than the last,
+/// already durable) and the writer thread. Without a store the counter is
+/// the time of day, as `Signalling::new` sets it.
+fn open_store(config: &Config) -> anyhow::Result<Option<Opened>> {
+    let Some(path) = config.store.path.as_deref() else {
+        tracing::warn!("no session store (store.path = \"\"): sessions do not survive a restart");
+        return Ok(None);
+    };
+    let store = Store::open(path)?;
+    let loaded = store.load()?;
+    let restart_counter = store.bump_restart_counter()?;
+    tracing::info!(
+        path = %path.display(),
+        pmip6 = loaded.lma.len(),
+        ha = loaded.ha.len(),
+        restart_counter,
+        sync_replies = config.store.sync_replies,
+        "session store open"
+    );
+    let writer = Writer::spawn(store).context("starting the session store's writer thread")?;
+    Ok(Some(Opened { loaded, restart_counter, writer }))
+}
 
 /// State shared read-only by the workers and the control thread.
 struct Shared {
@@ -70,6 +97,8 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
         bail!("EAL started {} worker lcores but eal.worker_cpus lists {workers}", lcores.len());
     }
     let dp = &config.dataplane;
+    // The session store first: a bad file stops us before any port is up.
+    let store = open_store(config)?;
 
     // One mempool per NUMA socket that a port sits on.
     let mut pools: BTreeMap<u32, Arc<Mempool>> = BTreeMap::new();
@@ -111,8 +140,23 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
     let capacity = usize::try_from(config.tunnel.fib_capacity)?;
     let (fib_writer, fib_reader) = dataplane::fib::new(capacity, workers);
     let publisher = StatePublisher::new(ForwardingState::default());
-    let forwarding = Forwarding::new(config, port_macs, fib_writer, publisher.clone())?;
+    let mut forwarding = Forwarding::new(config, port_macs, fib_writer, publisher.clone())?;
     tracing::info!(bindings = config.bindings.len(), fib_capacity = capacity, "forwarding state published");
+    // Saved sessions go back into the roles and the forwarding table before
+    // the workers poll.
+    let mut signalling = Signalling::new(config, Instant::now());
+    if let Some(opened) = store {
+        let restart_counter = opened.restart_counter;
+        let r = signalling.restore(opened, &mut forwarding, config, Instant::now(), std::time::SystemTime::now());
+        tracing::info!(
+            pmip6 = r.lma,
+            ha = r.ha,
+            expired = r.expired,
+            conflicts = r.conflicts,
+            restart_counter,
+            "sessions restored"
+        );
+    }
     let shared = Arc::new(Shared {
         ports,
         addrs,
@@ -146,7 +190,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
         Some(e) => Err(anyhow::Error::from(e)),
         None => {
             tracing::info!(workers = launched.len(), "workers polling");
-            control_loop(config, &shared, forwarding, fib_reader.clone(), &lcores, stop, started)
+            control_loop(config, &shared, (forwarding, signalling), fib_reader.clone(), &lcores, stop, started)
         }
     };
     stop.store(true, Ordering::SeqCst);
@@ -169,7 +213,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
 fn control_loop(
     config: &Config,
     shared: &Shared,
-    mut forwarding: Forwarding,
+    (mut forwarding, mut signalling): (Forwarding, Signalling),
     fib: dataplane::fib::FibReader,
     lcores: &[LcoreId],
     stop: &AtomicBool,
@@ -207,8 +251,8 @@ fn control_loop(
         forwarding.publisher().clone(),
         fib,
     );
-    let mut signalling = Signalling::new(config, Instant::now());
     signalling.claim_static_home_addresses(&mut cp, config, Instant::now());
+    signalling.claim_restored(&mut cp, config, Instant::now());
     if signalling.lma().is_some() {
         tracing::info!("PMIPv6 LMA on");
     }
@@ -239,11 +283,13 @@ fn control_loop(
             started,
         };
         busy |= serve_cli(&calls, &mut ctx);
+        signalling.persist(&mut cp, Instant::now());
         if !busy {
             std::thread::sleep(CONTROL_IDLE);
         }
     }
     tracing::info!("stopping");
+    signalling.persist_final(STORE_FINAL_WAIT);
     // Queued requests go with the receiver, so neither thread waits for an
     // answer that will not come.
     drop(calls);
@@ -303,6 +349,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["fib"] = json!({ "entries": entries, "capacity": capacity });
             stats["lma"] = ctx.signalling.stats_json();
             stats["ha"] = ctx.signalling.ha_stats_json();
+            stats["store"] = ctx.signalling.store_stats_json();
             stats["home_link"] = home_link_stats(ctx);
             Reply::data(stats)
         }

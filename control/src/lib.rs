@@ -19,3 +19,4 @@ pub mod proto;
 pub mod punt;
 pub mod signalling;
 pub mod slowpath;
+pub mod store;

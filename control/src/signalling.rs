@@ -22,8 +22,10 @@ use crate::proto::{BindingError, MhMessage};
 use crate::punt::ControlPlane;
 
 mod ha;
+mod persist;
 
 pub use ha::{HomeLinkClaim, HomeLinkOwner};
+pub use persist::{collect_batch, RestoreReport};
 
 /// Peers whose last Ethernet source is remembered (bounded memory).
 const MAX_PEERS_REMEMBERED: usize = 4096;
@@ -51,6 +53,8 @@ pub struct Signalling {
     pub unrouted: u64,
     /// Start of the current one-second window and Binding Errors sent in it.
     errors_window: (Instant, u32),
+    /// The session store, once [`Signalling::restore`] attached it.
+    store: Option<persist::Persistence>,
 }
 
 impl Signalling {
@@ -75,6 +79,7 @@ impl Signalling {
             malformed: 0,
             unrouted: 0,
             errors_window: (now, 0),
+            store: None,
         }
     }
 
@@ -204,7 +209,7 @@ impl Signalling {
                     match mh_io::frame(src_mac, mac, src, dst, transport, &msg) {
                         Some(frame) => {
                             tracing::debug!(%src, %dst, mh_type = msg.mh_type(), port, "sending mobility header");
-                            cp.send_now(port, &frame);
+                            self.send_reply(cp, port, frame);
                         }
                         None => tracing::warn!(%src, %dst, "cannot frame a mobility header message"),
                     }

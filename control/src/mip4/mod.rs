@@ -21,6 +21,7 @@ pub mod auth;
 pub mod ext;
 #[cfg(test)]
 mod golden;
+mod persist;
 mod revocation;
 mod rrq;
 pub mod wire;
@@ -39,6 +40,7 @@ use dataplane::tunnel::{TunnelKind, TunnelSpec};
 use crate::pool::{Allocator, Ipv4HoaPool, PrefixPool};
 
 pub use ext::{AuthKind, Dialect, Extension};
+pub use persist::Restored;
 pub use wire::{code, emit, parse, Message, Revocation, RevocationAck, Rrp, Rrq};
 
 /// The Mobile IPv4 UDP port: registrations, revocations and RFC 3519
@@ -342,6 +344,9 @@ pub struct Ha {
     dad_pending: HashMap<String, PendingDad>,
     /// DAD results of the registration being run again (address → unique).
     dad_known: HashMap<Ipv6Addr, bool>,
+    /// Bindings created, changed or removed since the last
+    /// [`Ha::take_changed`], once tracking is on (the store).
+    changed: Option<BTreeSet<u32>>,
 }
 
 impl Ha {
@@ -392,6 +397,7 @@ impl Ha {
             by_addr6: HashMap::new(),
             dad_pending: HashMap::new(),
             dad_known: HashMap::new(),
+            changed: None,
             cfg: ha,
         })
     }
@@ -507,6 +513,9 @@ impl Ha {
             b.tunnel.remote = src;
             b.tunnel.peer_port = src_port;
             self.counters.keepalives_applied += 1;
+            if let Some(c) = self.changed.as_mut() {
+                c.insert(id);
+            }
             out.push(Output::Install(b.clone()));
         }
         out
@@ -555,6 +564,9 @@ impl Ha {
 
     /// The one way a binding enters the store: indexes and timer follow.
     fn insert_binding(&mut self, b: Binding) {
+        if let Some(c) = self.changed.as_mut() {
+            c.insert(b.id);
+        }
         self.by_mn.insert((b.mn_id.to_string(), b.att), b.id);
         self.by_hoa.insert(b.hoa, b.id);
         if let Some(a) = b.home_address6 {
@@ -581,6 +593,9 @@ impl Ha {
     /// address, prefixes, GRE key.
     fn remove_binding(&mut self, id: u32, out: &mut Vec<Output>) -> Option<Binding> {
         let b = self.bindings.remove(&id)?;
+        if let Some(c) = self.changed.as_mut() {
+            c.insert(id);
+        }
         self.by_mn.remove(&(b.mn_id.to_string(), b.att));
         self.by_hoa.remove(&b.hoa);
         if let Some(a) = b.home_address6 {

@@ -16,7 +16,7 @@
 //! MN-LL-ID) lookup filters the MN's few sessions instead of keeping a
 //! fourth map of owned keys.
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::Instant;
 
@@ -131,6 +131,9 @@ pub(super) struct BindingCache {
     by_hoa: HashMap<Ipv4Addr, u32>,
     by_coa: HashMap<IpAddr, BTreeSet<u32>>,
     by_mag: HashMap<IpAddr, BTreeSet<u32>>,
+    /// Ids inserted, replaced or removed since the last
+    /// [`BindingCache::take_changed`], once tracking is on (the store).
+    changed: Option<HashSet<u32>>,
 }
 
 fn slot(id: u32) -> Option<usize> {
@@ -159,10 +162,29 @@ impl BindingCache {
         }
     }
 
+    /// Starts noting the ids of changed entries.
+    pub fn track_changes(&mut self) {
+        self.changed.get_or_insert_with(HashSet::new);
+    }
+
+    /// The ids changed since the last call, sorted.
+    pub fn take_changed(&mut self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.changed.as_mut().map(|c| c.drain().collect()).unwrap_or_default();
+        ids.sort_unstable();
+        ids
+    }
+
+    fn note(&mut self, id: u32) {
+        if let Some(c) = self.changed.as_mut() {
+            c.insert(id);
+        }
+    }
+
     /// Adds `bce`, replacing nothing: an entry with the same id must have
     /// been removed first.
     pub fn insert(&mut self, mut bce: Bce) {
         let id = bce.session.id;
+        self.note(id);
         let Some(at) = slot(id) else { return };
         if self.slots.len() <= at {
             self.slots.resize(at + 1, None);
@@ -218,6 +240,7 @@ impl BindingCache {
     /// Takes the entry `id` out of the cache and every index.
     pub fn remove(&mut self, id: u32) -> Option<Bce> {
         let bce = self.slots.get_mut(slot(id)?)?.take()?;
+        self.note(id);
         self.len -= 1;
         self.free.push_back(id);
         self.unindex(&bce);
@@ -255,6 +278,7 @@ impl BindingCache {
         if let Some(entry) = slot(id).and_then(|at| self.slots.get_mut(at)) {
             *entry = Some(bce);
         }
+        self.note(id);
     }
 
     pub fn get(&self, id: u32) -> Option<&Bce> {

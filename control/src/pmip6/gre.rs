@@ -32,6 +32,11 @@ impl KeyAllocator {
         self.alloc.release(u64::from(key));
     }
 
+    /// Takes `key` (a restored session's); false when it is already out.
+    pub fn reserve(&mut self, key: u32) -> bool {
+        self.alloc.reserve(u64::from(key))
+    }
+
     #[cfg(test)]
     pub fn in_use(&self) -> usize {
         self.alloc.in_use()

@@ -21,6 +21,7 @@ mod heartbeat;
 mod ordering;
 mod pba;
 mod pbu;
+mod persist;
 mod revocation;
 mod timers;
 
@@ -42,6 +43,8 @@ use heartbeat::Peer;
 use pbu::Held;
 use revocation::Bri;
 use timers::{Timer, Timers};
+
+pub use persist::Restored;
 
 /// RFC 5844 "pmip6-data": UDP port of IPv4-UDP (and, our choice, UDP-TLV)
 /// data on both sides (PROTOCOLS.md §4.8.3).

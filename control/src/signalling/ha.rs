@@ -305,7 +305,7 @@ impl Signalling {
                     let payload = mip4::emit(&msg);
                     let frame = mip4_io::frame(src_mac, mac, src, dst, dst_port, &payload);
                     tracing::debug!(%src, %dst, dst_port, msg_type = payload.first().copied(), port, "sending mobile ipv4 message");
-                    cp.send_now(port, &frame);
+                    self.send_reply(cp, port, frame);
                 }
                 Output::Install(b) => {
                     // Every prefix the binding holds (straight or nested).
@@ -369,6 +369,32 @@ impl Signalling {
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
         }
+    }
+
+    /// A restored binding's forwarding (signalling/persist.rs): the
+    /// install half of [`Output::Install`], the home-link claims left for
+    /// later.
+    pub(super) fn ha_install_forwarding(
+        &mut self,
+        b: &mip4::Binding,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let held = Held { hoa: Some(b.hoa), prefixes: b.prefixes.clone() };
+        let (binding, spec) = binding_of(b, fwd, config);
+        let Some(glue) = self.ha.as_mut() else { return };
+        match fwd.install(None, binding, spec, now) {
+            Ok(id) => {
+                glue.installed.insert(b.id, id);
+            }
+            Err(e) => {
+                glue.install_failures += 1;
+                tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install a restored binding: {e}");
+            }
+        }
+        self.reserve_at_lma(b.id, held);
+        self.install_nested(b, fwd, config, now);
     }
 
     /// Installs, moves or removes the nested IPv6 tunnel of a DSMIPv4

@@ -160,14 +160,16 @@ impl Env {
         env
     }
 
-    /// config/demo.toml with this run's CLI socket and EAL file prefix and
-    /// log level debug.
+    /// config/demo.toml with this run's CLI socket, EAL file prefix and
+    /// session store and log level debug.
     pub fn demo_config(&self) -> toml::Table {
         let text = std::fs::read_to_string(repo().join("config/demo.toml")).unwrap();
         let mut cfg: toml::Table = text.parse().unwrap();
         cfg["cli"]["socket"] = toml::Value::String(self.socket.display().to_string());
         cfg["eal"]["file_prefix"] = toml::Value::String(self.name.clone());
         cfg["log"]["level"] = toml::Value::String("debug".into());
+        // Each run its own session store: nothing is restored from another.
+        cfg["store"]["path"] = toml::Value::String(self.dir.join("anchord.db").display().to_string());
         cfg
     }
 

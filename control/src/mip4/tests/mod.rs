@@ -142,6 +142,7 @@ pub fn config() -> Config {
         log: Default::default(),
         cli: Default::default(),
         metrics: Default::default(),
+        store: Default::default(),
         dataplane: Default::default(),
         neighbor: Default::default(),
         ports: Vec::new(),

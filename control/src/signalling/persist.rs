@@ -1,0 +1,386 @@
+//! The session store's glue (issue 7, item 1): at start the saved sessions
+//! are put back into the LMA and the home agent and published to the
+//! forwarding table as an install would (before the workers poll); while
+//! running, the sessions each control-loop pass changed are collected,
+//! turned into one [`Batch`] at most every `store.batch_interval_ms` and
+//! handed to the writer thread; with `store.sync_replies` the replies
+//! (PBA, Registration Reply, and whatever else the roles send) produced
+//! since the last batch are held until that batch is committed, so a peer
+//! never holds a binding that a crash would lose.
+//!
+//! A batch that cannot be written is logged and counted; the writer tries
+//! it again with the next one, and the replies held for it are sent all the
+//! same (the anchor goes on serving; only a crash before the retry would
+//! lose those changes).
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::time::{Duration, Instant, SystemTime};
+
+use anchor_config::Config;
+use dataplane::port::{Port, PuntRing};
+use serde_json::{json, Value};
+
+use super::{binding_of, HomeLinkOwner, Signalling};
+use crate::forwarding::Forwarding;
+use crate::mip4;
+use crate::pmip6;
+use crate::punt::ControlPlane;
+use crate::store::records::Clock;
+use crate::store::{Batch, Done, Opened, Writer};
+
+/// A frame to send once its batch is durable: (port, frame).
+type Frame = (usize, Vec<u8>);
+
+/// The store as the control loop drives it.
+pub(super) struct Persistence {
+    writer: Writer,
+    sync_replies: bool,
+    interval: Duration,
+    last_submit: Option<Instant>,
+    /// Replies produced since the last batch was submitted.
+    held: Vec<Frame>,
+    /// Batches submitted and not yet committed, with their replies.
+    in_flight: VecDeque<(u64, Vec<Frame>)>,
+    /// Deletions to write with the first batch (sessions found expired or
+    /// conflicting at restore).
+    dropped: Batch,
+    stats: StoreStats,
+}
+
+/// What `show stats` says under `store`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct StoreStats {
+    batches: u64,
+    records: u64,
+    committed: u64,
+    failures: u64,
+    /// Time spent on the control thread collecting and encoding, in µs.
+    collect_us: u64,
+    largest_batch: u64,
+    restored_lma: u64,
+    restored_ha: u64,
+    expired_at_restore: u64,
+    conflicts_at_restore: u64,
+}
+
+/// What a restore did, for the log.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RestoreReport {
+    pub lma: usize,
+    pub ha: usize,
+    pub expired: usize,
+    pub conflicts: usize,
+}
+
+/// The changed sessions of `lma` and `ha`, each in its latest state (or a
+/// deletion), as one batch.
+pub fn collect_batch(lma: Option<&mut pmip6::Lma>, ha: Option<&mut mip4::Ha>, clock: Clock) -> Batch {
+    let mut batch = Batch::default();
+    if let Some(lma) = lma {
+        for id in lma.take_changed() {
+            batch.lma.push((id, lma.saved(id, clock).map(|s| crate::store::encode(&s))));
+        }
+    }
+    if let Some(ha) = ha {
+        for id in ha.take_changed() {
+            batch.ha.push((id, ha.saved(id, clock).map(|s| crate::store::encode(&s))));
+        }
+    }
+    batch
+}
+
+impl Signalling {
+    /// Puts what the store held back into the roles and the forwarding
+    /// table, sets the LMA's Restart Counter, and from now on writes every
+    /// change through `writer`. Called before the workers poll; the
+    /// home-link claims of restored bindings are made by
+    /// [`Signalling::claim_restored`] once the control plane runs.
+    pub fn restore(
+        &mut self,
+        opened: Opened,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+        wall: SystemTime,
+    ) -> RestoreReport {
+        let Opened { loaded, restart_counter, writer } = opened;
+        let clock = Clock::new(now, wall);
+        let mut report = RestoreReport::default();
+        let mut dropped = Batch::default();
+        if let Some(lma) = self.lma.as_mut() {
+            lma.set_restart_counter(restart_counter);
+            lma.track_changes();
+        }
+        if let Some(glue) = self.ha.as_mut() {
+            glue.ha.track_changes();
+        }
+        for saved in loaded.lma {
+            let (id, mn_id) = (saved.id, saved.mn_id.clone());
+            let Some(lma) = self.lma.as_mut() else {
+                dropped.lma.push((id, None));
+                continue;
+            };
+            match lma.restore(saved, clock) {
+                pmip6::Restored::Active(s) => {
+                    report.lma += 1;
+                    self.lma_installed(s.id, s.ipv4_hoa.map(|(a, _, _)| a), &s.hnps);
+                    let (binding, spec) = binding_of(&s, fwd, config);
+                    match fwd.install(None, binding, spec, now) {
+                        Ok(fid) => {
+                            self.installed.insert(s.id, fid);
+                        }
+                        Err(e) => {
+                            tracing::warn!(session = s.id, mn_id = %s.mn_id, "cannot install a restored session: {e}")
+                        }
+                    }
+                }
+                pmip6::Restored::Deprecated(s) => {
+                    report.lma += 1;
+                    // Its addresses stay the LMA's until it is deleted.
+                    self.lma_installed(s.id, s.ipv4_hoa.map(|(a, _, _)| a), &s.hnps);
+                    self.lma_removed(s.id);
+                }
+                pmip6::Restored::Expired => {
+                    report.expired += 1;
+                    dropped.lma.push((id, None));
+                }
+                pmip6::Restored::Conflict(what) => {
+                    tracing::warn!(session = id, %mn_id, "saved session not restored: its {what} is taken");
+                    report.conflicts += 1;
+                    dropped.lma.push((id, None));
+                }
+            }
+        }
+        for saved in loaded.ha {
+            let (id, mn_id) = (saved.id, saved.mn_id.clone());
+            let Some(glue) = self.ha.as_mut() else {
+                dropped.ha.push((id, None));
+                continue;
+            };
+            match glue.ha.restore(saved, clock) {
+                mip4::Restored::Installed(b) => {
+                    report.ha += 1;
+                    self.install_restored_binding(&b, fwd, config, now);
+                }
+                mip4::Restored::AwaitingKeepalive(_) => report.ha += 1,
+                mip4::Restored::Expired => {
+                    report.expired += 1;
+                    dropped.ha.push((id, None));
+                }
+                mip4::Restored::Conflict(what) => {
+                    tracing::warn!(binding = id, %mn_id, "saved binding not restored: its {what} is taken");
+                    report.conflicts += 1;
+                    dropped.ha.push((id, None));
+                }
+            }
+        }
+        // What the restore itself inserted is already in the store.
+        if let Some(lma) = self.lma.as_mut() {
+            lma.take_changed();
+        }
+        if let Some(glue) = self.ha.as_mut() {
+            glue.ha.take_changed();
+        }
+        let stats = StoreStats {
+            restored_lma: report.lma as u64,
+            restored_ha: report.ha as u64,
+            expired_at_restore: report.expired as u64,
+            conflicts_at_restore: report.conflicts as u64,
+            ..StoreStats::default()
+        };
+        self.store = Some(Persistence {
+            writer,
+            sync_replies: config.store.sync_replies,
+            interval: config.store.batch_interval,
+            last_submit: None,
+            held: Vec::new(),
+            in_flight: VecDeque::new(),
+            dropped,
+            stats,
+        });
+        report
+    }
+
+    /// Home-link presence for the restored bindings (proxy ARP / ND), once
+    /// the control plane runs.
+    pub fn claim_restored<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        config: &Config,
+        now: Instant,
+    ) {
+        if !config.ports.iter().any(|p| p.home_link) {
+            return;
+        }
+        let lma: Vec<(u32, IpAddr)> = self
+            .lma
+            .as_ref()
+            .map(|l| {
+                l.sessions()
+                    .filter(|s| self.installed.contains_key(&s.id))
+                    .filter_map(|s| s.ipv4_hoa.map(|(a, _, _)| (s.id, IpAddr::V4(a))))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (id, addr) in lma {
+            self.home_link_claim(HomeLinkOwner::Lma(id), addr, cp, config, now);
+        }
+        let ha: Vec<(u32, Vec<IpAddr>)> = self
+            .ha
+            .as_ref()
+            .map(|g| {
+                g.ha.bindings()
+                    .filter(|b| !b.awaiting_keepalive)
+                    .map(|b| {
+                        let mut addrs = vec![IpAddr::V4(b.hoa)];
+                        addrs.extend(b.home_address6.map(IpAddr::V6));
+                        (b.id, addrs)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (id, addrs) in ha {
+            for a in addrs {
+                self.home_link_claim(HomeLinkOwner::Ha(id), a, cp, config, now);
+            }
+        }
+    }
+
+    /// Sends `frame` on `port` now, or once the changes made so far are
+    /// durable (`store.sync_replies`).
+    pub(super) fn send_reply<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        port: usize,
+        frame: Vec<u8>,
+    ) {
+        match self.store.as_mut().filter(|s| s.sync_replies) {
+            Some(s) => s.held.push((port, frame)),
+            None => cp.send_now(port, &frame),
+        }
+    }
+
+    /// Once per control-loop pass: hands the changes collected since the
+    /// last batch to the writer when the batch interval has passed, and
+    /// sends the replies whose batch has been committed.
+    pub fn persist<P: Port, R: PuntRing<P::Buf>>(&mut self, cp: &mut ControlPlane<'_, P, R>, now: Instant) {
+        let Some(store) = self.store.as_mut() else { return };
+        // Commits reported since the last pass.
+        while let Some(done) = store.writer.poll() {
+            store.done(done, cp);
+        }
+        let due = store.last_submit.is_none_or(|t| now.saturating_duration_since(t) >= store.interval);
+        if !due {
+            return;
+        }
+        let started = Instant::now();
+        let mut batch = std::mem::take(&mut store.dropped);
+        let changed =
+            collect_batch(self.lma.as_mut(), self.ha.as_mut().map(|g| &mut g.ha), Clock::new(now, SystemTime::now()));
+        batch.lma.extend(changed.lma);
+        batch.ha.extend(changed.ha);
+        let Some(store) = self.store.as_mut() else { return };
+        if batch.is_empty() {
+            // Nothing new to make durable: replies wait only for what is
+            // already on its way to the disk.
+            let held = std::mem::take(&mut store.held);
+            match store.in_flight.back_mut() {
+                Some((_, frames)) => frames.extend(held),
+                None => held.iter().for_each(|(port, frame)| cp.send_now(*port, frame)),
+            }
+            return;
+        }
+        store.stats.batches += 1;
+        store.stats.records += batch.len() as u64;
+        store.stats.largest_batch = store.stats.largest_batch.max(batch.len() as u64);
+        let seq = store.writer.submit(batch);
+        store.in_flight.push_back((seq, std::mem::take(&mut store.held)));
+        store.last_submit = Some(now);
+        store.stats.collect_us += u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    }
+
+    /// At shutdown: writes what changed since the last batch and waits for
+    /// the writer (up to `timeout`).
+    pub fn persist_final(&mut self, timeout: Duration) {
+        let batch = collect_batch(
+            self.lma.as_mut(),
+            self.ha.as_mut().map(|g| &mut g.ha),
+            Clock::new(Instant::now(), SystemTime::now()),
+        );
+        let Some(mut store) = self.store.take() else { return };
+        let mut all = std::mem::take(&mut store.dropped);
+        all.lma.extend(batch.lma);
+        all.ha.extend(batch.ha);
+        let last = if all.is_empty() { None } else { Some(store.writer.submit(all)) };
+        let deadline = Instant::now() + timeout;
+        while let Some(seq) = last {
+            match store.writer.wait(deadline.saturating_duration_since(Instant::now())) {
+                Some(Done::Committed(s)) if s >= seq => break,
+                Some(Done::Failed(s, e)) if s >= seq => {
+                    tracing::error!("the last session changes were not saved: {e}");
+                    break;
+                }
+                Some(_) => {}
+                None => {
+                    tracing::error!("the session store did not commit the last changes in time");
+                    break;
+                }
+            }
+        }
+        drop(store.writer.finish());
+    }
+
+    /// `show stats` `store`: null without a store.
+    pub fn store_stats_json(&self) -> Value {
+        let Some(s) = &self.store else { return Value::Null };
+        let st = &s.stats;
+        json!({
+            "sync_replies": s.sync_replies,
+            "batch_interval_ms": s.interval.as_millis(),
+            "batches": st.batches,
+            "records_written": st.records,
+            "batches_committed": st.committed,
+            "commit_failures": st.failures,
+            "largest_batch": st.largest_batch,
+            "collect_us": st.collect_us,
+            "replies_held": s.held.len() + s.in_flight.iter().map(|(_, f)| f.len()).sum::<usize>(),
+            "restored_pmip6": st.restored_lma,
+            "restored_ha": st.restored_ha,
+            "expired_at_restore": st.expired_at_restore,
+            "conflicts_at_restore": st.conflicts_at_restore,
+        })
+    }
+
+    /// A restored HA binding into the forwarding table and the LMA's
+    /// pools, as `apply_mip4` does for an install (home-link claims later).
+    fn install_restored_binding(&mut self, b: &mip4::Binding, fwd: &mut Forwarding, config: &Config, now: Instant) {
+        self.ha_install_forwarding(b, fwd, config, now);
+    }
+}
+
+impl Persistence {
+    fn done<P: Port, R: PuntRing<P::Buf>>(&mut self, done: Done, cp: &mut ControlPlane<'_, P, R>) {
+        let upto = match done {
+            Done::Committed(seq) => {
+                self.stats.committed += 1;
+                seq
+            }
+            Done::Failed(seq, e) => {
+                self.stats.failures += 1;
+                tracing::error!("session changes not saved (tried again with the next batch): {e}");
+                seq
+            }
+        };
+        while self.in_flight.front().is_some_and(|(seq, _)| *seq <= upto) {
+            if let Some((_, frames)) = self.in_flight.pop_front() {
+                for (port, frame) in frames {
+                    cp.send_now(port, &frame);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

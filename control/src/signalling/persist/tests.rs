@@ -1,0 +1,115 @@
+//! Restore through the glue: pools of both roles, the forwarding table.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+use dataplane::route::StatePublisher;
+
+use super::*;
+use crate::store::records::{SavedBinding, SavedEncap, SavedSession};
+use crate::store::{Loaded, Store};
+
+const LMA_HOA: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 60);
+const LMA_HNP: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x100, 0x60, 0, 0, 0, 0);
+const HA_HOA: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 61);
+
+fn demo() -> Config {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+    anchor_config::load(&path).expect("config/demo.toml loads")
+}
+
+fn session(expires_ms: u64) -> SavedSession {
+    SavedSession {
+        id: 4,
+        mn_id: "dual@anchor.test".into(),
+        mn_id_subtype: 1,
+        mn_id_hex: false,
+        active: true,
+        att: 4,
+        mn_ll_id: vec![0, 0],
+        link_local: None,
+        hnps: vec![LMA_HNP],
+        ipv4_hoa: Some((LMA_HOA, 24, Ipv4Addr::new(203, 0, 113, 1))),
+        proxy_coa: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2)),
+        local: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1)),
+        encap: SavedEncap::IpIp,
+        lifetime_ms: 60_000,
+        expires_ms,
+        timer_ms: expires_ms,
+        last_seq: 1,
+        last_timestamp: None,
+        mag: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2)),
+        mag_udp_port: None,
+    }
+}
+
+fn binding(expires_ms: u64) -> SavedBinding {
+    SavedBinding {
+        id: 9,
+        mn_id: "mip4@anchor.test".into(),
+        role: "mip4".into(),
+        hoa: HA_HOA,
+        hoa_prefix_len: 24,
+        default_router: Some(Ipv4Addr::new(203, 0, 113, 1)),
+        coa: Ipv4Addr::new(192, 0, 2, 3),
+        registered_from: (Ipv4Addr::new(192, 0, 2, 3), 434),
+        tunnel_kind: "ipip".into(),
+        tunnel_local: Ipv4Addr::new(192, 0, 2, 1),
+        tunnel_remote: Ipv4Addr::new(192, 0, 2, 3),
+        key_in: None,
+        key_out: None,
+        peer_port: 0,
+        awaiting_keepalive: false,
+        reverse_tunnel: false,
+        prefixes: vec![],
+        ipv6_to_coa: false,
+        home_address6: None,
+        lifetime_ms: 60_000,
+        expires_ms,
+        identification: 1,
+        att: None,
+        interface_id: None,
+        device_id: None,
+        subscriber_id: None,
+        revocation: None,
+    }
+}
+
+#[test]
+fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools() {
+    let config = demo();
+    let dir = std::env::temp_dir().join(format!("anchor-restore-glue-{}", std::process::id()));
+    let store = Store::open(&dir.join("s.db")).unwrap();
+    let writer = Writer::spawn(store).unwrap();
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let in_a_minute = Clock::new(now, wall).wall_ms(now + Duration::from_secs(60));
+    let gone = Clock::new(now, wall).wall_ms(now) - 1000;
+    let mut expired = binding(gone);
+    expired.id = 10;
+    expired.hoa = Ipv4Addr::new(203, 0, 113, 62);
+    let loaded =
+        Loaded { restart_counter: 6, lma: vec![session(in_a_minute)], ha: vec![binding(in_a_minute), expired] };
+    let mut fwd = Forwarding::new(
+        &config,
+        vec![Default::default(), Default::default()],
+        dataplane::fib::new(64, 1).0,
+        StatePublisher::new(Default::default()),
+    )
+    .unwrap();
+    let before = fwd.fib_usage().0;
+    let mut s = Signalling::new(&config, now);
+    let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
+    assert_eq!(r, RestoreReport { lma: 1, ha: 1, expired: 1, conflicts: 0 });
+    assert_eq!(fwd.fib_usage().0 - before, 3, "the HNP and the IPv4 HoA of the session, the binding's HoA");
+    assert!(s.installed.contains_key(&4));
+    let (lma_prefixes, lma_hoas) = s.lma.as_ref().unwrap().pools();
+    assert!(lma_hoas.is_in_use(LMA_HOA) && lma_prefixes.is_in_use(LMA_HNP));
+    assert!(lma_hoas.is_in_use(HA_HOA), "the HA's binding is reserved at the LMA");
+    assert!(!lma_hoas.is_in_use(Ipv4Addr::new(203, 0, 113, 62)), "the expired one holds nothing");
+    let (ha_hoas, ha_prefixes) = s.ha.as_ref().unwrap().ha.pools();
+    assert!(ha_hoas.is_in_use(HA_HOA));
+    assert!(ha_hoas.is_in_use(LMA_HOA) && ha_prefixes.is_in_use(LMA_HNP), "the LMA's session is reserved at the HA");
+    // The expired binding's deletion goes with the first batch.
+    assert_eq!(s.store.as_ref().unwrap().dropped.ha, vec![(10, None)]);
+    s.persist_final(Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(dir);
+}
