@@ -57,7 +57,8 @@ source is not a home address of ours on the uplink, is dropped and counted.
 Commands on stdin, one per line (read only while no BU waits for its BA);
 one JSON event per line on stdout:
 
-  register [LIFETIME]   a BU with LIFETIME seconds (default --lifetime);
+  register [LIFETIME]   a BU with LIFETIME seconds (default --lifetime,
+                        rounded up to 4 s units; 0 = deregister);
                         "ba" (cmd "register"), then "attached" the first
                         time a registration with a lifetime is accepted
   deregister            a BU with lifetime 0: "ba" (cmd "deregister"), then
@@ -408,7 +409,7 @@ class Node:
         a = self.a
         seq, mesg = self.next_seq(), self.next_mesg_id()
         flags = BU_A | BU_H | (BU_F if a.force_udp else 0)
-        units = min(0xFFFF, max(0, lifetime_s) // 4)
+        units = min(0xFFFF, (max(0, lifetime_s) + 3) // 4)  # rounded up: 1-3 s is not 0
         opts = []
         if a.mn_id:
             opts.append(opt_mn_id(a.mn_id))
