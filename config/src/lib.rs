@@ -22,10 +22,10 @@ use std::path::Path;
 pub use cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 pub use error::ConfigError;
 pub use model::{
-    AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
-    LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
-    PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
-    StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
+    AuthAlgorithm, CliConfig, Config, DataplaneConfig, Dsmip6Config, Dsmip6Mn, EalConfig, EcnMode, FaPeer, GrePolicy,
+    HaConfig, Ipv4Pool, LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering,
+    PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy,
+    RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`
@@ -220,8 +220,13 @@ mod tests {
             [Ipv4Pool {
                 subnet: "203.0.113.0/24".parse().unwrap(),
                 default_router: "203.0.113.1".parse().unwrap(),
-                // Listed (the pinned binding), then added (static4's profile).
-                exclude: vec!["203.0.113.250".parse().unwrap(), "203.0.113.200".parse().unwrap()],
+                // Listed (the pinned binding), then added (static4's profile,
+                // the DSMIPv6 node's static IPv4 home address).
+                exclude: vec![
+                    "203.0.113.250".parse().unwrap(),
+                    "203.0.113.200".parse().unwrap(),
+                    "203.0.113.201".parse().unwrap(),
+                ],
             }]
         );
         let pool = &c.pools.ipv4[0];

@@ -41,6 +41,8 @@ pub struct Config {
     /// `[ha]`: the Mobile IPv4 home agent role (MIPv4, DSMIPv4, PMIPv4);
     /// `None` = off.
     pub ha: Option<HaConfig>,
+    /// `[dsmip6]`: the DSMIPv6 home agent role; `None` = off.
+    pub dsmip6: Option<Dsmip6Config>,
     /// `[pools]`: home addresses and prefixes handed out dynamically.
     pub pools: PoolsConfig,
     /// `[profiles]`: mobile-node policy.
@@ -1060,6 +1062,7 @@ mod tests {
             bindings: Vec::new(),
             lma: None,
             ha: None,
+            dsmip6: None,
             pools: PoolsConfig::default(),
             profiles: ProfilesConfig::default(),
         }
@@ -1135,5 +1138,72 @@ mod tests {
         assert_eq!(tlv.key_in(), Some(7));
         assert_eq!(TunnelMode::IpIp.key_in(), None);
         assert_eq!(EcnMode::default().name(), "normal");
+    }
+}
+
+/// `[dsmip6]`: the DSMIPv6 home agent role (RFC 6275 home registration,
+/// RFC 5555 IPv4 support and NAT traversal, RFC 4285 authentication;
+/// PROTOCOLS.md §11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dsmip6Config {
+    /// Our IPv6 home agent address, on a core port: the Binding Updates'
+    /// destination and the tunnels' local end towards IPv6 care-of
+    /// addresses.
+    pub address: Ipv6Addr,
+    /// Our IPv4 address, on a core port, for mobile nodes in IPv4-only
+    /// networks (Binding Updates in UDP 4191, tunnels to IPv4 care-of
+    /// addresses).
+    pub ipv4_address: Ipv4Addr,
+    /// Longest lifetime granted.
+    pub max_lifetime: Duration,
+    /// NAT Detection refresh time (NATKATIMEOUT), seconds.
+    pub nat_keepalive_s: u32,
+    /// Binding Updates with F = 1 (UDP encapsulation forced) accepted;
+    /// otherwise status 129.
+    pub udp_forcing: bool,
+    /// MESG-ID timestamp tolerance (RFC 4285).
+    pub replay_tolerance: Duration,
+    /// A Binding Update without a MESG-ID option is refused (145).
+    pub require_mesg_id: bool,
+    /// Indexes into [`PoolsConfig::ipv4`] that IPv4 home addresses of 0.0.0.0
+    /// requests come from; every pool when the file lists none.
+    pub ipv4_pools: Vec<usize>,
+    /// The mobile nodes served, in file order.
+    pub mobile_nodes: Vec<Dsmip6Mn>,
+}
+
+impl Dsmip6Config {
+    /// Default longest lifetime (RFC 6275 leaves it to the home agent).
+    pub const DEFAULT_MAX_LIFETIME_S: u32 = 3600;
+    /// RFC 5555 §4.1 NATKATIMEOUT.
+    pub const DEFAULT_NAT_KEEPALIVE_S: u32 = 110;
+}
+
+/// One `[[dsmip6.mn]]`: a mobile node's RFC 4285 MN-HA security
+/// association and home addresses.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Dsmip6Mn {
+    /// Its NAI when it sends a Mobile Node Identifier option.
+    pub mn_id: Option<String>,
+    /// Its IPv6 home address.
+    pub home_address: Ipv6Addr,
+    /// A static IPv4 home address; `None`: one from the pools when it asks
+    /// with 0.0.0.0.
+    pub ipv4_home_address: Option<Ipv4Addr>,
+    /// Mobility SPI (RFC 4285; 256 and above).
+    pub spi: u32,
+    /// The HMAC-SHA1 key.
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Dsmip6Mn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Dsmip6Mn")
+            .field("mn_id", &self.mn_id)
+            .field("home_address", &self.home_address)
+            .field("ipv4_home_address", &self.ipv4_home_address)
+            .field("spi", &self.spi)
+            .field("key", &"<redacted>")
+            .finish()
     }
 }

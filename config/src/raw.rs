@@ -57,6 +57,8 @@ pub(crate) struct RawConfig {
     /// `[ha]`: the Mobile IPv4 home agent role (MIPv4, DSMIPv4, PMIPv4);
     /// absent = off.
     pub ha: Option<RawHa>,
+    /// `[dsmip6]`: the DSMIPv6 home agent role; absent = off.
+    pub dsmip6: Option<RawDsmip6>,
     /// `[pools]`: dynamic home address and prefix pools.
     #[serde(default)]
     pub pools: RawPools,
@@ -720,4 +722,56 @@ mod tests {
         let err = toml::from_str::<RawConfig>("[[binding]]\nendpoint = \"192.0.2.2\"\n").unwrap_err();
         assert!(err.to_string().contains("missing field `tunnel`"), "{err}");
     }
+}
+
+/// `[dsmip6]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDsmip6 {
+    /// Our IPv6 home agent address; required.
+    pub address: Option<String>,
+    /// Our IPv4 address for UDP 4191; default: the first IPv4 address of
+    /// the port holding `address`.
+    pub ipv4_address: Option<String>,
+    #[serde(default = "default_dsmip6_max_lifetime")]
+    pub max_lifetime_s: u32,
+    #[serde(default = "default_dsmip6_nat_keepalive")]
+    pub nat_keepalive_s: u32,
+    #[serde(default = "default_true")]
+    pub udp_forcing: bool,
+    #[serde(default = "default_dsmip6_replay_tolerance")]
+    pub replay_tolerance_s: u32,
+    #[serde(default = "default_true")]
+    pub require_mesg_id: bool,
+    #[serde(default)]
+    pub ipv4_pools: Vec<String>,
+    #[serde(default)]
+    pub mn: Vec<RawDsmip6Mn>,
+}
+
+/// One `[[dsmip6.mn]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawDsmip6Mn {
+    pub mn_id: Option<String>,
+    pub home_address: String,
+    pub ipv4_home_address: Option<String>,
+    pub spi: u32,
+    pub key: String,
+}
+
+fn default_dsmip6_max_lifetime() -> u32 {
+    crate::model::Dsmip6Config::DEFAULT_MAX_LIFETIME_S
+}
+
+fn default_dsmip6_nat_keepalive() -> u32 {
+    crate::model::Dsmip6Config::DEFAULT_NAT_KEEPALIVE_S
+}
+
+fn default_dsmip6_replay_tolerance() -> u32 {
+    7
+}
+
+fn default_true() -> bool {
+    true
 }

@@ -11,14 +11,15 @@ use std::time::Duration;
 use crate::cidr::{CidrError, IpCidr, Ipv4Cidr, Ipv6Cidr};
 use crate::error::ConfigError;
 use crate::model::{
-    AuthAlgorithm, CliConfig, Config, DataplaneConfig, EalConfig, EcnMode, FaPeer, GrePolicy, HaConfig, Ipv4Pool,
-    LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering, PeerFailureAction,
-    PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy, RouteConfig,
-    StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
+    AuthAlgorithm, CliConfig, Config, DataplaneConfig, Dsmip6Config, Dsmip6Mn, EalConfig, EcnMode, FaPeer, GrePolicy,
+    HaConfig, Ipv4Pool, LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering,
+    PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy,
+    RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 use crate::raw::{
-    RawBinding, RawCli, RawConfig, RawDataplane, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma, RawLog, RawMag,
-    RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawStore, RawTunnel,
+    RawBinding, RawCli, RawConfig, RawDataplane, RawDsmip6, RawDsmip6Mn, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma,
+    RawLog, RawMag, RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawStore,
+    RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -106,8 +107,11 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     bindings_against_pools(&bindings, &pools)?;
     let lma = raw.lma.map(|raw| lma(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
     let ha = raw.ha.map(|raw| ha(raw, &ports, &routes, &tunnel, &bindings, &pools)).transpose()?;
+    let dsmip6 = raw.dsmip6.map(|raw| dsmip6(raw, &ports, &pools, &bindings)).transpose()?;
     let profiles = profiles(raw.profiles, lma.as_ref(), &ports, &pools, &bindings)?;
-    auto_exclude(&mut pools, &profiles, &bindings, &ports, &routes);
+    let dsmip6_statics: Vec<Ipv4Addr> =
+        dsmip6.iter().flat_map(|d| d.mobile_nodes.iter().filter_map(|m| m.ipv4_home_address)).collect();
+    auto_exclude(&mut pools, &profiles, &bindings, &ports, &routes, &dsmip6_statics);
     Ok(Config {
         eal,
         log,
@@ -122,6 +126,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         bindings,
         lma,
         ha,
+        dsmip6,
         pools,
         profiles,
     })
@@ -1852,6 +1857,142 @@ fn dsmip4_draft01_type(t: u32, dsmip4: bool) -> Result<u8, ConfigError> {
     u8::try_from(ty).map_err(|_| ConfigError::invalid(KEY, "must be 1 to 255"))
 }
 
+/// Widest NAT keepalive refresh time: an hour.
+const MAX_NAT_KEEPALIVE_S: u32 = 3600;
+/// RFC 6275 lifetimes are in 4-second units of a 16-bit field.
+const MAX_DSMIP6_LIFETIME_S: u32 = 0xffff * 4;
+/// HMAC-SHA1 keys of at least the hash's length (RFC 2104).
+const MIN_SHA1_KEY: usize = 20;
+
+/// `[dsmip6]`: addresses on core ports, limits in range, pools named once,
+/// mobile nodes with unique home addresses, SPIs and NAIs.
+fn dsmip6(
+    raw: RawDsmip6,
+    ports: &[PortConfig],
+    pools: &PoolsConfig,
+    bindings: &[StaticBinding],
+) -> Result<Dsmip6Config, ConfigError> {
+    let Some(text) = raw.address.as_deref() else {
+        return Err(ConfigError::invalid("dsmip6.address", "required: the home agent's IPv6 address, on a core port"));
+    };
+    let address: Ipv6Addr = text
+        .parse()
+        .map_err(|e| ConfigError::invalid("dsmip6.address", format!("invalid IPv6 address {text:?}: {e}")))?;
+    let Some(port) = ports.iter().find(|p| p.ipv6.iter().any(|c| c.addr == address)) else {
+        return Err(ConfigError::invalid(
+            "dsmip6.address",
+            format!("{address} is not an IPv6 address of any port; it must be one of a core port's"),
+        ));
+    };
+    if port.role != PortRole::Core {
+        return Err(ConfigError::invalid(
+            "dsmip6.address",
+            format!("{address} is an address of port {:?}, whose role is \"home\"; the home agent address is on a core port", port.name),
+        ));
+    }
+    let ipv4_address = match raw.ipv4_address.as_deref() {
+        Some(text) => {
+            let a: Ipv4Addr = text.parse().map_err(|e| {
+                ConfigError::invalid("dsmip6.ipv4_address", format!("invalid IPv4 address {text:?}: {e}"))
+            })?;
+            match ports.iter().find(|p| p.ipv4.iter().any(|c| c.addr == a)) {
+                Some(p) if p.role == PortRole::Core => a,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "dsmip6.ipv4_address",
+                        format!("{a} is not an IPv4 address of a core port"),
+                    ))
+                }
+            }
+        }
+        None => port.ipv4.first().map(|c| c.addr).ok_or_else(|| {
+            ConfigError::invalid(
+                "dsmip6.ipv4_address",
+                format!("required: port {:?} of dsmip6.address has no IPv4 address to default to", port.name),
+            )
+        })?,
+    };
+    let max_lifetime_s = in_range("dsmip6.max_lifetime_s", raw.max_lifetime_s, 4, MAX_DSMIP6_LIFETIME_S)?;
+    let nat_keepalive_s = in_range("dsmip6.nat_keepalive_s", raw.nat_keepalive_s, 1, MAX_NAT_KEEPALIVE_S)?;
+    let replay_tolerance_s = in_range("dsmip6.replay_tolerance_s", raw.replay_tolerance_s, 1, MAX_REPLAY_TOLERANCE_S)?;
+    let mut ipv4_pools: Vec<usize> = Vec::new();
+    for (i, text) in raw.ipv4_pools.iter().enumerate() {
+        let key = format!("dsmip6.ipv4_pools[{i}]");
+        let subnet: Ipv4Cidr = text
+            .parse()
+            .map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid IPv4 subnet {text:?}: {e}")))?;
+        let Some(p) = pools.ipv4.iter().position(|p| p.subnet == subnet) else {
+            return Err(ConfigError::invalid(key, format!("{subnet} is not the subnet of any [[pools.ipv4]]")));
+        };
+        if ipv4_pools.contains(&p) {
+            return Err(ConfigError::invalid(key, format!("duplicate pool {subnet}")));
+        }
+        ipv4_pools.push(p);
+    }
+    if raw.ipv4_pools.is_empty() {
+        ipv4_pools = (0..pools.ipv4.len()).collect();
+    }
+    let mut mobile_nodes: Vec<Dsmip6Mn> = Vec::with_capacity(raw.mn.len());
+    let mut seen_hoa: HashMap<Ipv6Addr, usize> = HashMap::new();
+    let mut seen_hoa4: HashMap<Ipv4Addr, usize> = HashMap::new();
+    let mut seen_id: HashMap<String, usize> = HashMap::new();
+    let mut seen_spi: HashMap<u32, usize> = HashMap::new();
+    for (i, RawDsmip6Mn { mn_id: id, home_address, ipv4_home_address, spi, key: secret }) in
+        raw.mn.into_iter().enumerate()
+    {
+        let key = |field: &str| format!("dsmip6.mn[{i}].{field}");
+        let mn_id = id.as_deref().map(|id| mn_id(&key("mn_id"), id)).transpose()?;
+        let hoa = home_ipv6(&key("home_address"), &home_address, ports, true)?;
+        if pools.hnp.iter().any(|p| p.contains(hoa)) {
+            return Err(ConfigError::invalid(
+                key("home_address"),
+                format!("{hoa} lies in pools.hnp, whose /64s the LMA and the MIPv4 home agent hand out"),
+            ));
+        }
+        if let Some(b) = bindings.iter().find(|b| b.vrf == 0 && b.ipv6_hoa == Some(hoa)) {
+            return Err(ConfigError::invalid(
+                key("home_address"),
+                format!("{hoa} is the home address of binding {:?}", b.mn_id),
+            ));
+        }
+        let hoa4 =
+            ipv4_home_address.as_deref().map(|t| home_ipv4(&key("ipv4_home_address"), t, ports, true)).transpose()?;
+        let spi = sa_spi(&key("spi"), spi)?;
+        let secret = sa_key(&key("key"), &secret)?;
+        if secret.len() < MIN_SHA1_KEY {
+            return Err(ConfigError::invalid(
+                key("key"),
+                format!("an HMAC-SHA1 key must be at least {MIN_SHA1_KEY} octets (RFC 2104), got {}", secret.len()),
+            ));
+        }
+        let dup = |what: &str, j: usize| ConfigError::invalid(key(what), format!("the same as dsmip6.mn[{j}]'s"));
+        if let Some(j) = seen_hoa.insert(hoa, i) {
+            return Err(dup("home_address", j));
+        }
+        if let Some(j) = hoa4.and_then(|a| seen_hoa4.insert(a, i)) {
+            return Err(dup("ipv4_home_address", j));
+        }
+        if let Some(j) = mn_id.clone().and_then(|n| seen_id.insert(n, i)) {
+            return Err(dup("mn_id", j));
+        }
+        if let Some(j) = seen_spi.insert(spi, i) {
+            return Err(dup("spi", j));
+        }
+        mobile_nodes.push(Dsmip6Mn { mn_id, home_address: hoa, ipv4_home_address: hoa4, spi, key: secret });
+    }
+    Ok(Dsmip6Config {
+        address,
+        ipv4_address,
+        max_lifetime: Duration::from_secs(u64::from(max_lifetime_s)),
+        nat_keepalive_s,
+        udp_forcing: raw.udp_forcing,
+        replay_tolerance: Duration::from_secs(u64::from(replay_tolerance_s)),
+        require_mesg_id: raw.require_mesg_id,
+        ipv4_pools,
+        mobile_nodes,
+    })
+}
+
 fn mag_peer(
     m: usize,
     raw: RawMag,
@@ -2104,8 +2245,9 @@ fn auto_exclude(
     bindings: &[StaticBinding],
     ports: &[PortConfig],
     routes: &[RouteConfig],
+    more_statics: &[Ipv4Addr],
 ) {
-    let statics = profiles.mobile_nodes.iter().filter_map(|p| p.static_ipv4_hoa);
+    let statics = profiles.mobile_nodes.iter().filter_map(|p| p.static_ipv4_hoa).chain(more_statics.iter().copied());
     let bound = bindings.iter().filter(|b| b.vrf == 0).filter_map(|b| b.ipv4_hoa);
     let home_links = ports.iter().filter(|p| p.home_link);
     let ours = home_links.flat_map(|p| p.ipv4.iter().map(|c| c.addr));
@@ -3939,6 +4081,58 @@ proxy = true
         let ha = c.ha.unwrap();
         assert_eq!(ha.redirect_to, Some(Ipv4Addr::new(192, 0, 2, 9)));
         assert_eq!(ha.reverse_tunnel, ReverseTunnelPolicy::Required);
+    }
+
+    /// A `[dsmip6]` section with one mobile node, `from` replaced by `to`.
+    fn with_dsmip6(from: &str, to: &str) -> Result<Config, ConfigError> {
+        const DSMIP6: &str = "[dsmip6]\naddress = \"2001:db8:1::1\"\n\n[[dsmip6.mn]]\nmn_id = \"ds6@x\"\n\
+            home_address = \"2001:db8:300::10\"\nspi = 8448\nkey = \"2122232425262728292a2b2c2d2e2f3031323334\"\n";
+        assert!(DSMIP6.contains(from), "{from:?} not in the [dsmip6] snippet");
+        with_lma("", "", &DSMIP6.replacen(from, to, 1))
+    }
+
+    fn dsmip6_error(from: &str, to: &str) -> String {
+        match with_dsmip6(from, to) {
+            Ok(_) => panic!("replacing {from:?} by {to:?} was accepted"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn dsmip6_section_is_parsed_with_its_defaults() {
+        let d = with_dsmip6("", "").unwrap().dsmip6.unwrap();
+        assert_eq!((d.address, d.ipv4_address), ("2001:db8:1::1".parse().unwrap(), Ipv4Addr::new(192, 0, 2, 1)));
+        assert_eq!(
+            (d.max_lifetime, d.nat_keepalive_s, d.replay_tolerance),
+            (Duration::from_secs(3600), 110, Duration::from_secs(7))
+        );
+        assert!(d.udp_forcing && d.require_mesg_id);
+        let mn = &d.mobile_nodes[0];
+        assert_eq!((mn.mn_id.as_deref(), mn.spi, mn.key.len(), mn.ipv4_home_address), (Some("ds6@x"), 8448, 20, None));
+        assert!(format!("{mn:?}").contains("<redacted>"));
+    }
+
+    #[test]
+    fn dsmip6_bad_keys_stop_start_up_naming_the_key() {
+        for (from, to, key) in [
+            ("address = \"2001:db8:1::1\"\n", "", "dsmip6.address"),
+            ("\"2001:db8:1::1\"", "\"2001:db8:2::1\"", "dsmip6.address"),
+            ("\"2001:db8:1::1\"", "\"2001:db8:1::1\"\nipv4_address = \"198.51.100.1\"", "dsmip6.ipv4_address"),
+            ("\"2001:db8:1::1\"", "\"2001:db8:1::1\"\nmax_lifetime_s = 0", "dsmip6.max_lifetime_s"),
+            ("\"2001:db8:1::1\"", "\"2001:db8:1::1\"\nipv4_pools = [\"10.0.0.0/8\"]", "dsmip6.ipv4_pools[0]"),
+            ("2001:db8:300::10", "2001:db8:1::1", "dsmip6.mn[0].home_address"),
+            ("2001:db8:300::10", "fe80::1", "dsmip6.mn[0].home_address"),
+            ("spi = 8448", "spi = 3", "dsmip6.mn[0].spi"),
+            ("2122232425262728292a2b2c2d2e2f3031323334", "00112233445566778899aabbccddeeff", "dsmip6.mn[0].key"),
+            ("ds6@x\"", "a b\"", "dsmip6.mn[0].mn_id"),
+        ] {
+            let msg = dsmip6_error(from, to);
+            assert!(msg.starts_with(&format!("{key}: ")), "{to}: {msg}");
+        }
+        // Two nodes with one home address.
+        let mn = "[[dsmip6.mn]]\nhome_address = \"2001:db8:300::10\"\nspi = 8449\nkey = \"2122232425262728292a2b2c2d2e2f3031323334\"\n";
+        let msg = dsmip6_error("3031323334\"\n", &format!("3031323334\"\n{mn}"));
+        assert!(msg.starts_with("dsmip6.mn[1].home_address: "), "{msg}");
     }
 
     #[test]

@@ -151,6 +151,7 @@ pub fn config() -> Config {
         bindings: Vec::new(),
         lma: None,
         ha: Some(ha),
+        dsmip6: None,
         pools,
         profiles,
     }

@@ -122,6 +122,7 @@ pub fn config() -> Config {
         bindings: Vec::new(),
         lma: Some(lma),
         ha: None,
+        dsmip6: None,
         pools,
         profiles,
     }
