@@ -18,6 +18,8 @@ pid=
 sim=
 mip4=
 mn4_ns=
+dsmip6=
+mn6_ns=
 fifos=
 net_up=
 cleanup() {
@@ -28,7 +30,11 @@ cleanup() {
   if [ -n "$mip4" ] && kill -0 "$mip4" 2>/dev/null; then
     kill -TERM "$mip4"; wait "$mip4" 2>/dev/null || true
   fi
+  if [ -n "$dsmip6" ] && kill -0 "$dsmip6" 2>/dev/null; then
+    kill -TERM "$dsmip6"; wait "$dsmip6" 2>/dev/null || true
+  fi
   [ -n "$fifos" ] && rm -rf "$fifos"
+  [ -n "$mn6_ns" ] && ip netns del anc-mn6 2>/dev/null
   [ -n "$mn4_ns" ] && ip netns del anc-mn4 2>/dev/null
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
@@ -124,6 +130,38 @@ printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.std
 step ip netns exec anc-mn4 ping -c 3 -i 0.2 -W 2 198.51.100.2
 step ip netns exec anc-mn4 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
 step ctl show binding dual@anchor.test
+
+# A DSMIPv6 mobile node in an IPv4-only network behind a NAT (RFC 5555):
+# ds6@anchor.test sends its Binding Update in UDP 4191 with an RFC 4285
+# authenticator (key from config/demo.toml); its IPv4 care-of address
+# option (192.0.2.77) differs from the packet's source (192.0.2.2), so the
+# home agent detects the NAT, binds the IPv6 home address 2001:db8:300::10
+# and the IPv4 home address 203.0.113.201, and tunnels both in UDP 4191.
+printf '\n== DSMIPv6: ds6@anchor.test registers over IPv4 behind a NAT\n'
+ip netns add anc-mn6
+mn6_ns=1
+ip netns exec anc-mn6 ip link set lo up
+mkfifo "$fifos/in6" "$fifos/out6"
+ip netns exec anc-mag /usr/bin/python3 scripts/sim/dsmip6.py --mn-id ds6@anchor.test \
+  --hoa 2001:db8:300::10 --spi 8448 --key 2122232425262728292a2b2c2d2e2f3031323334 --ha 2001:db8:1::1 \
+  --ha4 192.0.2.1 --coa 192.0.2.2 --nat-coa 192.0.2.77 --ipv4-hoa 0.0.0.0 --mn-ns anc-mn6 --tun mn6 \
+  <"$fifos/in6" >"$fifos/out6" 2>/dev/null &
+dsmip6=$!
+exec {mn6_in}>"$fifos/in6" {mn6_out}<"$fifos/out6"
+wait_mn6() {
+  local line
+  while read -r -t 15 line <&"$mn6_out"; do
+    case "$line" in *"\"event\": \"$1\""*) EVENT=$line; return 0 ;; esac
+  done
+  return 1
+}
+wait_mn6 ready || { echo "demo: DSMIPv6 simulator did not start" >&2; exit 1; }
+echo register >&"$mn6_in"
+wait_mn6 attached || { echo "demo: DSMIPv6 registration failed" >&2; exit 1; }
+printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin); print("registered:", ", ".join(e["mn_addrs"]), "- NAT" if e["nat"] else "", "- tunnel", e["encap"])'
+step ip netns exec anc-mn6 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
+step ip netns exec anc-mn6 ping -c 3 -i 0.2 -W 2 198.51.100.2
+step ctl show binding ds6@anchor.test
 step ctl show stats
 
 if [ -z "${DEMO_ONESHOT:-}" ]; then

@@ -51,12 +51,14 @@ up() {
   nsx anc-cn ip route add 203.0.113.0/24 via 198.51.100.1
   nsx anc-cn ip -6 route add 2001:db8:100::/48 via 2001:db8:2::1
   nsx anc-cn ip -6 route add 2001:db8:200::/64 via 2001:db8:2::1
+  # The DSMIPv6 home addresses of config/demo.toml ([[dsmip6.mn]]).
+  nsx anc-cn ip -6 route add 2001:db8:300::/64 via 2001:db8:2::1
   echo "netns: demo network up (anc-mag, anc-lma, anc-cn)"
 }
 
 down() {
   # anc-mn (a mobile node made by the demo or a test) goes too if present.
-  for ns in anc-mn anc-mn4 "${NS[@]}"; do
+  for ns in anc-mn anc-mn4 anc-mn6 "${NS[@]}"; do
     if ip netns list | grep -qw "^$ns"; then
       # Whatever still runs in the namespace was started by us: end it.
       pids=$(ip netns pids "$ns" 2>/dev/null || true)

@@ -259,6 +259,9 @@ fn control_loop(
     if signalling.has_ha() {
         tracing::info!("Mobile IPv4 home agent on");
     }
+    if signalling.has_dsmip6() {
+        tracing::info!("DSMIPv6 home agent on");
+    }
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -350,6 +353,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["lma"] = ctx.signalling.stats_json();
             stats["ha"] = ctx.signalling.ha_stats_json();
             stats["store"] = ctx.signalling.store_stats_json();
+            stats["dsmip6"] = ctx.signalling.dsmip6_stats_json();
             stats["home_link"] = home_link_stats(ctx);
             Reply::data(stats)
         }

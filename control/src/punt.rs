@@ -37,11 +37,19 @@ fn is_signalling(frame: &[u8]) -> bool {
     let Ok(eth) = dataplane::wire::ethernet::Frame::new_checked(frame) else { return false };
     let p = eth.payload();
     match eth.ethertype() {
-        dataplane::wire::ethernet::ethertype::IPV6 => p.get(6) == Some(&dataplane::wire::ipv4::protocol::MOBILITY),
+        dataplane::wire::ethernet::ethertype::IPV6 => {
+            // A Mobility Header, directly or behind Destination Options
+            // (DSMIPv6 Binding Updates carry the Home Address option).
+            p.get(6) == Some(&dataplane::wire::ipv4::protocol::MOBILITY) || p.get(6) == Some(&60)
+        }
         dataplane::wire::ethernet::ethertype::IPV4 => {
             let ihl = usize::from(p.first().map_or(0, |b| b & 0x0f)) * 4;
-            (p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
-                && p.get(ihl + 2..ihl + 4) == Some(&crate::pmip6::PMIP6_CONTROL_PORT.to_be_bytes()[..]))
+            let udp_to = |port: u16| {
+                p.get(9) == Some(&dataplane::wire::ipv4::protocol::UDP)
+                    && p.get(ihl + 2..ihl + 4) == Some(&port.to_be_bytes()[..])
+            };
+            udp_to(crate::pmip6::PMIP6_CONTROL_PORT)
+                || udp_to(crate::proto::dsmip6::DSMIP6_PORT)
                 || crate::mip4_io::is_mip4(frame)
                 || crate::mip4_io::is_keepalive(frame)
         }

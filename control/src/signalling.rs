@@ -21,6 +21,7 @@ use crate::pmip6::{Encap, Lma, Output, Session, PMIP6_DATA_PORT};
 use crate::proto::{BindingError, MhMessage};
 use crate::punt::ControlPlane;
 
+mod dsmip6;
 mod ha;
 mod persist;
 
@@ -38,6 +39,8 @@ pub struct Signalling {
     lma: Option<Lma>,
     /// The Mobile IPv4 home agent (signalling/ha.rs).
     ha: Option<ha::HaGlue>,
+    /// The DSMIPv6 home agent (signalling/dsmip6.rs).
+    dsmip6: Option<dsmip6::Dsmip6Glue>,
     /// LMA session id → its addresses reserved in the HA's pools.
     lma_reserved_at_ha: HashMap<u32, ha::LmaReservation>,
     /// Home addresses answered for on home links (signalling/ha.rs).
@@ -72,6 +75,7 @@ impl Signalling {
         Signalling {
             lma,
             ha: ha::HaGlue::new(config),
+            dsmip6: dsmip6::Dsmip6Glue::new(config),
             lma_reserved_at_ha: HashMap::new(),
             home_link: ha::HomeLink::default(),
             installed: HashMap::new(),
@@ -92,6 +96,11 @@ impl Signalling {
         self.ha.is_some()
     }
 
+    /// Whether the DSMIPv6 home agent role is on.
+    pub fn has_dsmip6(&self) -> bool {
+        self.dsmip6.is_some()
+    }
+
     /// Hands received signalling frames to the role modules.
     pub fn receive<P: Port, R: PuntRing<P::Buf>>(
         &mut self,
@@ -102,6 +111,10 @@ impl Signalling {
         now: Instant,
     ) {
         for (port, frame) in frames {
+            if self.dsmip6.is_some() && dsmip6::is_dsmip6(&frame) {
+                self.receive_dsmip6(port, &frame, cp, fwd, config, now);
+                continue;
+            }
             if mip4_io::is_mip4(&frame) {
                 self.receive_mip4(port, &frame, cp, fwd, config, now);
                 continue;
@@ -160,6 +173,7 @@ impl Signalling {
             }
         }
         self.poll_mip4(cp, fwd, config, now);
+        self.poll_dsmip6(cp, fwd, config, now);
         self.poll_home_link(cp, fwd, config, now);
     }
 
@@ -288,6 +302,7 @@ impl Signalling {
     pub fn bindings_json(&self, now: Instant) -> Vec<Value> {
         let mut rows = self.lma_bindings_json(now);
         rows.extend(self.mip4_bindings_json(now));
+        rows.extend(self.dsmip6_bindings_json(now));
         rows
     }
 
@@ -347,6 +362,7 @@ impl Signalling {
             }
         }
         self.count_ha_bindings(counts);
+        self.count_dsmip6(counts);
     }
 
     pub fn stats_json(&self) -> Value {

@@ -128,7 +128,7 @@ pub fn render(command: &str, data: &Value) -> String {
             // The roles' counters (PMIPv6 LMA, Mobile IPv4 home agent): the
             // non-zero ones, a per-code map as `name[code]`.
             let mut roles: Vec<Vec<String>> = Vec::new();
-            for role in ["lma", "ha", "home_link"] {
+            for role in ["lma", "ha", "dsmip6", "home_link"] {
                 for (k, v) in data[role].as_object().into_iter().flatten() {
                     match v {
                         Value::Object(per) => roles.extend(

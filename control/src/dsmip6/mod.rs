@@ -427,6 +427,12 @@ impl Ha6 {
         &self.pool
     }
 
+    /// The pool, for reserving what other roles hold (one address space
+    /// with the LMA and the MIPv4 home agent).
+    pub fn pool_mut(&mut self) -> &mut Ipv4HoaPool {
+        &mut self.pool
+    }
+
     pub fn config(&self) -> &Ha6Config {
         &self.cfg
     }

@@ -227,6 +227,7 @@ pub fn render(stats: &Value) -> String {
 
     role(&mut x, &stats["lma"], "lma", "PMIPv6 LMA", "sessions");
     role(&mut x, &stats["ha"], "ha", "Mobile IPv4 home agent", "bindings");
+    role(&mut x, &stats["dsmip6"], "dsmip6", "DSMIPv6 home agent", "registrations");
     role(&mut x, &stats["home_link"], "home_link", "Proxy ARP / ND on home links", "proxied");
     x.finish()
 }
@@ -241,7 +242,7 @@ fn role(x: &mut Exposition, v: &Value, role: &str, title: &str, gauge: &str) {
         let help = format!("{title}: {what} (anchorctl show stats: {role}.{key})");
         match value {
             Value::Object(per) => {
-                let label_name = if key == "pba_sent" { "status" } else { "code" };
+                let label_name = if key == "pba_sent" || key == "ba_sent" { "status" } else { "code" };
                 let samples = per.iter().filter_map(|(c, n)| n.as_u64().map(|n| (vec![(label_name, c.clone())], n)));
                 x.family(&format!("anchor_{role}_{key}_total"), Kind::Counter, &help, samples);
             }

@@ -61,6 +61,9 @@ pub(super) struct HaGlue {
     installed_v6: HashMap<u32, u32>,
     /// Addresses of each installed HA binding reserved in the LMA's pools.
     reserved_at_lma: HashMap<u32, Held>,
+    /// HA binding id → its home address reserved in the DSMIPv6 home
+    /// agent's pool.
+    reserved_at_dsmip6: HashMap<u32, Ipv4Addr>,
     /// Datagrams with a wrong UDP checksum (dropped silently, §8.7 step 1).
     bad_checksum: u64,
     /// Messages we could not send: no route or no next-hop MAC yet.
@@ -116,6 +119,7 @@ impl HaGlue {
             installed: HashMap::new(),
             installed_v6: HashMap::new(),
             reserved_at_lma: HashMap::new(),
+            reserved_at_dsmip6: HashMap::new(),
             bad_checksum: 0,
             unrouted: 0,
             install_failures: 0,
@@ -425,6 +429,11 @@ impl Signalling {
     /// what an earlier install of the same binding reserved).
     fn reserve_at_lma(&mut self, id: u32, held: Held) {
         self.release_at_lma(id);
+        if let (Some(a), Some(glue)) = (held.hoa, self.ha.as_mut()) {
+            if self.dsmip6.as_mut().is_some_and(|d| d.ha.pool_mut().reserve(a)) {
+                glue.reserved_at_dsmip6.insert(id, a);
+            }
+        }
         let (Some(lma), Some(glue)) = (self.lma.as_mut(), self.ha.as_mut()) else { return };
         let (prefixes, hoas) = lma.pools_mut();
         let mut mine = Held::default();
@@ -442,6 +451,11 @@ impl Signalling {
     }
 
     fn release_at_lma(&mut self, id: u32) {
+        if let Some(a) = self.ha.as_mut().and_then(|g| g.reserved_at_dsmip6.remove(&id)) {
+            if let Some(d) = self.dsmip6.as_mut() {
+                d.ha.pool_mut().release(a);
+            }
+        }
         let Some(held) = self.ha.as_mut().and_then(|g| g.reserved_at_lma.remove(&id)) else { return };
         let Some(lma) = self.lma.as_mut() else { return };
         let (prefixes, hoas) = lma.pools_mut();
@@ -456,9 +470,20 @@ impl Signalling {
     /// An LMA session was installed: its addresses are reserved in the
     /// HA's pools until the LMA lets them go.
     pub(super) fn lma_installed(&mut self, session: u32, hoa: Option<Ipv4Addr>, hnps: &[Ipv6Addr]) {
+        if self.ha.is_none() && self.dsmip6.is_none() {
+            return;
+        }
+        let entry = self.lma_reserved_at_ha.entry(session).or_default();
+        entry.draining = false;
+        if let (Some(a), Some(d)) = (hoa, self.dsmip6.as_mut()) {
+            if entry.at_dsmip6 != Some(a) && d.ha.pool_mut().reserve(a) {
+                if let Some(old) = entry.at_dsmip6.replace(a) {
+                    d.ha.pool_mut().release(old);
+                }
+            }
+        }
         let Some(glue) = self.ha.as_mut() else { return };
         let (hoas, prefixes) = glue.ha.pools_mut();
-        let entry = self.lma_reserved_at_ha.entry(session).or_default();
         if let Some(a) = hoa {
             if entry.held.hoa != Some(a) && hoas.reserve(a) {
                 entry.held.hoa = Some(a);
@@ -485,23 +510,29 @@ impl Signalling {
         if !self.lma_reserved_at_ha.values().any(|e| e.draining) {
             return;
         }
-        let (Some(lma), Some(glue)) = (self.lma.as_ref(), self.ha.as_mut()) else { return };
+        let Some(lma) = self.lma.as_ref() else { return };
         let (lma_prefixes, lma_hoas) = lma.pools();
-        let (hoas, prefixes) = glue.ha.pools_mut();
+        let mut ha_pools = self.ha.as_mut().map(|g| g.ha.pools_mut());
+        let mut dsmip6_pool = self.dsmip6.as_mut().map(|d| d.ha.pool_mut());
         self.lma_reserved_at_ha.retain(|_, e| {
             if !e.draining {
                 return true;
             }
-            let still = e.held.hoa.is_some_and(|a| lma_hoas.is_in_use(a))
+            let still = e.held.hoa.or(e.at_dsmip6).is_some_and(|a| lma_hoas.is_in_use(a))
                 || e.held.prefixes.iter().any(|p| lma_prefixes.is_in_use(*p));
             if still {
                 return true;
             }
-            if let Some(a) = e.held.hoa {
-                hoas.release(a);
+            if let Some((hoas, prefixes)) = ha_pools.as_mut() {
+                if let Some(a) = e.held.hoa {
+                    hoas.release(a);
+                }
+                for p in &e.held.prefixes {
+                    prefixes.release(*p);
+                }
             }
-            for p in &e.held.prefixes {
-                prefixes.release(*p);
+            if let (Some(a), Some(pool)) = (e.at_dsmip6, dsmip6_pool.as_mut()) {
+                pool.release(a);
             }
             false
         });
@@ -864,10 +895,12 @@ impl Signalling {
     }
 }
 
-/// An LMA session's addresses reserved in the HA's pools.
+/// An LMA session's addresses reserved in the HA's pools (and its IPv4
+/// home address in the DSMIPv6 home agent's pool).
 #[derive(Debug, Default)]
 pub(super) struct LmaReservation {
     held: Held,
+    at_dsmip6: Option<Ipv4Addr>,
     /// Its forwarding is gone; released once the LMA frees the addresses.
     draining: bool,
 }

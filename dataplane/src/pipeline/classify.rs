@@ -268,6 +268,9 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                             if u.dst_port() == udp::port::MIP && u.payload().first() != Some(&4) {
                                 return Verdict::Punt;
                             }
+                            if u.dst_port() == udp::port::DSMIP6 && is_dsmip6_signalling(u.payload(), addrs) {
+                                return Verdict::Punt;
+                            }
                         }
                         _ => return Verdict::Drop(DropReason::InnerMalformed),
                     }
@@ -316,6 +319,31 @@ fn is_keepalive(frame: &[u8], up: &Uplink, addrs: &PortAddrs) -> bool {
 
 /// IPv6 Fragment extension header (RFC 8200 §4.5).
 const IPV6_FRAGMENT: u8 = 44;
+/// IPv6 Destination Options header (RFC 8200 §4.6).
+const IPV6_DEST_OPTS: u8 = 60;
+
+/// Whether an IPv6 payload that starts with a Destination Options header
+/// carries a Mobility Header after it.
+fn dest_opts_then_mobility(payload: &[u8]) -> bool {
+    match payload {
+        [next, len, ..] => {
+            let end = (usize::from(*len) + 1) * 8;
+            *next == ipv4::protocol::MOBILITY && payload.len() >= end
+        }
+        _ => false,
+    }
+}
+
+/// DSMIPv6 signalling over IPv4 (RFC 5555 §4.1, PROTOCOLS.md §11.1): the
+/// UDP 4191 payload is an IPv6 packet to one of our addresses carrying a
+/// Mobility Header (directly or behind Destination Options); any other
+/// payload on that port is tunnelled data.
+fn is_dsmip6_signalling(udp_payload: &[u8], addrs: &PortAddrs) -> bool {
+    let Ok(ip) = ipv6::Packet::new_checked(udp_payload) else { return false };
+    addrs.is_local_v6(ip.dst_addr())
+        && (ip.next_header() == ipv4::protocol::MOBILITY
+            || (ip.next_header() == IPV6_DEST_OPTS && dest_opts_then_mobility(ip.payload())))
+}
 
 fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
     let ip = match ipv6::Packet::new_checked(&frame[l3_off..]) {
@@ -328,8 +356,11 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
         return match ip.next_header() {
             ipv4::protocol::ICMPV6 => classify_icmpv6(ip.payload(), local),
             IPV6_FRAGMENT if local => Verdict::Reassemble,
-            // Mobility Header signalling (PBU, heartbeat, revocation...).
+            // Mobility Header signalling (PBU, heartbeat, revocation...),
+            // also behind a Destination Options header (a DSMIPv6 Binding
+            // Update carries the Home Address option, RFC 6275 §6.3).
             ipv4::protocol::MOBILITY if local => Verdict::Punt,
+            IPV6_DEST_OPTS if local && dest_opts_then_mobility(ip.payload()) => Verdict::Punt,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
                 let len = usize::from(ip.payload_len());
                 uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()))

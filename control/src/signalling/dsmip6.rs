@@ -1,0 +1,349 @@
+//! The DSMIPv6 home agent's glue (PROTOCOLS.md §11): punted Binding
+//! Updates — IPv6 with a Home Address option, or IPv4 | UDP 4191 | IPv6 —
+//! go to [`Ha6::handle`] as IP packets; its outputs are executed here:
+//! Binding Acknowledgements framed towards the care-of address (or the
+//! NAT), each home address's binding turned into a forwarding entry with
+//! its IP-in-IP (4/41 in IPv6 or IPv4) or UDP 4191 tunnel, and the home
+//! address answered for on its home link while it is away.
+//!
+//! One address space with the other roles: an IPv4 home address the
+//! DSMIPv6 home agent binds is reserved in the LMA's and the MIPv4 home
+//! agent's pools while it is installed, and what those roles hold is
+//! reserved in this one's pool (see [`Signalling::dsmip6_reserve_foreign`]).
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Instant, SystemTime};
+
+use anchor_config::{Config, EcnMode};
+use dataplane::port::{Port, PuntRing};
+use dataplane::wire::ethernet::{self, ethertype};
+use serde_json::{json, Value};
+
+use super::ha::HomeLinkOwner;
+use super::Signalling;
+use crate::dsmip6::{self, CareOf, Ha6, Ha6Config, MobileNode, Output};
+use crate::forwarding::{Binding, Forwarding};
+use crate::punt::ControlPlane;
+
+/// The DSMIPv6 home agent and what the glue keeps for it.
+pub(super) struct Dsmip6Glue {
+    pub(super) ha: Ha6,
+    /// Ha6 binding id → forwarding binding id.
+    installed: HashMap<u32, u32>,
+    /// Ha6 binding id → the IPv4 home address reserved for it in the
+    /// other roles' pools.
+    reserved: HashMap<u32, Ipv4Addr>,
+    /// Frames that were no IP packet we could hand over.
+    malformed: u64,
+    /// Acknowledgements we could not send: no route or no next-hop MAC yet.
+    unrouted: u64,
+    /// Bindings the forwarding table refused.
+    install_failures: u64,
+}
+
+impl Dsmip6Glue {
+    /// The home agent of `config`'s `[dsmip6]`; `None` without one.
+    pub(super) fn new(config: &Config) -> Option<Dsmip6Glue> {
+        let d = config.dsmip6.as_ref()?;
+        let cfg = Ha6Config {
+            address: d.address,
+            mobile_nodes: d
+                .mobile_nodes
+                .iter()
+                .map(|m| MobileNode {
+                    mn_id: m.mn_id.clone(),
+                    hoa: m.home_address,
+                    spi: m.spi,
+                    key: m.key.clone(),
+                    ipv4_hoa: m.ipv4_home_address,
+                })
+                .collect(),
+            ipv4_pools: d.ipv4_pools.iter().filter_map(|&i| config.pools.ipv4.get(i).cloned()).collect(),
+            max_lifetime: d.max_lifetime,
+            nat_keepalive: d.nat_keepalive_s,
+            accept_udp_forcing: d.udp_forcing,
+            replay_tolerance: d.replay_tolerance,
+            require_mesg_id: d.require_mesg_id,
+        };
+        Some(Dsmip6Glue {
+            ha: Ha6::new(cfg),
+            installed: HashMap::new(),
+            reserved: HashMap::new(),
+            malformed: 0,
+            unrouted: 0,
+            install_failures: 0,
+        })
+    }
+}
+
+/// Whether a punted frame is DSMIPv6 signalling: IPv6 with a Destination
+/// Options header (a Binding Update's Home Address option; the LMA's
+/// messages never carry one), an IPv6 Binding Update with P clear (a home
+/// registration), or IPv4 | UDP to port 4191.
+pub(super) fn is_dsmip6(frame: &[u8]) -> bool {
+    let Ok(eth) = ethernet::Frame::new_checked(frame) else { return false };
+    let p = eth.payload();
+    match eth.ethertype() {
+        ethertype::IPV6 => match p.get(6) {
+            Some(60) => true,
+            // MH type 5 (Binding Update), flags octet: P = 0x02.
+            Some(135) => p.get(42) == Some(&5) && p.get(48).is_some_and(|f| f & 0x02 == 0),
+            _ => false,
+        },
+        ethertype::IPV4 => {
+            let ihl = usize::from(p.first().map_or(0, |b| b & 0x0f)) * 4;
+            p.get(9) == Some(&17) && p.get(ihl + 2..ihl + 4) == Some(&dsmip6::DSMIP6_PORT.to_be_bytes()[..])
+        }
+        _ => false,
+    }
+}
+
+impl Signalling {
+    /// A punted DSMIPv6 frame: its IP packet to the home agent.
+    pub(super) fn receive_dsmip6<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        port: usize,
+        frame: &[u8],
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.dsmip6.as_mut() else {
+            self.malformed += 1;
+            return;
+        };
+        let Ok(eth) = ethernet::Frame::new_checked(frame) else {
+            glue.malformed += 1;
+            return;
+        };
+        let packet = eth.payload();
+        let src = match packet.first().map(|b| b >> 4) {
+            Some(4) if packet.len() >= 20 => IpAddr::from([packet[12], packet[13], packet[14], packet[15]]),
+            Some(6) if packet.len() >= 40 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&packet[8..24]);
+                IpAddr::from(a)
+            }
+            _ => {
+                glue.malformed += 1;
+                return;
+            }
+        };
+        let out = glue.ha.handle(packet, now, SystemTime::now());
+        self.learn_peer(src, port, frame);
+        self.apply_dsmip6(out, cp, fwd, config, now);
+    }
+
+    /// The home agent's timers (binding expiry).
+    pub(super) fn poll_dsmip6<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.dsmip6.as_mut() else { return };
+        if glue.ha.next_deadline().is_some_and(|d| d <= now) {
+            let out = glue.ha.poll(now);
+            self.apply_dsmip6(out, cp, fwd, config, now);
+        }
+    }
+
+    /// Executes the home agent's outputs, in order.
+    fn apply_dsmip6<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        outputs: Vec<Output>,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let mut hops_changed = false;
+        for o in outputs {
+            match o {
+                Output::Send { dst, packet, ba } => {
+                    let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
+                        if let Some(g) = self.dsmip6.as_mut() {
+                            g.unrouted += 1;
+                        }
+                        continue;
+                    };
+                    let ethertype = if dst.is_ipv4() { ethertype::IPV4 } else { ethertype::IPV6 };
+                    let mut frame = Vec::with_capacity(14 + packet.len());
+                    frame.extend_from_slice(&mac.0);
+                    frame.extend_from_slice(&src_mac.0);
+                    frame.extend_from_slice(&ethertype.to_be_bytes());
+                    frame.extend_from_slice(&packet);
+                    tracing::debug!(%dst, status = ba.status, seq = ba.seq, port, "sending binding acknowledgement");
+                    cp.send_now(port, &frame);
+                }
+                Output::Install(b) => {
+                    let Some(glue) = self.dsmip6.as_ref() else { continue };
+                    let expires = glue
+                        .ha
+                        .registrations()
+                        .find(|r| r.v6.id == b.id || r.v4.as_ref().is_some_and(|v| v.id == b.id))
+                        .map(|r| r.expires);
+                    let mut spec = b.tunnel.spec();
+                    spec.port = fwd.port_towards(spec.remote).unwrap_or(0);
+                    spec.ttl = config.tunnel.ttl;
+                    spec.ecn_compat = config.tunnel.ecn == EcnMode::Compat;
+                    spec.path_mtu = config.ports.get(spec.port).map_or(1500, |p| config.tunnel.path_mtu(p));
+                    spec.ipv6_over_ipv4_mtu = config.tunnel.ipv6_over_ipv4_mtu;
+                    let binding = Binding {
+                        id: 0,
+                        mn_id: b.mn_id.to_string(),
+                        role: "dsmip6",
+                        vrf: 0,
+                        ipv4_hoa: match b.hoa {
+                            IpAddr::V4(a) => Some(a),
+                            IpAddr::V6(_) => None,
+                        },
+                        hnps: Vec::new(),
+                        ipv6_hoa: match b.hoa {
+                            IpAddr::V6(a) => Some(a),
+                            IpAddr::V4(_) => None,
+                        },
+                        tunnel: 0,
+                        expires,
+                        state: "active",
+                    };
+                    let Some(glue) = self.dsmip6.as_mut() else { continue };
+                    match fwd.install(glue.installed.get(&b.id).copied(), binding, spec, now) {
+                        Ok(id) => {
+                            glue.installed.insert(b.id, id);
+                            hops_changed = true;
+                            // RFC 6275 §10.4.1 / RFC 5555 §4.5: answered
+                            // for on its home link while away.
+                            self.home_link_claim(HomeLinkOwner::Dsmip6(b.id), b.hoa, cp, config, now);
+                        }
+                        Err(e) => {
+                            glue.install_failures += 1;
+                            tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install: {e}");
+                        }
+                    }
+                    if let IpAddr::V4(a) = b.hoa {
+                        self.dsmip6_reserve_foreign(b.id, a);
+                    }
+                }
+                Output::Remove { id } => {
+                    if let Some(fid) = self.dsmip6.as_mut().and_then(|g| g.installed.remove(&id)) {
+                        fwd.remove(fid, now);
+                        hops_changed = true;
+                    }
+                    self.home_link_release(HomeLinkOwner::Dsmip6(id), cp, now);
+                    self.dsmip6_release_foreign(id);
+                }
+            }
+        }
+        if hops_changed {
+            cp.set_next_hops(fwd.wanted_neighbors());
+        }
+    }
+
+    /// Reserves a DSMIPv6 binding's IPv4 home address in the LMA's and the
+    /// MIPv4 home agent's pools (one address space).
+    fn dsmip6_reserve_foreign(&mut self, id: u32, addr: Ipv4Addr) {
+        let Some(glue) = self.dsmip6.as_mut() else { return };
+        if glue.reserved.get(&id) == Some(&addr) {
+            return;
+        }
+        if let Some(old) = glue.reserved.insert(id, addr) {
+            release_in_others(self.lma.as_mut(), self.ha.as_mut(), old);
+        }
+        if let Some(lma) = self.lma.as_mut() {
+            lma.pools_mut().1.reserve(addr);
+        }
+        if let Some(ha) = self.ha.as_mut() {
+            ha.ha.pools_mut().0.reserve(addr);
+        }
+    }
+
+    fn dsmip6_release_foreign(&mut self, id: u32) {
+        if let Some(addr) = self.dsmip6.as_mut().and_then(|g| g.reserved.remove(&id)) {
+            release_in_others(self.lma.as_mut(), self.ha.as_mut(), addr);
+        }
+    }
+
+    /// The DSMIPv6 home agent's registrations, one row per home address, as
+    /// `anchorctl show bindings` lists them.
+    pub(super) fn dsmip6_bindings_json(&self, now: Instant) -> Vec<Value> {
+        let Some(glue) = &self.dsmip6 else { return Vec::new() };
+        let mut rows = Vec::new();
+        for r in glue.ha.registrations() {
+            for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
+                let (coa, nat) = match &r.care_of {
+                    CareOf::Ipv6(a) => (a.to_string(), false),
+                    CareOf::Ipv4 { coa, nat, .. } => (coa.to_string(), *nat),
+                };
+                rows.push(json!({
+                    "id": glue.installed.get(&b.id),
+                    "session": b.id,
+                    "mn_id": &*b.mn_id,
+                    "role": "dsmip6",
+                    "state": "active",
+                    "ipv4_hoa": match b.hoa { IpAddr::V4(a) => Some(a.to_string()), IpAddr::V6(_) => None },
+                    "ipv6_hoa": match b.hoa { IpAddr::V6(a) => Some(a.to_string()), IpAddr::V4(_) => None },
+                    "hnps": Vec::<String>::new(),
+                    "coa": coa,
+                    "nat": nat,
+                    "sequence": r.seq,
+                    "local": b.tunnel.local.to_string(),
+                    "tunnel": b.tunnel.kind.name(),
+                    "tunnel_remote": b.tunnel.remote.to_string(),
+                    "udp_port": (b.tunnel.peer_port != 0).then_some(b.tunnel.peer_port),
+                    "gre_key_in": Value::Null,
+                    "gre_key_out": Value::Null,
+                    "lifetime_s": r.lifetime.as_secs(),
+                    "lifetime_left_s": r.expires.saturating_duration_since(now).as_secs(),
+                }));
+            }
+        }
+        rows.sort_by_key(|r| r["session"].as_u64());
+        rows
+    }
+
+    /// Registrations by role and state, for `show stats` `sessions`.
+    pub(super) fn count_dsmip6(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
+        if let Some(glue) = &self.dsmip6 {
+            *counts.entry(("dsmip6", "active")).or_default() += glue.ha.registrations().count() as u64;
+        }
+    }
+
+    /// The DSMIPv6 home agent's counters for `show stats` (`null` when off).
+    pub fn dsmip6_stats_json(&self) -> Value {
+        let Some(glue) = &self.dsmip6 else { return Value::Null };
+        let c = glue.ha.counters();
+        json!({
+            "bu_received": c.bu_received,
+            "ba_sent": c.ba_sent.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "malformed": c.malformed + glue.malformed,
+            "unexpected": c.unexpected,
+            "not_for_us": c.not_for_us,
+            "no_security_association": c.no_security_association,
+            "auth_failures": c.auth_failures,
+            "replays": c.replays,
+            "mesg_id_missing": c.mesg_id_missing,
+            "registrations_created": c.registrations_created,
+            "renewals": c.renewals,
+            "handoffs": c.handoffs,
+            "deregistrations": c.deregistrations,
+            "expired": c.expired,
+            "registrations": glue.ha.registrations().count(),
+            "unrouted_messages": glue.unrouted,
+            "install_failures": glue.install_failures,
+        })
+    }
+}
+
+/// Ends the reservation of `addr` in the LMA's and the home agent's pools.
+fn release_in_others(lma: Option<&mut crate::pmip6::Lma>, ha: Option<&mut super::ha::HaGlue>, addr: Ipv4Addr) {
+    if let Some(lma) = lma {
+        lma.pools_mut().1.release(addr);
+    }
+    if let Some(ha) = ha {
+        ha.ha.pools_mut().0.release(addr);
+    }
+}

@@ -1,0 +1,217 @@
+//! End to end: the DSMIPv6 home agent (RFC 6275 home registration with RFC
+//! 5555 and RFC 4285; PROTOCOLS.md §11) in the demo network.
+//! scripts/sim/dsmip6.py plays the mobile node ds6@anchor.test of
+//! config/demo.toml (`[[dsmip6.mn]]`, home address 2001:db8:300::10, a
+//! static IPv4 home address 203.0.113.201) in anc-mag: it sends Binding
+//! Updates authenticated with its MN-HA key, checks the Binding
+//! Acknowledgements, and carries the node's traffic from a TUN device in
+//! anc-mn through its tunnel to the anchor.
+//!
+//! Cases: an IPv6 foreign network (IPv6 and IPv4 in IPv6); an IPv4 foreign
+//! network with plain IPv4 encapsulation; an IPv4 network behind a NAT
+//! (detected, UDP 4191 encapsulation); replayed and forged Binding Updates
+//! refused with 144 and 146 while the binding keeps working; and
+//! de-registration.
+//!
+//! Needs root; skipped with a message otherwise. Processes are ended by pid
+//! and the namespaces deleted by Drop guards, also when a test fails; a
+//! failure prints the simulator's events and stderr, `anchorctl show
+//! bindings/stats` and the tail of anchord's log.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[macro_use]
+mod common;
+use common::{guard, script, Env, Sim, CN_V4, CN_V6, MN_NS};
+
+const NAI: &str = "ds6@anchor.test";
+const HOA: &str = "2001:db8:300::10";
+const HOA4: &str = "203.0.113.201";
+const SPI: &str = "8448";
+const KEY: &str = "2122232425262728292a2b2c2d2e2f3031323334";
+const HA: &str = "2001:db8:1::1";
+const HA4: &str = "192.0.2.1";
+/// anc-mag's addresses on the access link: the care-of addresses.
+const COA6: &str = "2001:db8:1::2";
+const COA4: &str = "192.0.2.2";
+/// What the node claims its IPv4 care-of address is, while its packets
+/// leave from COA4: a NAT in the path (PROTOCOLS.md §11.2 item 1).
+const PRIVATE_COA: &str = "192.0.2.77";
+
+struct Net {
+    env: Env,
+    sims: Vec<Sim>,
+}
+
+impl Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for s in &mut self.sims {
+            s.stop();
+        }
+    }
+}
+
+impl Net {
+    /// The demo network, anc-mn, and anchord on demo.toml.
+    fn start(tag: &str) -> Net {
+        let mut net = Net { env: Env::namespaces("anchor-dsmip6", tag, true), sims: Vec::new() };
+        let mut cfg = net.demo_config();
+        cfg.remove("binding");
+        net.start_anchord(&cfg);
+        net
+    }
+
+    /// Starts dsmip6.py for ds6@anchor.test with `extra` arguments (the
+    /// care-of address among them), asking for an IPv4 home address.
+    fn mn(&mut self, extra: &[&str]) -> Result<usize, String> {
+        let script = script("sim/dsmip6.py");
+        let base = [&script[..], "--mn-id", NAI, "--hoa", HOA, "--spi", SPI, "--key", KEY, "--ha", HA, "--ha4", HA4];
+        let args: Vec<String> = base
+            .iter()
+            .chain(&["--ipv4-hoa", "0.0.0.0", "--mn-ns", MN_NS])
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect();
+        let sim = Sim::start(&self.env.dir, "mn", "anc-mag", &args)?;
+        self.sims.push(sim);
+        Ok(self.sims.len() - 1)
+    }
+
+    /// Sends `cmd` and returns the "ba" event answering it.
+    fn ba(&mut self, i: usize, cmd: &str) -> Result<Value, String> {
+        self.sims[i].send(cmd)?;
+        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
+        self.sims[i].wait(&format!("the BA to {cmd:?}"), Duration::from_secs(15), |e| {
+            e["event"] == "ba" && e["cmd"] == name.as_str()
+        })
+    }
+
+    /// The `show bindings` rows of the DSMIPv6 home agent.
+    fn dsmip6_rows(&self) -> Result<Vec<Value>, String> {
+        let list = self.ctl(&["show", "bindings"])?;
+        let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
+        Ok(rows.iter().filter(|b| b["role"] == "dsmip6").cloned().collect())
+    }
+
+    fn report(&mut self) -> String {
+        let mut r = String::new();
+        for s in &mut self.sims {
+            r += &s.stop();
+            r += "\n";
+        }
+        r + &self.daemon_report()
+    }
+}
+
+fn run_test(tag: &str, body: impl FnOnce(&mut Net) -> Result<(), String>) {
+    let Some(_g) = guard() else { return };
+    let mut net = Net::start(tag);
+    if let Err(e) = body(&mut net) {
+        panic!("{tag}: {e}\n{}", net.report());
+    }
+}
+
+/// Registers from the care-of address of `extra`, checks the BA (status 0,
+/// our authenticator, the IPv4 Address Acknowledgement, NAT Detection as
+/// `nat` says), two-way traffic over both families, and the two bindings
+/// (IPv6 and IPv4 home address) with `tunnel` to `remote`.
+fn registered_round_trip(
+    net: &mut Net,
+    extra: &[&str],
+    nat: Option<bool>,
+    tunnel: &str,
+    remote: &str,
+) -> Result<usize, String> {
+    let m = net.mn(extra)?;
+    let ba = net.ba(m, "register")?;
+    ensure!(ba["status"] == 0 && ba["auth_ok"] == true, "registration not accepted with a valid authenticator: {ba}");
+    ensure!(ba["mesg_id_echoed"] == true, "the BA does not echo the MESG-ID: {ba}");
+    ensure!(ba["ipv4_ack"]["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "IPv4 Address Ack: {ba}");
+    match nat {
+        // RFC 5555 §4.1: over UDP the BA always carries NAT Detection.
+        Some(true) => ensure!(ba["nat_detection"]["refresh_s"] == 110, "no NAT seen: {ba}"),
+        Some(false) => ensure!(ba["nat_detection"]["refresh_s"] == 0xffff_ffffu64, "a NAT seen: {ba}"),
+        None => ensure!(ba["nat_detection"].is_null() && ba["framing"] == "ipv6-rh2", "BA over IPv6: {ba}"),
+    }
+    net.sims[m].event("attached", Duration::from_secs(10))?;
+    net.ping(MN_NS, CN_V6)?;
+    net.ping("anc-cn", HOA)?;
+    net.ping(MN_NS, CN_V4)?;
+    net.ping("anc-cn", HOA4)?;
+    let rows = net.dsmip6_rows()?;
+    ensure!(rows.len() == 2, "not two dsmip6 bindings (IPv6 and IPv4 home address): {rows:?}");
+    for b in &rows {
+        ensure!(
+            b["tunnel"] == tunnel && b["tunnel_remote"] == remote,
+            "binding tunnel is not {tunnel} to {remote}: {b}"
+        );
+        ensure!(b["mn_id"] == NAI, "binding MN-ID: {b}");
+    }
+    ensure!(rows.iter().any(|b| b["ipv6_hoa"] == HOA) && rows.iter().any(|b| b["ipv4_hoa"] == HOA4), "{rows:?}");
+    Ok(m)
+}
+
+#[test]
+fn a_node_on_an_ipv6_foreign_network_reaches_the_correspondent_over_ipv6_and_ipv4() {
+    run_test("v6-coa", |net| {
+        let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
+        // De-registration: both bindings go.
+        let ba = net.ba(m, "deregister")?;
+        ensure!(ba["status"] == 0, "de-registration refused: {ba}");
+        ensure!(net.dsmip6_rows()?.is_empty(), "bindings left after de-registration");
+        net.alive()
+    });
+}
+
+#[test]
+fn a_node_on_an_ipv4_network_uses_plain_ipv4_encapsulation_without_a_nat() {
+    run_test("v4-coa", |net| {
+        registered_round_trip(net, &["--coa", COA4], Some(false), "ipip", COA4)?;
+        net.alive()
+    });
+}
+
+#[test]
+fn a_node_behind_a_nat_is_detected_and_tunnelled_in_udp_4191() {
+    run_test("v4-nat", |net| {
+        registered_round_trip(net, &["--coa", COA4, "--nat-coa", PRIVATE_COA], Some(true), "udp", COA4)?;
+        let stats = net.stats()?;
+        ensure!(stats["dsmip6"]["registrations"] == 1, "stats: {}", stats["dsmip6"]);
+        net.alive()
+    });
+}
+
+#[test]
+fn replayed_and_forged_binding_updates_are_refused_and_change_nothing() {
+    run_test("refused", |net| {
+        let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
+        // RFC 4285 (PROTOCOLS.md §11.3): the same MESG-ID again → 144 with
+        // our time; a bad authenticator → 146.
+        let ba = net.ba(m, "replay")?;
+        ensure!(ba["status"] == 144, "a replayed BU is not answered 144: {ba}");
+        let ba = net.ba(m, "forge")?;
+        ensure!(ba["status"] == 146, "a forged BU is not answered 146: {ba}");
+        // The binding still forwards.
+        net.ping(MN_NS, CN_V6)?;
+        let stats = net.stats()?;
+        let d = &stats["dsmip6"];
+        ensure!(d["replays"] == 1 && d["auth_failures"] == 1, "counters: {d}");
+        net.alive()
+    });
+}
