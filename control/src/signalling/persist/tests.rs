@@ -2,6 +2,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use dataplane::counters::WorkerCounters;
+use dataplane::port::mem::{MemBuf, MemPort, MemRing};
+use dataplane::port::{PortId, QueueId};
 use dataplane::route::StatePublisher;
 
 use super::*;
@@ -111,5 +114,64 @@ fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools(
     // The expired binding's deletion goes with the first batch.
     assert_eq!(s.store.as_ref().unwrap().dropped.ha, vec![(10, None)]);
     s.persist_final(Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_reply_is_held_until_the_batch_with_its_change_is_committed() {
+    let config = demo();
+    let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
+    let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
+    let counters = WorkerCounters::default();
+    let addrs = crate::neigh::testutil::ports();
+    let mut cp = ControlPlane::new(
+        &ports,
+        &addrs,
+        &rings,
+        QueueId(1),
+        crate::neigh::testutil::neighbors(),
+        &counters,
+        vec![],
+        StatePublisher::new(Default::default()),
+        dataplane::fib::new(64, 1).1,
+    );
+    let mut fwd = Forwarding::new(
+        &config,
+        vec![Default::default(), Default::default()],
+        dataplane::fib::new(64, 1).0,
+        StatePublisher::new(Default::default()),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("anchor-held-reply-{}", std::process::id()));
+    let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let mut s = Signalling::new(&config, now);
+    s.restore(Opened { loaded: Loaded::default(), restart_counter: 1, writer }, &mut fwd, &config, now, wall);
+    let sent = |ports: &[MemPort]| ports[0].take_tx().len();
+    // Nothing changed: a reply goes at the end of the pass.
+    s.send_reply(&mut cp, 0, vec![0xaa; 60]);
+    assert_eq!(sent(&ports), 0);
+    s.persist(&mut cp, now);
+    assert_eq!(sent(&ports), 1);
+    // A change (a session comes into the LMA) and its reply.
+    let in_a_minute = Clock::new(now, wall).wall_ms(now + Duration::from_secs(60));
+    let restored = s.lma.as_mut().unwrap().restore(session(in_a_minute), Clock::new(now, wall));
+    assert!(matches!(restored, crate::pmip6::Restored::Active(_)));
+    s.send_reply(&mut cp, 0, vec![0xbb; 60]);
+    let later = now + Duration::from_millis(10);
+    s.persist(&mut cp, later);
+    // Handed to the writer, not committed yet: held.
+    assert_eq!(sent(&ports), 0);
+    assert_eq!(s.store_stats_json()["replies_held"], 1);
+    let mut waited = 0;
+    while sent(&ports) == 0 {
+        assert!(waited < 1000, "the reply never went out");
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+        s.persist(&mut cp, later);
+    }
+    // By then the session is in the file.
+    let store = s.store.take().unwrap().writer.finish().unwrap();
+    assert_eq!(store.ids().unwrap(), (vec![4], vec![]));
     let _ = std::fs::remove_dir_all(dir);
 }
