@@ -21,7 +21,9 @@ family of --coa (§11.1):
             Address option 201 at 8n+6) | MH, sent on a header-including raw
             socket; the BA comes back with a type 2 routing header (read on
             a raw socket for next header 43, before this kernel, which has
-            no Mobile IPv6, refuses the routing header) or without one.
+            no Mobile IPv6, refuses the routing header: it then sends the
+            home agent an ICMPv6 Parameter Problem, code 0, pointer 42, for
+            every such BA; harmless) or without one.
             Data: IPv6-in-IPv6 (41) and IPv4-in-IPv6 (4) between CoA and HA.
   IPv4 CoA: IPv4 (src --coa) | UDP (--port, default any) -> HA4:4191 |
             IPv6 (src HoA, dst HA) | MH; the BA comes back on the same UDP
