@@ -425,6 +425,7 @@ mod tests {
         assert_eq!(lma.bri_max_retries, 1);
         assert_eq!(lma.bri_initial_delay, Duration::from_secs(1));
         assert_eq!(lma.max_sessions, 1_000_000);
+        assert_eq!(lma.shadow_timeout, Duration::from_secs(90));
         assert_eq!(lma.ipv4_lmaa, None);
     }
 

@@ -651,6 +651,11 @@ pub struct LmaConfig {
     pub bri_initial_delay: Duration,
     /// Most mobility sessions at once; a PBU beyond gets status 130.
     pub max_sessions: u32,
+    /// How long a shadow BCE (draft-premec-mext-extended-home-link-00,
+    /// PROTOCOLS.md section 11.4) waits for the mobile node to de-register
+    /// the home address from its own DSMIPv6 binding before the LMA revokes
+    /// the proxy binding at the MAG with a BRI; 1..=3600 s.
+    pub shadow_timeout: Duration,
 }
 
 impl LmaConfig {
@@ -674,6 +679,17 @@ impl LmaConfig {
     pub const DEFAULT_BRI_INITIAL_DELAY: Duration = Duration::from_secs(1);
     /// Default session limit.
     pub const DEFAULT_MAX_SESSIONS: u32 = 1_000_000;
+    /// Default shadow BCE timeout. The draft asks for "a reasonable time"
+    /// and gives no value (PROTOCOLS.md section 15 marks ours UNVERIFIED):
+    /// 90 s lets the mobile node's at-home Binding Update through every
+    /// retransmission RFC 6275 allows (1 s doubling up to
+    /// MAX_BINDACK_TIMEOUT, 32 s: 1 + 2 + 4 + 8 + 16 + 32 = 63 s) with room
+    /// for movement detection and address configuration on the new link,
+    /// while a MAG whose mobile node never comes home learns it within two
+    /// minutes instead of keeping a binding that forwards nothing.
+    pub const DEFAULT_SHADOW_TIMEOUT: Duration = Duration::from_secs(90);
+    /// Longest shadow BCE timeout.
+    pub const MAX_SHADOW_TIMEOUT: Duration = Duration::from_secs(3_600);
 
     /// The allow-listed MAG whose Proxy-CoA is `addr`, with its index.
     pub fn mag(&self, addr: IpAddr) -> Option<(usize, &MagPeer)> {
@@ -703,6 +719,7 @@ impl Default for LmaConfig {
             bri_max_retries: Self::DEFAULT_BRI_MAX_RETRIES,
             bri_initial_delay: Self::DEFAULT_BRI_INITIAL_DELAY,
             max_sessions: Self::DEFAULT_MAX_SESSIONS,
+            shadow_timeout: Self::DEFAULT_SHADOW_TIMEOUT,
         }
     }
 }

@@ -355,6 +355,8 @@ pub(crate) struct RawLma {
     pub bri_initial_delay_ms: u32,
     /// Session limit.
     pub max_sessions: u32,
+    /// Shadow BCE timeout (extended home link draft).
+    pub shadow_timeout_s: u32,
     /// `[[lma.mag]]`: the MAG allow-list.
     pub mag: Vec<RawMag>,
 }
@@ -379,6 +381,7 @@ impl Default for RawLma {
             bri_max_retries: d.bri_max_retries,
             bri_initial_delay_ms: millis(d.bri_initial_delay),
             max_sessions: d.max_sessions,
+            shadow_timeout_s: secs(d.shadow_timeout),
             mag: Vec::new(),
         }
     }

@@ -1529,6 +1529,20 @@ fn lma(
         MIN_BRI_INITIAL_DELAY_MS,
         MAX_BRACK_TIMEOUT_MS,
     )?));
+    // Extended home link (PROTOCOLS.md section 11.4): a shadow BCE that is
+    // never activated is revoked after this; 0 would revoke it at once.
+    let max_shadow_timeout_s = LmaConfig::MAX_SHADOW_TIMEOUT.as_secs();
+    if !(1..=max_shadow_timeout_s).contains(&u64::from(raw.shadow_timeout_s)) {
+        return Err(ConfigError::invalid(
+            "lma.shadow_timeout_s",
+            format!(
+                "must be between 1 and {max_shadow_timeout_s} (seconds a shadow binding waits for the mobile node \
+                 to de-register its own binding before the LMA revokes it), got {}",
+                raw.shadow_timeout_s
+            ),
+        ));
+    }
+    let shadow_timeout = Duration::from_secs(u64::from(raw.shadow_timeout_s));
     // Every session takes at least one forwarding entry, next to those of
     // the static bindings.
     let room = u64::from(tunnel.fib_capacity).saturating_sub(static_entries(bindings));
@@ -1588,6 +1602,7 @@ fn lma(
         bri_max_retries,
         bri_initial_delay,
         max_sessions: raw.max_sessions,
+        shadow_timeout,
     })
 }
 
@@ -3457,7 +3472,7 @@ mags = ["mag1-v4"]
                         timestamp_validity_window_ms = 1000\nmn_generated_timestamp = true\nmax_lifetime_s = 262140\n\
                         accept_forced_udp = true\ntlv_supported = false\ngre = \"required\"\n\
                         heartbeat_interval_s = 0\nmissing_heartbeats_allowed = 5\non_peer_failure = \"remove\"\n\
-                        bri_max_retries = 0\nbri_initial_delay_ms = 500\nmax_sessions = 10";
+                        bri_max_retries = 0\nbri_initial_delay_ms = 500\nmax_sessions = 10\nshadow_timeout_s = 3600";
         let lma = with_lma("[lma]\n", &format!("[lma]\n{settings}\n"), "").unwrap().lma.unwrap();
         assert_eq!(lma.min_delay_before_bce_delete, Duration::ZERO);
         assert_eq!(lma.max_delay_before_new_bce_assign, Duration::ZERO);
@@ -3471,6 +3486,7 @@ mags = ["mag1-v4"]
         assert_eq!(lma.bri_max_retries, 0);
         assert_eq!(lma.bri_initial_delay, Duration::from_millis(500));
         assert_eq!(lma.max_sessions, 10);
+        assert_eq!(lma.shadow_timeout, LmaConfig::MAX_SHADOW_TIMEOUT);
         let lma =
             with_lma("[lma]\n", "[lma]\ngre = \"disabled\"\nheartbeat_interval_s = 3600\n", "").unwrap().lma.unwrap();
         assert_eq!((lma.gre, lma.heartbeat_interval), (GrePolicy::Disabled, Some(Duration::from_secs(3600))));
@@ -3521,6 +3537,23 @@ mags = ["mag1-v4"]
         ] {
             assert_eq!(lma_setting_error(line), msg);
         }
+    }
+
+    #[test]
+    fn shadow_timeout_is_1_to_3600_seconds_and_defaults_to_90() {
+        for bad in [0, 3601] {
+            assert_eq!(
+                lma_setting_error(&format!("shadow_timeout_s = {bad}")),
+                format!(
+                    "lma.shadow_timeout_s: must be between 1 and 3600 (seconds a shadow binding waits for the \
+                     mobile node to de-register its own binding before the LMA revokes it), got {bad}"
+                )
+            );
+        }
+        let lma = with_lma("[lma]\n", "[lma]\nshadow_timeout_s = 1\n", "").unwrap().lma.unwrap();
+        assert_eq!(lma.shadow_timeout, Duration::from_secs(1));
+        let lma = with_lma("", "", "").unwrap().lma.unwrap();
+        assert_eq!(lma.shadow_timeout, Duration::from_secs(90));
     }
 
     #[test]
