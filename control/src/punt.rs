@@ -168,13 +168,18 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
             punt_reason::TTL_EXPIRED => IcmpError::TimeExceeded,
             punt_reason::TOO_BIG => IcmpError::TooBig { mtu: (meta & 0xffff) as u16 },
             punt_reason::RESOLVE => {
-                // The decapsulated packet's next hop has no MAC: resolve it
-                // (the packet itself is dropped, as a router does).
-                if let Verdict::Uplink(up) = classify(frame, addrs) {
-                    if let Some(dst) = dataplane::pipeline::worker::inner_dst(frame, &up) {
-                        if let Err(RouteMiss::Unresolved { port, ip }) = self.state.current().egress(dst) {
-                            self.neigh.resolve(port, ip, now);
-                        }
+                // The decapsulated packet's next hop has no MAC, or the
+                // nested-tunnel packet's (to a home address on its native
+                // home link): resolve it (the packet itself is dropped, as
+                // a router does).
+                let dst = match classify(frame, addrs) {
+                    Verdict::Uplink(up) => dataplane::pipeline::worker::inner_dst(frame, &up),
+                    Verdict::Downlink { dst, .. } => Some(dst),
+                    _ => None,
+                };
+                if let Some(dst) = dst {
+                    if let Err(RouteMiss::Unresolved { port, ip }) = self.state.current().egress(dst) {
+                        self.neigh.resolve(port, ip, now);
                     }
                 }
                 return Punted::Ignored("next hop being resolved");

@@ -14,10 +14,11 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::auth::{self, auth_care_of, auth_option, mesg_id_mismatch_reply, mesg_id_valid, AUTHENTICATOR_LEN};
-use super::{ntp_of, Binding, CareOf, Ha6, Output, Registration, NO_KEEPALIVES};
+use super::{ntp_of, Binding, CareOf, Ha6, Home, Output, Registration, Tunnel, NO_KEEPALIVES};
 use crate::proto::dsmip6::{ipv6_packet, udp4_packet, Framing, MhPacket};
 use crate::proto::options::{auth_subtype, find, mn_id_subtype};
 use crate::proto::{bu_flags, emit, ipv4_ack_status, status, BindingAck, BindingUpdate, MhMessage, MobilityOption};
+use dataplane::tunnel::TunnelKind;
 
 /// Seconds in one unit of the MH Lifetime field.
 const LIFETIME_UNIT: u64 = 4;
@@ -210,8 +211,11 @@ impl Ha6 {
         });
 
         // RFC 6275 §10.3.2: lifetime 0 or CoA = HoA de-registers; without
-        // a registration → 133.
-        if bu.lifetime == 0 || care_of.addr() == IpAddr::V6(hoa) {
+        // a registration → 133. With an IPv4 HoA option CoA = HoA is the
+        // node on its IPv6 home link instead (PROTOCOLS.md §11.4): only
+        // that family's binding stops.
+        let at_ipv6_home = care_of.addr() == IpAddr::V6(hoa) && ipv4_request.is_some();
+        if bu.lifetime == 0 || (care_of.addr() == IpAddr::V6(hoa) && !at_ipv6_home) {
             let Some(reg) = self.remove_registration(mn, out) else {
                 self.send_ba(&reply, status::NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE, 0, None, out);
                 return;
@@ -242,7 +246,7 @@ impl Ha6 {
         if let CareOf::Ipv4 { nat: true, .. } = care_of {
             self.counters.nat_detected += 1;
         }
-        let tunnel = care_of.tunnel(self.cfg.address);
+        let away = care_of.tunnel(self.cfg.address);
         let name = self.mn_name(mn);
         let old = self.regs.get(&mn).cloned();
         match &old {
@@ -264,13 +268,47 @@ impl Ha6 {
             }
             Err(status) => MobilityOption::Ipv4AddressAck { status, prefix_len: 0, addr: asked },
         });
+        // PROTOCOLS.md §11.4: a care-of address equal to the home address
+        // of its family puts the node on that home link; the other family
+        // is tunnelled to that home address (nested: through whatever
+        // carries it, a proxy binding or the native link).
+        let home = match (care_of, &v4_result) {
+            (CareOf::Ipv4 { coa, .. }, Some(Ok((addr, _)))) if coa == *addr => Home::Ipv4,
+            (CareOf::Ipv6(_), Some(Ok(_))) if at_ipv6_home => Home::Ipv6,
+            _ => Home::Away,
+        };
+        let (v6_tunnel, v4_tunnel) = match (home, care_of) {
+            (Home::Ipv4, CareOf::Ipv4 { coa, local, .. }) => {
+                let t = Tunnel {
+                    kind: TunnelKind::IpIp,
+                    local: local.into(),
+                    remote: coa.into(),
+                    local_port: 0,
+                    peer_port: 0,
+                    nested: true,
+                };
+                (t, away)
+            }
+            (Home::Ipv6, _) => {
+                let t = Tunnel {
+                    kind: TunnelKind::IpIp,
+                    local: self.cfg.address.into(),
+                    remote: hoa.into(),
+                    local_port: 0,
+                    peer_port: 0,
+                    nested: true,
+                };
+                (away, t)
+            }
+            _ => (away, away),
+        };
         let v4 = match v4_result {
             Some(Ok((addr, prefix_len))) => {
                 let id = match &old_v4 {
                     Some(b) if b.hoa == IpAddr::V4(addr) => b.id,
                     _ => self.new_id(),
                 };
-                Some(Binding { id, mn_id: name.clone(), hoa: addr.into(), prefix_len, tunnel })
+                Some(Binding { id, mn_id: name.clone(), hoa: addr.into(), prefix_len, tunnel: v4_tunnel })
             }
             _ => None,
         };
@@ -287,16 +325,46 @@ impl Ha6 {
             Some(o) => o.v6.id,
             None => self.new_id(),
         };
-        let v6 = Binding { id: v6_id, mn_id: name, hoa: hoa.into(), prefix_len: 128, tunnel };
-        if old.as_ref().is_none_or(|o| o.v6 != v6) {
-            out.push(Output::Install(v6.clone()));
+        let v6 = Binding { id: v6_id, mn_id: name.clone(), hoa: hoa.into(), prefix_len: 128, tunnel: v6_tunnel };
+        let old_home = old.as_ref().map(|o| o.home);
+        // Each family's binding forwards unless the node is on its home
+        // link; one that stops forwarding is removed (a shadow proxy
+        // binding takes over), one that starts again is installed.
+        let was_fwd_v6 = old.is_some() && old_home != Some(Home::Ipv6);
+        if home != Home::Ipv6 {
+            if !was_fwd_v6 || old.as_ref().is_some_and(|o| o.v6 != v6) {
+                out.push(Output::Install(v6.clone()));
+            }
+        } else if was_fwd_v6 {
+            out.push(Output::Remove { id: v6.id });
         }
         if let Some(b) = &v4 {
-            if old_v4.as_ref() != Some(b) {
-                out.push(Output::Install(b.clone()));
+            let was_fwd_v4 = old_v4.as_ref().is_some_and(|o| o.id == b.id) && old_home != Some(Home::Ipv4);
+            if home != Home::Ipv4 {
+                if !was_fwd_v4 || old_v4.as_ref() != Some(b) {
+                    out.push(Output::Install(b.clone()));
+                }
+            } else if was_fwd_v4 {
+                out.push(Output::Remove { id: b.id });
             }
         }
-        self.store(Registration { mn, seq: bu.seq, care_of, lifetime, expires: now + lifetime, v6, v4 });
+        if home != Home::Away && old_home != Some(home) {
+            self.counters.at_home += 1;
+            let addr = match home {
+                Home::Ipv4 => v4.as_ref().map(|b| b.hoa),
+                _ => Some(v6.hoa),
+            };
+            if let Some(addr) = addr {
+                out.push(Output::AtHome { mn_id: name.clone(), addr });
+            }
+        }
+        let reg = Registration { mn, seq: bu.seq, care_of, lifetime, expires: now + lifetime, v6, v4, home };
+        let owned = reg.forwarded();
+        let old_owned = old.as_ref().map(Registration::forwarded);
+        self.store(reg);
+        if old_owned != Some(owned) {
+            out.push(Output::Owned { mn_id: name, ipv4: owned.0, ipv6: owned.1 });
+        }
         self.send_ba(&reply, status::ACCEPTED, units, ack, out);
     }
 

@@ -125,6 +125,30 @@ pub enum Output {
     Install(Binding),
     /// The forwarding of binding `id` must go.
     Remove { id: u32 },
+    /// The home addresses node `mn_id`'s own registration holds and
+    /// forwards now (none: no registration): another role must not take
+    /// them, but a proxy registration for them becomes a shadow binding
+    /// (PROTOCOLS.md §11.4). Sent whenever this changes.
+    Owned { mn_id: Arc<str>, ipv4: Option<Ipv4Addr>, ipv6: Option<Ipv6Addr> },
+    /// Node `mn_id` says it is on its home link for `addr`'s family
+    /// (PROTOCOLS.md §11.4): its own binding for `addr` no longer forwards,
+    /// and a shadow proxy binding holding `addr` takes over.
+    AtHome { mn_id: Arc<str>, addr: IpAddr },
+}
+
+/// Where a registered node is (draft-premec-mext-extended-home-link §5.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Home {
+    /// Away from home: both bindings forward to the care-of address.
+    #[default]
+    Away,
+    /// On its IPv4 home link (IPv4 CoA = IPv4 HoA): the IPv4 binding does
+    /// not forward; IPv6 goes in IPv4 to the IPv4 home address.
+    Ipv4,
+    /// On its IPv6 home link (CoA = IPv6 HoA, with an IPv4 HoA option):
+    /// the IPv6 binding does not forward; IPv4 goes in IPv6 to the IPv6
+    /// home address.
+    Ipv6,
 }
 
 /// A binding's tunnel to the care-of address (PROTOCOLS.md §11.1, §11.2
@@ -146,6 +170,12 @@ pub struct Tunnel {
     pub local_port: u16,
     /// UDP only: the mobile node's (or NAT's) port.
     pub peer_port: u16,
+    /// To the node's home address of the other family while it is on that
+    /// family's home link (draft-premec-mext-extended-home-link §5.2):
+    /// once in this tunnel a packet goes into whatever tunnel the
+    /// forwarding table has for `remote` (a proxy binding through a MAG:
+    /// two tunnels), or is routed to it on a native home link.
+    pub nested: bool,
 }
 
 impl Tunnel {
@@ -155,6 +185,7 @@ impl Tunnel {
         let mut spec = TunnelSpec::new(self.kind, self.local, self.remote);
         spec.local_port = self.local_port;
         spec.peer_port = self.peer_port;
+        spec.nested = self.nested;
         spec
     }
 }
@@ -207,9 +238,14 @@ impl CareOf {
     /// The tunnel to this care-of address.
     fn tunnel(&self, ha: Ipv6Addr) -> Tunnel {
         match *self {
-            CareOf::Ipv6(coa) => {
-                Tunnel { kind: TunnelKind::IpIp, local: ha.into(), remote: coa.into(), local_port: 0, peer_port: 0 }
-            }
+            CareOf::Ipv6(coa) => Tunnel {
+                kind: TunnelKind::IpIp,
+                local: ha.into(),
+                remote: coa.into(),
+                local_port: 0,
+                peer_port: 0,
+                nested: false,
+            },
             CareOf::Ipv4 { src, src_port, local, local_port, nat, udp_forced, .. } => {
                 if nat || udp_forced {
                     Tunnel {
@@ -218,6 +254,7 @@ impl CareOf {
                         remote: src.into(),
                         local_port,
                         peer_port: src_port,
+                        nested: false,
                     }
                 } else {
                     Tunnel {
@@ -226,6 +263,7 @@ impl CareOf {
                         remote: src.into(),
                         local_port: 0,
                         peer_port: 0,
+                        nested: false,
                     }
                 }
             }
@@ -248,6 +286,23 @@ pub struct Registration {
     pub v6: Binding,
     /// The IPv4 home address's binding, when RFC 5555's IPv4 part was accepted.
     pub v4: Option<Binding>,
+    /// Whether the node is on a home link, and of which family.
+    pub home: Home,
+}
+
+impl Registration {
+    /// The home addresses whose bindings forward (see [`Home`]).
+    pub fn forwarded(&self) -> (Option<Ipv4Addr>, Option<Ipv6Addr>) {
+        let v4 = self.v4.as_ref().and_then(|b| match b.hoa {
+            IpAddr::V4(a) => Some(a),
+            IpAddr::V6(_) => None,
+        });
+        let v6 = match self.v6.hoa {
+            IpAddr::V6(a) => Some(a),
+            IpAddr::V4(_) => None,
+        };
+        (v4.filter(|_| self.home != Home::Ipv4), v6.filter(|_| self.home != Home::Ipv6))
+    }
 }
 
 /// Counters, one field per event.
@@ -285,6 +340,8 @@ pub struct Ha6Counters {
     /// Binding Updates over IPv4 whose care-of address differed from the
     /// outer source.
     pub nat_detected: u64,
+    /// Registrations that put the node on a home link (PROTOCOLS.md §11.4).
+    pub at_home: u64,
 }
 
 /// The DSMIPv6 home agent: registrations and their indexes, the IPv4 pool,
@@ -487,6 +544,7 @@ impl Ha6 {
         let reg = self.regs.remove(&mn)?;
         self.timers.remove(&(reg.expires, mn));
         self.ids.remove(&reg.v6.id);
+        out.push(Output::Owned { mn_id: reg.v6.mn_id.clone(), ipv4: None, ipv6: None });
         out.push(Output::Remove { id: reg.v6.id });
         if let Some(b) = &reg.v4 {
             self.ids.remove(&b.id);

@@ -228,6 +228,12 @@ impl Signalling {
                         self.dsmip6_reserve_foreign(b.id, a);
                     }
                 }
+                Output::Owned { mn_id, ipv4, ipv6 } => {
+                    tracing::debug!(mn_id = %mn_id, ?ipv4, ?ipv6, "home addresses the node's own registration forwards");
+                }
+                Output::AtHome { mn_id, addr } => {
+                    tracing::info!(mn_id = %mn_id, %addr, "mobile node on its home link for this family");
+                }
                 Output::Remove { id } => {
                     if let Some(fid) = self.dsmip6.as_mut().and_then(|g| g.installed.remove(&id)) {
                         fwd.remove(fid, now);

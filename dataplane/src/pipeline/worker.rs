@@ -536,17 +536,40 @@ pub fn downlink<B: PacketBuf>(
     }
     // The outer tunnel, one level only; the first encapsulation's MTU is
     // the outer tunnel's inner MTU (set by the control thread), so what
-    // fails here is no neighbour or no binding: dropped and counted.
+    // fails here is no neighbour or no binding: dropped and counted. A
+    // home address with no binding is on its native home link (the
+    // extended home link, PROTOCOLS.md §11.4): routed there.
     let outer = match t.spec.remote {
-        IpAddr::V4(hoa) => tunnel_of(state, fib.lookup(&v4_key(u32::from(hoa)))),
-        IpAddr::V6(_) => None,
+        IpAddr::V4(hoa) => fib.lookup(&v4_key(u32::from(hoa))),
+        IpAddr::V6(hoa) => fib.lookup(&key_of(hoa.into())).or_else(|| lookup_host(fib, hoa.into())),
     };
-    match outer {
+    match tunnel_of(state, outer) {
         Some(o) if !o.spec.nested => encap_into(buf, 14, o, ip_id, c, port).map_err(|_| None),
-        _ => {
+        Some(_) => {
             c.drop(port, DropReason::NoBinding);
             Err(None)
         }
+        None => match state.egress(t.spec.remote) {
+            Ok(e) => {
+                let f = buf.data_mut();
+                f[0..6].copy_from_slice(&e.dst.0);
+                f[6..12].copy_from_slice(&e.src.0);
+                Ok(e.port)
+            }
+            Err(RouteMiss::Unresolved { port: out, .. }) => {
+                // Addressed to our MAC, so that the control thread's
+                // classifier sees the packet it must resolve a hop for.
+                if let Some(mac) = state.port_macs.get(out) {
+                    buf.data_mut()[0..6].copy_from_slice(&mac.0);
+                }
+                c.drop(port, DropReason::NoNeighbor);
+                Err(Some(punt_reason::RESOLVE))
+            }
+            Err(RouteMiss::NoRoute) => {
+                c.drop(port, DropReason::NoBinding);
+                Err(None)
+            }
+        },
     }
 }
 
@@ -821,6 +844,32 @@ mod tests {
         let mut other = frame(COA, Ipv4Addr::new(203, 0, 113, 9));
         assert_eq!(downlink(&mut other, 14, entry, &fib, &state, &mut 0, &c, 1), Ok(0));
         assert_eq!(c.drops[DropReason::TunnelLoop as usize].load(Relaxed), 1);
+    }
+
+    #[test]
+    fn a_nested_tunnel_to_a_home_address_without_a_binding_is_routed_to_its_native_home_link() {
+        let (mut w, fib, mut state) = setup();
+        // A node at home on the home link 198.51.100.0/24 (port 1): its IPv6
+        // goes in IPv4 to its IPv4 home address, which has no binding.
+        let at_home = Ipv4Addr::new(198, 51, 100, 50);
+        let home_mac = MacAddr([2, 0, 0, 0, 0, 9]);
+        let prefix = Ipv6Addr::new(0x2001, 0xdb8, 0x300, 0, 0, 0, 0, 0x10);
+        state.tunnels.set(2, Some(ipip(HA, at_home, true, None)));
+        w.insert(FibKey::V6Host { vrf: 0, addr: prefix }, FibEntry { session: 3, tunnel: 2 }).unwrap();
+        state.routes.push(Route { prefix: at_home.into(), len: 24, port: 1, via: None });
+        state.sort_routes();
+        let c = WorkerCounters::default();
+        let mut buf = MemBuf::from_frame(PortId(1), &v6_frame(CN6, prefix));
+        let entry = lookup_host(&fib, prefix.into());
+        // The neighbour is not resolved yet: dropped, punted to resolve it.
+        assert_eq!(downlink(&mut buf, 14, entry, &fib, &state, &mut 0, &c, 1), Err(Some(punt_reason::RESOLVE)));
+        assert_eq!(c.drops[DropReason::NoNeighbor as usize].load(Relaxed), 1);
+        state.neighbors.push((1, at_home.into(), home_mac));
+        let mut buf = MemBuf::from_frame(PortId(1), &v6_frame(CN6, prefix));
+        assert_eq!(downlink(&mut buf, 14, entry, &fib, &state, &mut 0, &c, 1), Ok(1));
+        let f = buf.data();
+        assert_eq!((&f[0..6], &f[6..12]), (&home_mac.0[..], &US.0[..]));
+        assert_eq!((f[23], &f[30..34]), (41, &at_home.octets()[..]));
     }
 
     /// The mobile node's packet from `src6`: in IPv4 from `inner_src` to
