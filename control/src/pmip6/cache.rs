@@ -56,6 +56,10 @@ pub(super) struct Bce {
     /// Sequence number of the outstanding BRI revoking it
     /// ("revocation in progress", RFC 5846 §7.1).
     pub revoking: Option<u16>,
+    /// A shadow BCE (§11.4) not activated yet: when it is revoked unless
+    /// activated first. Kept while it is deprecated, so that a PBU reviving
+    /// it makes it a shadow again.
+    pub shadow: Option<Instant>,
 }
 
 impl Bce {
@@ -394,6 +398,7 @@ mod tests {
             timer: now,
             installed: true,
             revoking: None,
+            shadow: None,
         }
     }
 

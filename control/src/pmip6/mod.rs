@@ -13,7 +13,8 @@
 //! Files: `cache` (binding cache and indexes), `pbu` (PBU processing order,
 //! existence test, outcomes), `pba` (PBA contents), `ordering` (timestamp and
 //! sequence rules), `gre` (encapsulation decision and GRE keys),
-//! `revocation` (BRI/BRA), `heartbeat`, `timers`.
+//! `revocation` (BRI/BRA), `heartbeat`, `shadow` (shadow BCEs of the
+//! extended home link), `timers`.
 
 mod cache;
 mod gre;
@@ -23,6 +24,7 @@ mod pba;
 mod pbu;
 mod persist;
 mod revocation;
+mod shadow;
 mod timers;
 
 #[cfg(test)]
@@ -92,21 +94,31 @@ pub enum Output {
     Remove { id: u32 },
 }
 
-/// A mobility session's state (PROTOCOLS.md §3.4.4).
+/// A mobility session's state (PROTOCOLS.md §3.4.4, §11.4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SessionState {
     Active,
     /// De-registered; deleted after MinDelayBeforeBCEDelete unless a new
     /// PBU revives it. No forwarding.
     Deprecated,
+    /// A shadow BCE (extended home link, §11.4): registered and answered
+    /// like any other, but the mobile node's own DSMIPv6 binding holds its
+    /// home address and forwards, so it has no forwarding until
+    /// [`Lma::activate_shadow`] (or is revoked after `shadow_timeout`).
+    Shadow,
 }
 
 impl SessionState {
-    /// `active` or `deprecated`, as `anchorctl show bindings` prints it.
+    /// Every state, in the order `anchorctl show stats` lists them.
+    pub const ALL: [SessionState; 3] = [SessionState::Active, SessionState::Deprecated, SessionState::Shadow];
+
+    /// `active`, `deprecated` or `shadow`, as `anchorctl show bindings`
+    /// prints it.
     pub fn name(self) -> &'static str {
         match self {
             SessionState::Active => "active",
             SessionState::Deprecated => "deprecated",
+            SessionState::Shadow => "shadow",
         }
     }
 }
@@ -226,6 +238,12 @@ pub struct LmaCounters {
     pub bra_received: u64,
     /// BRAs with no outstanding BRI of that sequence number (dropped).
     pub bra_unknown: u64,
+    /// Sessions created as shadow BCEs (§11.4).
+    pub shadows_created: u64,
+    /// Shadow BCEs activated: the mobile node de-registered its own binding.
+    pub shadows_activated: u64,
+    /// Shadow BCEs revoked with a BRI because `shadow_timeout` passed.
+    pub shadows_revoked: u64,
     pub bri_received: u64,
     pub bra_sent: u64,
     pub binding_errors_received: u64,
@@ -263,6 +281,9 @@ pub struct Lma {
     next_bri_seq: u16,
     /// Heartbeat state per MAG address.
     peers: HashMap<IpAddr, Peer>,
+    /// Home addresses that the mobile nodes' own DSMIPv6 registrations hold
+    /// (§11.4), by MN-ID and by address.
+    owned: shadow::OwnedAddresses,
     restart_counter: u32,
     /// Whether the first `handle`/`poll` has armed the periodic timers.
     started: bool,
@@ -305,6 +326,7 @@ impl Lma {
             bris: HashMap::new(),
             next_bri_seq: 1,
             peers: HashMap::new(),
+            owned: shadow::OwnedAddresses::default(),
             restart_counter: 0,
             started: false,
             next_hold: 1,
@@ -338,12 +360,13 @@ impl Lma {
 
     /// Timers due at `now`: MinDelayBeforeBCEDelete, lifetime expiry, held
     /// HI = 4 PBUs (MaxDelayBeforeNewBCEAssign), BRI retransmission,
-    /// heartbeats.
+    /// heartbeats, shadow BCEs not activated in time.
     pub fn poll(&mut self, now: Instant, wall: SystemTime) -> Vec<Output> {
         let mut out = self.start(now);
         while let Some(timer) = self.timers.pop_due(now) {
             match timer {
                 Timer::Session(id) => self.session_timer(id, now, &mut out),
+                Timer::Shadow(id) => self.shadow_timer(id, now, &mut out),
                 Timer::Hold(key) => self.hold_timer(key, now, wall, &mut out),
                 Timer::Bri(seq) => self.bri_timer(seq, now, wall, &mut out),
                 Timer::Heartbeat => self.heartbeat_timer(now, &mut out),
@@ -480,10 +503,10 @@ impl Lma {
         self.profiles.get(mn_id).or(self.default_profile.as_ref())
     }
 
-    /// The one setter of a session's state (§3.4.4): moves the session
-    /// timer to `timer` and adds or removes its forwarding. Becoming (or
-    /// staying) active installs the forwarding when `changed` or when it was
-    /// not installed; becoming deprecated removes it.
+    /// The one setter of a session's state (§3.4.4, §11.4): moves the
+    /// session timer to `timer` and adds or removes its forwarding. Becoming
+    /// (or staying) active installs the forwarding when `changed` or when it
+    /// was not installed; becoming deprecated or shadow removes it.
     fn set_state(&mut self, id: u32, state: SessionState, timer: Instant, changed: bool, out: &mut Vec<Output>) {
         let Some(mut bce) = self.cache.get(id).cloned() else { return };
         bce.session.state = state;
@@ -497,7 +520,7 @@ impl Lma {
                     out.push(Output::Install(bce.session.clone()));
                 }
             }
-            SessionState::Deprecated => {
+            SessionState::Deprecated | SessionState::Shadow => {
                 if bce.installed {
                     bce.installed = false;
                     out.push(Output::Remove { id });
@@ -513,14 +536,17 @@ impl Lma {
     fn remove_session(&mut self, id: u32, now: Instant, out: &mut Vec<Output>) -> bool {
         let Some(bce) = self.cache.remove(id) else { return false };
         self.timers.disarm(Timer::Session(id), bce.timer);
+        if let Some(deadline) = bce.shadow {
+            self.timers.disarm(Timer::Shadow(id), deadline);
+        }
         if bce.installed {
             out.push(Output::Remove { id });
         }
         for p in &bce.session.hnps {
-            self.prefixes.release(*p);
+            self.release_prefix(*p);
         }
         if let Some((hoa, _, _)) = bce.session.ipv4_hoa {
-            self.hoas.release(hoa);
+            self.release_hoa(hoa);
         }
         gre::release_keys(&mut self.keys, &bce.session.encap);
         if let Some(seq) = bce.revoking {
@@ -536,7 +562,7 @@ impl Lma {
         if bce.timer > now {
             return;
         }
-        let expired = bce.session.state == SessionState::Active;
+        let expired = bce.session.state != SessionState::Deprecated;
         // §3.7: the lifetime ran out with no refresh (no PBA is sent), or
         // §3.4.4 step 4: MinDelayBeforeBCEDelete passed.
         if self.remove_session(id, now, out) && expired {

@@ -89,7 +89,7 @@ impl PbuOptions {
         self.hnps.iter().filter(|(_, p)| !p.is_unspecified()).map(|(_, p)| slash64(*p)).collect()
     }
 
-    fn ipv4_request(&self) -> Option<(u8, Ipv4Addr)> {
+    pub fn ipv4_request(&self) -> Option<(u8, Ipv4Addr)> {
         self.ipv4_requests.first().copied()
     }
 }
@@ -505,34 +505,48 @@ impl Lma {
         pbu.lifetime.min(units)
     }
 
-    /// §3.4.1 / §4.3.1: a new mobility session.
+    /// §3.4.1 / §4.3.1: a new mobility session. §11.4: one that asks for a
+    /// home address the mobile node's own binding holds is a shadow BCE
+    /// with that address copied (not from the pools), no forwarding, and a
+    /// `shadow_timeout` timer.
     fn create(&mut self, pbu: Pbu, now: Instant, out: &mut Vec<Output>) {
         if self.cache.len() >= usize::try_from(self.cfg.max_sessions).unwrap_or(usize::MAX) {
             return self.refuse(&pbu, Refusal::new(status::INSUFFICIENT_RESOURCES), out);
         }
+        let claim = self.shadow_claim(&pbu);
+        // What the pools assign: the PBU less the requests the claim answers.
+        let rest = claim.map(|c| c.rest_of(&pbu));
         let mut taken = Taken::default();
-        let result = self.assign_addresses(&pbu, &[], None, &mut taken).and_then(|(hnps, hoa)| {
-            let (encap, fresh) = gre::encap(pbu.decision.mode, None, &mut self.keys)
-                .ok_or(Refusal::new(status::INSUFFICIENT_RESOURCES))?;
-            taken.key = fresh;
-            Ok((hnps, hoa, encap))
-        });
-        let (hnps, ipv4_hoa, encap) = match result {
+        let result =
+            self.assign_addresses(rest.as_ref().unwrap_or(&pbu), &[], None, &mut taken).and_then(|(hnps, hoa)| {
+                let (encap, fresh) = gre::encap(pbu.decision.mode, None, &mut self.keys)
+                    .ok_or(Refusal::new(status::INSUFFICIENT_RESOURCES))?;
+                taken.key = fresh;
+                Ok((hnps, hoa, encap))
+            });
+        let (mut hnps, mut ipv4_hoa, encap) = match result {
             Ok(v) => v,
             Err(refusal) => {
                 self.give_back(taken);
                 return self.refuse(&pbu, refusal, out);
             }
         };
+        if let Some(c) = claim {
+            if let Some(p) = c.hnp {
+                hnps.insert(0, p);
+            }
+            ipv4_hoa = c.hoa.or(ipv4_hoa);
+        }
         let id = self.cache.allocate_id();
         let granted = self.granted(&pbu);
         let lifetime = Duration::from_secs(u64::from(granted) * 4);
         let link_local =
             pbu.opts.link_local.map(|lla| if lla.is_unspecified() { generated_link_local(id) } else { lla });
+        let state = if claim.is_some() { SessionState::Shadow } else { SessionState::Active };
         let session = Session {
             id,
             mn_id: pbu.mn_id.as_str().into(),
-            state: SessionState::Active,
+            state,
             att: pbu.opts.att.unwrap_or(0),
             mn_ll_id: pbu.opts.mn_ll_id.clone().unwrap_or_else(|| vec![0, 0]),
             link_local,
@@ -553,14 +567,23 @@ impl Lma {
             mag: pbu.from.src,
             transport: pbu.from.transport,
             timer: session.expires,
-            installed: true,
+            installed: state == SessionState::Active,
             revoking: None,
+            shadow: claim.map(|_| now + self.cfg.shadow_timeout),
         };
+        if let Some(deadline) = bce.shadow {
+            self.timers.arm(Timer::Shadow(id), deadline);
+            self.counters.shadows_created += 1;
+        }
         self.cache.insert(bce);
         self.timers.arm(Timer::Session(id), session.expires);
         self.note_peer(pbu.from);
         self.counters.sessions_created += 1;
-        out.push(Output::Install(session.clone()));
+        // §11.4: a shadow BCE does not forward; the mobile node's own
+        // binding does.
+        if state == SessionState::Active {
+            out.push(Output::Install(session.clone()));
+        }
         self.accept(&pbu, &session, granted, out);
     }
 
@@ -626,7 +649,15 @@ impl Lma {
                 return Some(p);
             }
         }
-        self.prefixes.allocate()
+        loop {
+            let p = self.prefixes.allocate()?;
+            // §11.4: a session holds it while the pool thought it free (the
+            // mobile node's own binding let it go): the pool now holds it
+            // for that session; take the next one.
+            if self.cache.by_hnp(p).is_none() {
+                return Some(p);
+            }
+        }
     }
 
     /// Takes a requested prefix: free, and either the MN's own static
@@ -656,9 +687,15 @@ impl Lma {
             // The profile's static address is the only one this MN gets.
             (true, Some(s)) => s,
             (true, None) => {
-                // Pool empty → 130 with Reply 128 (§4.3.1, §14 #9).
-                let (hoa, len, router) = self.hoas.allocate().ok_or(no_pool)?;
-                return Ok((hoa, len, router));
+                // Pool empty → 130 with Reply 128 (§4.3.1, §14 #9). An
+                // address a session holds while the pool thought it free
+                // (§11.4, as for prefixes) stays taken for that session.
+                loop {
+                    let (hoa, len, router) = self.hoas.allocate().ok_or(no_pool)?;
+                    if self.cache.by_hoa(hoa).is_none() {
+                        return Ok((hoa, len, router));
+                    }
+                }
             }
             (false, Some(s)) if s != addr => return Err(prohibited),
             (false, _) => addr,
@@ -727,10 +764,10 @@ impl Lma {
         };
         // Commit: give back what the session no longer holds.
         for p in released_prefixes {
-            self.prefixes.release(p);
+            self.release_prefix(p);
         }
         if let Some(a) = released_hoa {
-            self.hoas.release(a);
+            self.release_hoa(a);
         }
         if gre::uplink_key(&old.session.encap).is_some() && gre::uplink_key(&encap).is_none() {
             gre::release_keys(&mut self.keys, &old.session.encap);
@@ -761,15 +798,25 @@ impl Lma {
         b.transport = pbu.from.transport;
         let changed = forwarding(&old.session) != forwarding(&b.session) || !old.installed;
         let expires = b.session.expires;
+        // §11.4: a shadow BCE (or one deprecated before it was activated)
+        // stays a shadow.
+        let state = if b.shadow.is_some() { SessionState::Shadow } else { SessionState::Active };
+        let overdue = b.shadow.is_some_and(|deadline| deadline <= now);
         self.cache.replace(b);
-        // The one state setter: active, timer at the new expiry.
-        self.set_state(id, SessionState::Active, expires, changed, out);
+        // The one state setter: active (or shadow), timer at the new expiry.
+        self.set_state(id, state, expires, changed, out);
         self.note_peer(pbu.from);
         if handoff {
             self.counters.handoffs += 1;
         }
         let Some(session) = self.cache.get(id).map(|b| b.session.clone()) else { return };
         self.accept(&pbu, &session, granted, out);
+        // A shadow past its time (revived, or refreshed while its BRI was
+        // out, which the refresh cleared) is revoked again.
+        if overdue {
+            self.counters.shadows_revoked += 1;
+            self.send_bri(id, Purpose::ShadowTimeout, now, out);
+        }
     }
 
     /// §3.4.4 / §4.3.4: de-registration of session `id`.
@@ -798,11 +845,11 @@ impl Lma {
             // Selective de-registration: one family goes, the BCE stays.
             if v4_only {
                 if let Some((hoa, _, _)) = b.session.ipv4_hoa.take() {
-                    self.hoas.release(hoa);
+                    self.release_hoa(hoa);
                 }
             } else {
                 for p in std::mem::take(&mut b.session.hnps) {
-                    self.prefixes.release(p);
+                    self.release_prefix(p);
                 }
             }
             let installed = b.installed;

@@ -38,9 +38,12 @@ impl Lma {
         self.cache.take_changed()
     }
 
-    /// Session `id` as the store keeps it; `None` when there is none.
+    /// Session `id` as the store keeps it; `None` when there is none, or
+    /// when it is a shadow BCE not activated yet (§11.4): the mobile node's
+    /// own DSMIPv6 binding that it shadows is not kept either, so after a
+    /// restart the MAG's next PBU decides afresh.
     pub fn saved(&self, id: u32, clock: Clock) -> Option<SavedSession> {
-        let b = self.cache.get(id)?;
+        let b = self.cache.get(id).filter(|b| b.shadow.is_none())?;
         let s = &b.session;
         Some(SavedSession {
             id,
@@ -141,6 +144,7 @@ impl Lma {
             timer,
             installed: saved.active,
             revoking: None,
+            shadow: None,
         };
         self.cache.insert(bce);
         self.timers.arm(Timer::Session(id), timer);
@@ -149,7 +153,7 @@ impl Lma {
         }
         match state {
             SessionState::Active => Restored::Active(session),
-            SessionState::Deprecated => Restored::Deprecated(session),
+            SessionState::Deprecated | SessionState::Shadow => Restored::Deprecated(session),
         }
     }
 }

@@ -28,6 +28,11 @@ pub(super) enum Purpose {
     /// A PBU with HI = 4 from another MAG (§6.1 last bullet): trigger 4 to
     /// the old MAG.
     HandoffUnknown,
+    /// A shadow BCE not activated within `shadow_timeout` (§11.4): trigger 1
+    /// "administrative reason" (the draft names none; this is the LMA's own
+    /// policy, as for an operator's revocation), and the session goes
+    /// whatever the answer.
+    ShadowTimeout,
 }
 
 /// What one BRI asks the MAG to revoke (RFC 5846 §6.1, §8.1; PROTOCOLS.md
@@ -137,7 +142,9 @@ impl Lma {
             self.set_revoking(id, None);
             return false;
         }
-        if purpose == Purpose::Administrative {
+        // Revocations that take the session whatever the answer win over
+        // an HI = 4 question to the old MAG.
+        if purpose != Purpose::HandoffUnknown {
             bri.purpose = purpose;
         }
         true
@@ -151,7 +158,7 @@ impl Lma {
         let (src, dst, transport) = (s.local, first.mag, first.transport);
         let mut flags = br_flags::P;
         let mut trigger = match purpose {
-            Purpose::Administrative => revocation_trigger::ADMINISTRATIVE_REASON,
+            Purpose::Administrative | Purpose::ShadowTimeout => revocation_trigger::ADMINISTRATIVE_REASON,
             Purpose::HandoffUnknown => revocation_trigger::INTER_MAG_HANDOVER_UNKNOWN,
         };
         let mut options = Vec::new();
@@ -311,6 +318,8 @@ impl Lma {
             // Our policy for a refused operator revocation: what it revoked
             // goes anyway (the operator asked), the refusal is counted.
             (Purpose::Administrative, _, _) => self.complete_revocation(&bri, now, out),
+            // §11.4: the shadow BCE is dropped whatever the MAG answers.
+            (Purpose::ShadowTimeout, _, _) => self.complete_revocation(&bri, now, out),
             (Purpose::HandoffUnknown, true, &[id]) if self.holds.values().any(|h| h.old == id) => {
                 // The old MAG let go: the held PBU takes the session over.
                 self.set_revoking(id, None);
@@ -478,7 +487,7 @@ impl Lma {
             return;
         }
         if let Some((hoa, _, _)) = bce.session.ipv4_hoa.take() {
-            self.hoas.release(hoa);
+            self.release_hoa(hoa);
         }
         let (state, timer, installed) = (bce.session.state, bce.timer, bce.installed);
         self.cache.replace(bce);

@@ -10,6 +10,8 @@ use std::time::Instant;
 pub(super) enum Timer {
     /// A session's lifetime expiry, or its deletion while deprecated.
     Session(u32),
+    /// A shadow BCE not activated by now is revoked (§11.4).
+    Shadow(u32),
     /// A PBU with HI = 4 held for MaxDelayBeforeNewBCEAssign.
     Hold(u64),
     /// Retransmission (or giving up) of the outstanding BRI with this

@@ -15,6 +15,7 @@ mod ordering;
 mod outcomes;
 mod pba_contents;
 mod revocation;
+mod shadow;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant, SystemTime};
