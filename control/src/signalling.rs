@@ -354,7 +354,7 @@ impl Signalling {
     /// by (role, state); each role that is on lists its states even at 0.
     pub fn count_sessions(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
         if let Some(lma) = &self.lma {
-            for state in [crate::pmip6::SessionState::Active, crate::pmip6::SessionState::Deprecated] {
+            for state in crate::pmip6::SessionState::ALL {
                 counts.entry(("pmip6", state.name())).or_default();
             }
             for s in lma.sessions() {
@@ -385,6 +385,9 @@ impl Signalling {
             "heartbeat_peer_failures": c.heartbeat_peer_failures,
             "bri_sent": c.bri_sent,
             "bra_received": c.bra_received,
+            "shadows_created": c.shadows_created,
+            "shadows_activated": c.shadows_activated,
+            "shadows_revoked": c.shadows_revoked,
             "unrouted_replies": self.unrouted,
         })
     }
