@@ -74,17 +74,17 @@ pub struct RestoreReport {
 }
 
 /// The changed sessions of `lma` and `ha`, each in its latest state (or a
-/// deletion), as one batch.
+/// deletion), as one batch (encoded later, by the writer thread).
 pub fn collect_batch(lma: Option<&mut pmip6::Lma>, ha: Option<&mut mip4::Ha>, clock: Clock) -> Batch {
     let mut batch = Batch::default();
     if let Some(lma) = lma {
         for id in lma.take_changed() {
-            batch.lma.push((id, lma.saved(id, clock).map(|s| crate::store::encode(&s))));
+            batch.lma.push((id, lma.saved(id, clock)));
         }
     }
     if let Some(ha) = ha {
         for id in ha.take_changed() {
-            batch.ha.push((id, ha.saved(id, clock).map(|s| crate::store::encode(&s))));
+            batch.ha.push((id, ha.saved(id, clock)));
         }
     }
     batch

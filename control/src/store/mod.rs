@@ -89,12 +89,13 @@ pub struct Opened {
     pub writer: Writer,
 }
 
-/// Changes to write in one transaction: each changed id with its record
-/// (encoded), or `None` when it is gone.
+/// Changes to write in one transaction: each changed id with its record,
+/// or `None` when it is gone. Records are encoded by the writer thread, off
+/// the control loop.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Batch {
-    pub lma: Vec<(u32, Option<Vec<u8>>)>,
-    pub ha: Vec<(u32, Option<Vec<u8>>)>,
+    pub lma: Vec<(u32, Option<SavedSession>)>,
+    pub ha: Vec<(u32, Option<SavedBinding>)>,
 }
 
 impl Batch {
@@ -209,9 +210,16 @@ impl Store {
 
     /// Writes `batch` in one transaction, durable when this returns.
     pub fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
+        let lma: Vec<(u32, Option<Vec<u8>>)> = batch.lma.iter().map(|(id, r)| (*id, r.as_ref().map(encode))).collect();
+        let ha: Vec<(u32, Option<Vec<u8>>)> = batch.ha.iter().map(|(id, r)| (*id, r.as_ref().map(encode))).collect();
+        self.commit_encoded(&lma, &ha)
+    }
+
+    /// Writes encoded records (`None`: delete) in one transaction.
+    fn commit_encoded(&self, lma: &[(u32, Option<Vec<u8>>)], ha: &[(u32, Option<Vec<u8>>)]) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(|e| self.write_err(e))?;
         txn.set_durability(Durability::Immediate);
-        for (def, rows) in [(LMA, &batch.lma), (HA, &batch.ha)] {
+        for (def, rows) in [(LMA, lma), (HA, ha)] {
             let mut table = txn.open_table(def).map_err(|e| self.write_err(e))?;
             for (id, record) in rows {
                 match record {
