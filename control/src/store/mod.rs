@@ -112,6 +112,24 @@ impl Batch {
         self.lma.extend(later.lma);
         self.ha.extend(later.ha);
     }
+
+    /// Keeps only the last change of each id (what a commit of them all
+    /// would leave), in the order of those last changes.
+    fn squash(&mut self) {
+        fn last_only<T>(rows: &mut Vec<(u32, T)>) {
+            let mut seen = std::collections::HashSet::with_capacity(rows.len());
+            let mut kept: Vec<(u32, T)> = Vec::with_capacity(rows.len());
+            for row in std::mem::take(rows).into_iter().rev() {
+                if seen.insert(row.0) {
+                    kept.push(row);
+                }
+            }
+            kept.reverse();
+            *rows = kept;
+        }
+        last_only(&mut self.lma);
+        last_only(&mut self.ha);
+    }
 }
 
 /// A record as stored.
@@ -276,9 +294,15 @@ impl Writer {
                 let mut batch = retry.take().unwrap_or_default();
                 batch.extend(first);
                 // Whatever else is queued goes into the same transaction.
+                let mut merged = false;
                 while let Ok((s, more)) = rx.try_recv() {
                     seq = s;
                     batch.extend(more);
+                    merged = true;
+                }
+                // Behind: a session changed in several batches is written once.
+                if merged {
+                    batch.squash();
                 }
                 let report = match store.commit(&batch) {
                     Ok(()) => Done::Committed(seq),

@@ -199,3 +199,12 @@ fn the_writer_commits_batches_in_order_and_reports_each() {
     let store = w.finish().unwrap();
     assert_eq!(store.ids().unwrap(), (vec![2], vec![4]));
 }
+
+#[test]
+fn squashing_a_batch_keeps_the_last_change_of_each_session() {
+    let mut later = session(1);
+    later.last_seq = 2;
+    let mut b = Batch { lma: vec![put(1, &session(1)), put(2, &session(2)), (2, None), put(1, &later)], ha: vec![] };
+    b.squash();
+    assert_eq!(b.lma, vec![(2, None), put(1, &later)]);
+}
