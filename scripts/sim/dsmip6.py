@@ -45,7 +45,8 @@ a fresh MESG-ID (RFC 6275 §11.8); a BA with status 135 makes the node take
 the BA's sequence number and send one more BU (a second "ba" event, with
 "resync": true). Once registered the node's traffic goes through a TUN
 device moved into --mn-ns (which must exist: a namespace made from inside
-`ip netns exec` would not be seen outside its mount namespace) with
+`ip netns exec` would not be seen outside its mount namespace; a simulator
+already running in --mn-ns creates the TUN there and does not move it) with
 the IPv6 home address as a /128 and the granted IPv4 home address as a /32,
 and default routes of both families into the TUN. Anything that arrives
 from another source than the home agent (address, UDP port), or whose inner
@@ -55,6 +56,32 @@ source is not a home address of ours on the uplink, is dropped and counted.
       --mn-id mn6@anchor.test --hoa 2001:db8:100::10 --spi 4096 \\
       --key 00112233445566778899aabbccddeeff00112233 \\
       --ha 2001:db8:1::1 --ha4 192.0.2.1 --coa 192.0.2.2 --ipv4-hoa 0.0.0.0
+
+At its IPv4 home link (--on-ipv4-home-link; PROTOCOLS.md §11.4,
+draft-premec-mext-extended-home-link-00 §4.2, first walk-through): the node
+has been attached for IPv4 only by PMIPv6 (mag.py's TUN in --mn-ns carries
+the IPv4 home address and an IPv4 default route, its packets go through
+the MAG's tunnel to the anchor) and registers its IPv6 home address with
+the IPv4 home address as care-of address: --coa and --ipv4-hoa are that
+one address (no --nat-coa, no --force-udp), so the BU goes over UDP 4191
+from it with IPv4 CoA option = IPv4 HoA option = it, and the home agent
+(seeing CoA = HoA) knows the node is at its IPv4 home: it keeps IPv4 to the
+proxy binding and tunnels IPv6 to the node as IPv6 in IPv4 (protocol 41)
+between --ha4 and the home address, inside the MAG's tunnel; the BA comes
+back the same way. The simulator must then run inside --mn-ns (its care-of
+address lives there; the TUN is created there and not moved), its TUN
+(default mn6 in this mode) must be a name the namespace does not have yet,
+and it gives that TUN the IPv6 home address /128 and the IPv6 default route
+only: neither the IPv4 home address nor an IPv4 default route (IPv4 stays
+on the MAG's TUN; a second IPv4 default route would take the node's own
+transport away). IPv4 from the TUN is dropped (ipv4_at_home). The
+"attached" event says "home": "ipv4" (null otherwise):
+
+  ip netns exec anc-mn /usr/bin/python3 scripts/sim/dsmip6.py \\
+      --mn-id ds6@anchor.test --hoa 2001:db8:300::10 --spi 8448 \\
+      --key 2122232425262728292a2b2c2d2e2f3031323334 \\
+      --ha 2001:db8:1::1 --ha4 192.0.2.1 --coa 203.0.113.201 \\
+      --ipv4-hoa 203.0.113.201 --on-ipv4-home-link --mn-ns anc-mn --tun mn6
 
 Commands on stdin, one per line (read only while no BU waits for its BA);
 one JSON event per line on stdout:
@@ -75,7 +102,7 @@ one JSON event per line on stdout:
                         then "ba" (cmd "keepalive")
   quit                  "exit"
 
-Events: "ready" (coa, transport "ipv6"|"ipv4", port, hoa, ha, ha4);
+Events: "ready" (coa, transport "ipv6"|"ipv4", port, hoa, ha, ha4, home);
 "ba": cmd, tries, status, accepted (status < 128), flags, seq, seq_sent,
 lifetime (4 s units) and lifetime_s, auth_ok (MN-HA authenticator of the BA
 under --key and --spi), auth_spi, checksum_ok, mesg_id (hex), mesg_id_echoed
@@ -86,7 +113,8 @@ clock on a 144), ipv4_ack {status, prefix_len, addr} or null, nat_detection
 "cmd": ..., "timeout": true, "tries": N} when no BA came. A BA that matches
 no BU waiting is reported as "ba" with "unsolicited": true. "attached": hoa,
 ipv4_hoa (null when none was granted), transport, encap ("ipip6", "ipip4"
-or "udp"), nat, udp_forced, keepalive_s, coa, tun, mn_addrs. "encap" (the
+or "udp"), nat, udp_forced, keepalive_s, coa, tun, mn_addrs, home ("ipv4"
+at the IPv4 home link, else null). "encap" (the
 same fields) when a later BA changes the encapsulation or the IPv4 home
 address. "keepalive" (seq, port), "detached" (reason), "error" (what),
 "exit". With --pcap every BU sent and BA received is also written to a pcap
@@ -358,10 +386,27 @@ def run_ip(*cmd):
     subprocess.run(cmd, check=True)
 
 
+def in_namespace(ns):
+    """Whether this process already lives in the network namespace named
+    `ns` (its /run/netns file and our /proc/self/ns/net are the same nsfs
+    inode)."""
+    for base in ("/run/netns", "/var/run/netns"):
+        try:
+            there = os.stat(os.path.join(base, ns))
+        except OSError:
+            continue
+        here = os.stat("/proc/self/ns/net")
+        return (there.st_dev, there.st_ino) == (here.st_dev, here.st_ino)
+    return False
+
+
 class Node:
     def __init__(self, a):
         self.a = a
         self.v4 = a.coa.version == 4
+        # PROTOCOLS.md §11.4: the care-of address is the IPv4 home address
+        # on the (PMIPv6-emulated) IPv4 home link.
+        self.home = "ipv4" if a.on_ipv4_home_link else None
         self.counts = Counter()
         self.seq = a.seq if a.seq is not None else random.randint(1, 0x7FFF)
         self.last_mesg = 0
@@ -595,7 +640,7 @@ class Node:
     def describe(self):
         a = self.a
         v4 = self.granted_v4
-        addrs = [f"{a.hoa}/128"] + ([f"{v4[0]}/32"] if v4 else [])
+        addrs = [f"{a.hoa}/128"] + ([f"{v4[0]}/32"] if v4 and not self.home else [])
         return {
             "hoa": str(a.hoa),
             "ipv4_hoa": str(v4[0]) if v4 else None,
@@ -610,6 +655,7 @@ class Node:
             "port": self.port,
             "tun": a.tun,
             "mn_addrs": addrs,
+            "home": self.home,
         }
 
     def keepalive(self):
@@ -641,15 +687,21 @@ class Node:
     def setup_mn(self):
         """The TUN in the mobile node's namespace with the home addresses
         and default routes of both families (routes replaced: another
-        simulator may have left its own)."""
+        simulator may have left its own). A simulator already in that
+        namespace created the TUN there: nothing to move."""
         ns, dev = self.a.mn_ns, self.a.tun
-        run_ip("ip", "link", "set", dev, "netns", ns)
+        if not in_namespace(ns):
+            run_ip("ip", "link", "set", dev, "netns", ns)
         run_ip("ip", "-n", ns, "link", "set", dev, "mtu", str(self.a.mtu), "up")
         run_ip("ip", "-n", ns, "-6", "addr", "add", f"{self.a.hoa}/128", "dev", dev, "nodad")
         run_ip("ip", "-n", ns, "-6", "route", "replace", "default", "dev", dev)
         self.readdress_v4(None)
 
     def readdress_v4(self, old):
+        if self.home == "ipv4":
+            # At the IPv4 home link the IPv4 home address and the IPv4
+            # default route belong to the MAG's TUN: ours carries IPv6 only.
+            return
         ns, dev = self.a.mn_ns, self.a.tun
         if old is not None:
             subprocess.run(["ip", "-n", ns, "addr", "del", f"{old[0]}/32", "dev", dev], capture_output=True)
@@ -680,6 +732,11 @@ class Node:
         v = tp.ip_version(inner)
         if v == 6 and (len(inner) < 40 or inner[8:24] != self.a.hoa.packed):
             self.drop("uplink_source")
+            return
+        if v == 4 and self.home == "ipv4":
+            # IPv4 goes natively over the home link (the MAG's TUN), not to
+            # the home agent, which keeps no IPv4 binding for us.
+            self.drop("ipv4_at_home")
             return
         if v == 4 and (self.granted_v4 is None or len(inner) < 20 or inner[12:16] != self.granted_v4[0].packed):
             self.drop("uplink_source")
@@ -811,6 +868,7 @@ class Node:
             hoa=str(a.hoa),
             ha=str(a.ha),
             ha4=str(a.ha4) if a.ha4 else None,
+            home=self.home,
         )
         stdin = sys.stdin.fileno()
         eof = False
@@ -890,8 +948,14 @@ def parse_args():
     p.add_argument("--lifetime", type=int, default=300, help="seconds (sent in 4 s units)")
     p.add_argument("--seq", type=lambda s: int(s, 0), help="sequence number before the first BU (default random)")
     p.add_argument("--port", type=int, default=0, help="our UDP port over IPv4 (default: any)")
+    p.add_argument(
+        "--on-ipv4-home-link",
+        action="store_true",
+        help="the node is on its IPv4 home link emulated by PMIPv6 (PROTOCOLS.md §11.4): --coa = --ipv4-hoa = "
+        "the IPv4 home address on the MAG's TUN; run inside --mn-ns; our TUN gets IPv6 only",
+    )
     p.add_argument("--mn-ns", default="anc-mn")
-    p.add_argument("--tun", default="mn0")
+    p.add_argument("--tun", help="TUN device name (default mn0; mn6 with --on-ipv4-home-link)")
     p.add_argument("--mtu", type=int, default=1400)
     p.add_argument("--max-tries", type=int, default=3)
     p.add_argument("--initial-timeout", type=float, default=1.0)
@@ -905,7 +969,30 @@ def parse_args():
         p.error("--max-tries must be at least 1")
     if subprocess.run(["ip", "-n", a.mn_ns, "link", "show", "lo"], capture_output=True).returncode != 0:
         p.error(f"namespace {a.mn_ns} does not exist (ip netns add {a.mn_ns})")
+    if a.tun is None:
+        a.tun = "mn6" if a.on_ipv4_home_link else "mn0"
+    if a.on_ipv4_home_link:
+        check_ipv4_home_link(p, a)
     return a
+
+
+def check_ipv4_home_link(p, a):
+    """--on-ipv4-home-link: the care-of address is the IPv4 home address,
+    already on an interface (the MAG's TUN) of --mn-ns, where we run."""
+    if a.coa.version != 4 or a.ipv4_hoa is None or a.ipv4_hoa != a.coa or a.ipv4_hoa.is_unspecified:
+        p.error("--on-ipv4-home-link: --coa and --ipv4-hoa must both be the IPv4 home address the MAG gave the node")
+    if a.nat_coa or a.force_udp:
+        p.error(
+            "--on-ipv4-home-link: no --nat-coa or --force-udp "
+            "(the IPv4 CoA option is the home address, data is protocol 41)"
+        )
+    if not in_namespace(a.mn_ns):
+        p.error(f"--on-ipv4-home-link: run inside {a.mn_ns} (ip netns exec {a.mn_ns} ...), where {a.coa} is")
+    shown = subprocess.run(["ip", "-4", "-o", "addr", "show", "to", f"{a.coa}/32"], capture_output=True, text=True)
+    if not shown.stdout.strip():
+        p.error(f"--on-ipv4-home-link: {a.coa} is on no interface of {a.mn_ns} (attach it with mag.py --ipv4 first)")
+    if subprocess.run(["ip", "link", "show", "dev", a.tun], capture_output=True).returncode == 0:
+        p.error(f"--on-ipv4-home-link: {a.mn_ns} already has a device {a.tun} (mag.py's TUN?): choose another --tun")
 
 
 def main():
