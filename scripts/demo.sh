@@ -49,6 +49,9 @@ trap 'exit 130' INT TERM
 
 bash scripts/netns.sh up
 net_up=1
+# Each demo starts with no sessions: an earlier run's session store (demo.toml
+# [store] path) would bring its bindings back.
+rm -f /run/anchor/demo-store.db
 ip netns exec anc-lma "$bin/anchord" --config config/demo.toml &
 pid=$!
 for _ in $(seq 100); do
