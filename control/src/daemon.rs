@@ -37,8 +37,9 @@ const CONTROL_IDLE: Duration = Duration::from_micros(200);
 const STORE_FINAL_WAIT: Duration = Duration::from_secs(5);
 
 /// The session store of `[store]` (none with `path = ""`): what it held,
-/// the Restart Counter of this start (RFC 5847, one more than the last,
-/// already durable) and the writer thread. Without a store the counter is
+/// the Restart Counter of this start (RFC 5847: the same as before when the
+/// sessions survived, one more when they may not have; already durable)
+/// and the writer thread. Without a store the counter is
 /// the time of day, as `Signalling::new` sets it.
 fn open_store(config: &Config) -> anyhow::Result<Option<Opened>> {
     let Some(path) = config.store.path.as_deref() else {
@@ -47,12 +48,14 @@ fn open_store(config: &Config) -> anyhow::Result<Option<Opened>> {
     };
     let store = Store::open(path)?;
     let loaded = store.load()?;
-    let restart_counter = store.bump_restart_counter()?;
+    let start = store.start(config.store.sync_replies)?;
+    let restart_counter = start.restart_counter;
     tracing::info!(
         path = %path.display(),
         pmip6 = loaded.lma.len(),
         ha = loaded.ha.len(),
         restart_counter,
+        lost_state = start.lost_state,
         sync_replies = config.store.sync_replies,
         "session store open"
     );

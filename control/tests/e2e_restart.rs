@@ -8,7 +8,10 @@
 //! config. The bindings must be back (`anchorctl show bindings`), the
 //! traffic must flow again with no new registration (the LMA and the home
 //! agent count none), a new registration must get neither restored address
-//! nor prefix, and the RFC 5847 Restart Counter must have gone up by one.
+//! nor prefix, and the RFC 5847 Restart Counter must be the same (no state
+//! was lost). Then the same with `store.sync_replies = false`: killing such
+//! a run may lose acknowledged changes, so the next start raises the
+//! persisted Restart Counter by one.
 //!
 //! Needs root; skipped with a message otherwise. Every process started here
 //! is ended by its pid and the namespaces are deleted by Drop guards, also
@@ -102,13 +105,17 @@ impl Net {
         })
     }
 
-    /// The LMA's Restart Counter, from a heartbeat exchange of mag.py.
-    fn restart_counter(&mut self, mag: usize) -> Result<u64, String> {
+    /// The LMA's Restart Counter from a heartbeat exchange of mag.py, and
+    /// whether mag.py saw it change since the last exchange.
+    fn restart_counter(&mut self, mag: usize) -> Result<(u64, bool), String> {
         self.sims[mag].send("heartbeat")?;
         let ev = self.sims[mag].wait("a heartbeat response", Duration::from_secs(10), |e| {
             e["event"] == "heartbeat" && e["kind"] == "response"
         })?;
-        ev["restart_counter"].as_u64().ok_or_else(|| format!("heartbeat response without a restart counter: {ev}"))
+        let counter = ev["restart_counter"].as_u64();
+        counter
+            .map(|c| (c, ev["peer_restarted"] == true))
+            .ok_or_else(|| format!("heartbeat response without a restart counter: {ev}"))
     }
 
     /// SIGKILL to anchord, then the same config again.
@@ -191,7 +198,7 @@ fn body(net: &mut Net, cfg: &toml::Table) -> Result<(), String> {
     let mip4_before =
         net.binding(MIP4_NAI, "mip4")?.ok_or_else(|| "the MIPv4 binding is not listed before the kill".to_string())?;
     let hnp = pmip_before["hnps"][0].as_str().unwrap_or_default().to_string();
-    let counter_before = net.restart_counter(mag)?;
+    let (counter_before, _) = net.restart_counter(mag)?;
     let stats = net.stats()?;
     ensure!(
         stats["store"]["batches_committed"].as_u64().unwrap_or(0) >= 1,
@@ -234,11 +241,13 @@ fn body(net: &mut Net, cfg: &toml::Table) -> Result<(), String> {
         stats["ha"]
     );
 
-    // The Restart Counter went up by one.
-    let counter_after = net.restart_counter(mag)?;
+    // No session state was lost (every reply waited for its commit), so
+    // the Restart Counter is the same and the MAG sees no restart
+    // (PROTOCOLS.md §7: it goes up only on a restart that loses state).
+    let (counter_after, restarted) = net.restart_counter(mag)?;
     ensure!(
-        counter_after == counter_before + 1,
-        "restart counter {counter_before} before the kill, {counter_after} after"
+        counter_after == counter_before && !restarted,
+        "restart counter {counter_before} before the kill, {counter_after} after (peer_restarted {restarted})"
     );
 
     // A new registration gets neither the restored prefix nor the restored
@@ -251,6 +260,28 @@ fn body(net: &mut Net, cfg: &toml::Table) -> Result<(), String> {
     ensure!(!new_hnps.contains(&hnp.as_str()), "the new session got the restored prefix {hnp}: {pba}");
     ensure!(new_hoa != hoa, "the new session got the restored MIPv4 home address {hoa}: {pba}");
     // And the restored ones still forward.
+    net.ping(MN_NS, CN_V6)?;
+    net.ping(MN2_NS, CN_V4)?;
+
+    // Now replies that do not wait for the disk: the first restart into
+    // that mode follows a run that lost nothing (same counter); killing a
+    // run in that mode may have lost acknowledged changes, so the next
+    // start counts a restart that lost state: the persisted counter goes up
+    // by one and the MAG sees it.
+    let mut lossy = cfg.clone();
+    lossy["store"]["sync_replies"] = toml::Value::Boolean(false);
+    net.kill_and_restart(&lossy)?;
+    let (c, restarted) = net.restart_counter(mag)?;
+    ensure!(c == counter_before && !restarted, "restart counter {c} after a restart that lost nothing");
+    net.kill_and_restart(&lossy)?;
+    let (c, restarted) = net.restart_counter(mag)?;
+    ensure!(
+        c == counter_before + 1 && restarted,
+        "restart counter {c} (was {counter_before}) after killing a run with sync_replies = false (peer_restarted {restarted})"
+    );
+    // The committed bindings are back all the same, and forward.
+    ensure!(net.binding(PMIP_MN, "pmip6")?.is_some(), "the PMIPv6 session was not restored the third time");
+    ensure!(net.binding(MIP4_NAI, "mip4")?.is_some(), "the MIPv4 binding was not restored the third time");
     net.ping(MN_NS, CN_V6)?;
     net.ping(MN2_NS, CN_V4)?;
     Ok(())

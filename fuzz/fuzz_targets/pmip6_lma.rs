@@ -9,7 +9,12 @@
 //! clocks by `2^k / 2` ms (0 ms up to about 12 days) and polls the timers;
 //! then `ctl & 7` picks the event: 0..=6 a message from [`PEERS`] (parsed
 //! with no checksum; what does not parse is dropped before the LMA, as
-//! the daemon does), 7 `anchorctl clear binding <octets as text>`.
+//! the daemon does), 7 an operator or home-agent call by the first octet:
+//! `+ x id…` the MN-ID `id…` holds 203.0.113.x and 2001:db8:300:x::/64
+//! through its own DSMIPv6 registration (`set_mn_owned`, so its PBUs make
+//! shadow BCEs), `- id…` it holds nothing (`clear_mn_owned`), `^ x` it came
+//! home (`activate_shadow` of 203.0.113.x, or of 2001:db8:300:x::1 when x
+//! is odd), anything else `anchorctl clear binding <octets as text>`.
 //!
 //! The configuration is `config/demo.toml` with a default profile (so any
 //! MN-ID registers), two of its MAGs ordering by sequence number instead of
@@ -18,7 +23,7 @@
 
 #![no_main]
 
-use std::net::IpAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::LazyLock;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -81,11 +86,26 @@ fuzz_target!(|data: &[u8]| {
         wall += step;
         check(&lma.poll(now, wall));
         match usize::from(ctl & 7) {
-            7 => {
-                if let Ok(out) = lma.revoke(&String::from_utf8_lossy(body), now) {
-                    check(&out);
+            7 => match body {
+                [b'+', x, id @ ..] => {
+                    let prefix = Ipv6Addr::new(0x2001, 0xdb8, 0x300, u16::from(*x), 0, 0, 0, 0);
+                    lma.set_mn_owned(&String::from_utf8_lossy(id), Some(Ipv4Addr::new(203, 0, 113, *x)), Some(prefix));
                 }
-            }
+                [b'-', id @ ..] => lma.clear_mn_owned(&String::from_utf8_lossy(id)),
+                [b'^', x, ..] => {
+                    let addr = if x % 2 == 1 {
+                        IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0x300, u16::from(*x), 0, 0, 0, 1))
+                    } else {
+                        IpAddr::V4(Ipv4Addr::new(203, 0, 113, *x))
+                    };
+                    check(&lma.activate_shadow(addr, now, wall));
+                }
+                _ => {
+                    if let Ok(out) = lma.revoke(&String::from_utf8_lossy(body), now) {
+                        check(&out);
+                    }
+                }
+            },
             i => {
                 let (src, dst, transport) = PEERS[i];
                 let (src, dst): (IpAddr, IpAddr) = (src.parse().unwrap(), dst.parse().unwrap());

@@ -314,21 +314,29 @@ impl Signalling {
         all.ha.extend(batch.ha);
         let last = if all.is_empty() { None } else { Some(store.writer.submit(all)) };
         let deadline = Instant::now() + timeout;
+        let mut clean = true;
         while let Some(seq) = last {
             match store.writer.wait(deadline.saturating_duration_since(Instant::now())) {
                 Some(Done::Committed(s)) if s >= seq => break,
                 Some(Done::Failed(s, e)) if s >= seq => {
                     tracing::error!("the last session changes were not saved: {e}");
+                    clean = false;
                     break;
                 }
                 Some(_) => {}
                 None => {
                     tracing::error!("the session store did not commit the last changes in time");
+                    clean = false;
                     break;
                 }
             }
         }
-        drop(store.writer.finish());
+        // Every change committed: the next start keeps the Restart Counter.
+        if let Some(file) = store.writer.finish().filter(|_| clean) {
+            if let Err(e) = file.stopped_cleanly() {
+                tracing::error!("{e}");
+            }
+        }
     }
 
     /// `show stats` `store`: null without a store.

@@ -47,6 +47,10 @@ const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 pub const SCHEMA_VERSION: u64 = 1;
 const KEY_SCHEMA: &str = "schema_version";
 const KEY_RESTART_COUNTER: &str = "restart_counter";
+/// 1 while a run that answers before its changes are durable
+/// (`sync_replies = false`) has not stopped cleanly: if it is still 1 at
+/// the next start, that run may have lost acknowledged state.
+const KEY_LOSSY_RUN: &str = "lossy_run";
 
 /// Why the store cannot be used. Each names the file.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,14 @@ pub struct Loaded {
     pub restart_counter: u32,
     pub lma: Vec<SavedSession>,
     pub ha: Vec<SavedBinding>,
+}
+
+/// What a start says about the Restart Counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Start {
+    pub restart_counter: u32,
+    /// The restart lost session state (the counter went up).
+    pub lost_state: bool,
 }
 
 /// The store as a start finds it: what it held, the Restart Counter of
@@ -208,22 +220,40 @@ impl Store {
         Ok(loaded)
     }
 
-    /// RFC 5847 §3.4: the Restart Counter goes up by one at each start; the
-    /// new value, durable before it is returned. Wraps to 1 after 2^32 - 1.
-    pub fn bump_restart_counter(&self) -> Result<u32, StoreError> {
+    /// A start: the RFC 5847 Restart Counter for this run, durable before
+    /// it is returned, and whether this restart lost session state.
+    /// PROTOCOLS.md §7: the counter is persistent and goes up by one on
+    /// every restart that loses session state, not when state survives. It
+    /// is lost when the store is new (first start, or the file was deleted
+    /// or moved away), or when the previous run answered before its changes
+    /// were durable (`sync_replies = false`) and did not stop cleanly
+    /// ([`Store::stopped_cleanly`]). Wraps to 1 after 2^32 - 1.
+    pub fn start(&self, sync_replies: bool) -> Result<Start, StoreError> {
         let txn = self.db.begin_write().map_err(|e| self.write_err(e))?;
-        let next = {
+        let start = {
             let mut meta = txn.open_table(META).map_err(|e| self.write_err(e))?;
-            let old = meta.get(KEY_RESTART_COUNTER).map_err(|e| self.write_err(e))?.map_or(0, |v| v.value());
-            let next = match u32::try_from(old) {
+            let old = meta.get(KEY_RESTART_COUNTER).map_err(|e| self.write_err(e))?.map(|v| v.value());
+            let lossy = meta.get(KEY_LOSSY_RUN).map_err(|e| self.write_err(e))?.is_some_and(|v| v.value() == 1);
+            let lost_state = old.is_none() || lossy;
+            let old = old.unwrap_or(0);
+            let restart_counter = match u32::try_from(old) {
+                Ok(n) if !lost_state => n,
                 Ok(u32::MAX) | Err(_) => 1,
                 Ok(n) => n + 1,
             };
-            meta.insert(KEY_RESTART_COUNTER, u64::from(next)).map_err(|e| self.write_err(e))?;
-            next
+            meta.insert(KEY_RESTART_COUNTER, u64::from(restart_counter)).map_err(|e| self.write_err(e))?;
+            meta.insert(KEY_LOSSY_RUN, u64::from(!sync_replies)).map_err(|e| self.write_err(e))?;
+            Start { restart_counter, lost_state }
         };
         txn.commit().map_err(|e| self.write_err(e))?;
-        Ok(next)
+        Ok(start)
+    }
+
+    /// Notes that this run stopped with every change committed.
+    pub fn stopped_cleanly(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.write_err(e))?;
+        txn.open_table(META).map_err(|e| self.write_err(e))?.insert(KEY_LOSSY_RUN, 0).map_err(|e| self.write_err(e))?;
+        txn.commit().map_err(|e| self.write_err(e))
     }
 
     /// Writes `batch` in one transaction, durable when this returns.
