@@ -154,7 +154,7 @@ mod tests {
         // Every example at once (bindings, profiles) is valid too.
         let all = parse(&format!("{DEMO_TOML}\n{}", commented_examples(DEMO_TOML).join("\n"))).unwrap();
         assert!(all.profiles.default.is_some());
-        assert_eq!(all.profiles.mobile_nodes.len(), 5);
+        assert_eq!(all.profiles.mobile_nodes.len(), 6);
     }
 
     #[test]
@@ -207,7 +207,9 @@ mod tests {
             },
             d
         );
-        assert!(c.profiles.mobile_nodes.iter().all(|p| p.mip4));
+        // Every demo node may register with the home agent but ds6, the
+        // DSMIPv6 node, whose profile is for its PMIPv6 home link only.
+        assert!(c.profiles.mobile_nodes.iter().all(|p| p.mip4 || p.mn_id == "ds6@anchor.test"));
         assert_eq!(ha.dsmip4_draft01_type, Some(200));
     }
 
@@ -238,7 +240,7 @@ mod tests {
     }
 
     #[test]
-    fn demo_profiles_are_the_four_demo_mobile_nodes_and_unknown_nais_get_none() {
+    fn demo_profiles_are_the_demo_mobile_nodes_and_unknown_nais_get_none() {
         let c = parse(DEMO_TOML).unwrap();
         assert_eq!(c.profiles.default, None);
         let p = |mn_id: &str, ipv4: bool, ipv6: bool, static_ipv4_hoa: Option<&str>| Profile {
@@ -255,6 +257,7 @@ mod tests {
                 p("v4only@anchor.test", true, false, None),
                 p("v6only@anchor.test", false, true, None),
                 p("static4@anchor.test", true, true, Some("203.0.113.200")),
+                Profile { mip4: false, ..p("ds6@anchor.test", true, false, None) },
             ]
         );
         assert_eq!(c.profiles.lookup("v6only@anchor.test").map(|p| p.ipv4), Some(false));

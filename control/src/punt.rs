@@ -126,6 +126,38 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         self.flush();
     }
 
+    /// Sends `packet` (an IP packet, no Ethernet header) into the tunnel of
+    /// the binding that holds its destination, as a worker would (a
+    /// Binding Acknowledgement to a mobile node on its home link behind a
+    /// MAG, PROTOCOLS.md §11.4). `None` when no binding holds the
+    /// destination; `Some(false)` when its tunnel refuses the packet (no
+    /// neighbour yet, too big...).
+    pub fn send_into_tunnel(&mut self, packet: &[u8]) -> Option<bool> {
+        let (dst, ethertype): (IpAddr, [u8; 2]) = match packet.first().map(|b| b >> 4) {
+            Some(4) if packet.len() >= 20 => {
+                (IpAddr::from([packet[16], packet[17], packet[18], packet[19]]), [0x08, 0x00])
+            }
+            Some(6) if packet.len() >= 40 => {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(&packet[24..40]);
+                (IpAddr::from(a), [0x86, 0xdd])
+            }
+            _ => return None,
+        };
+        let entry = self.lookup(dst)?;
+        let l2 = [[0u8; 12].as_slice(), &ethertype].concat();
+        let Some(mut b) = self.buffer(0, &l2, packet) else { return Some(false) };
+        let state = self.state.current();
+        match worker::downlink(&mut b, 14, Some(entry), &self.fib, &state, &mut self.ip_id, self.counters, 0) {
+            Ok(egress) => {
+                self.pending[egress].push(Some(b));
+                self.flush();
+                Some(true)
+            }
+            Err(_) => Some(false),
+        }
+    }
+
     /// The neighbour table, for resolving where signalling goes.
     pub fn neighbors_mut(&mut self) -> &mut Neighbors {
         &mut self.neigh

@@ -164,6 +164,20 @@ impl Signalling {
         for o in outputs {
             match o {
                 Output::Send { dst, packet, ba } => {
+                    // A destination the forwarding table binds (a node on
+                    // its home link behind a MAG, reached through the proxy
+                    // binding's tunnel) goes into that tunnel, as the
+                    // workers would send it; any other is routed.
+                    match cp.send_into_tunnel(&packet) {
+                        Some(true) => continue,
+                        Some(false) => {
+                            if let Some(g) = self.dsmip6.as_mut() {
+                                g.unrouted += 1;
+                            }
+                            continue;
+                        }
+                        None => {}
+                    }
                     let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
                         if let Some(g) = self.dsmip6.as_mut() {
                             g.unrouted += 1;
@@ -229,10 +243,25 @@ impl Signalling {
                     }
                 }
                 Output::Owned { mn_id, ipv4, ipv6 } => {
+                    // PROTOCOLS.md §11.4: the LMA makes a PBU for these a
+                    // shadow BCE.
                     tracing::debug!(mn_id = %mn_id, ?ipv4, ?ipv6, "home addresses the node's own registration forwards");
+                    if let Some(lma) = self.lma.as_mut() {
+                        if ipv4.is_none() && ipv6.is_none() {
+                            lma.clear_mn_owned(&mn_id);
+                        } else {
+                            lma.set_mn_owned(&mn_id, ipv4, ipv6);
+                        }
+                    }
                 }
                 Output::AtHome { mn_id, addr } => {
+                    // The node's own binding for `addr` stopped: a shadow
+                    // proxy binding holding it takes over.
                     tracing::info!(mn_id = %mn_id, %addr, "mobile node on its home link for this family");
+                    if let Some(lma) = self.lma.as_mut() {
+                        let out = lma.activate_shadow(addr, now, SystemTime::now());
+                        self.apply(out, cp, fwd, config, now);
+                    }
                 }
                 Output::Remove { id } => {
                     if let Some(fid) = self.dsmip6.as_mut().and_then(|g| g.installed.remove(&id)) {
@@ -279,7 +308,15 @@ impl Signalling {
         let Some(glue) = &self.dsmip6 else { return Vec::new() };
         let mut rows = Vec::new();
         for r in glue.ha.registrations() {
+            let (fwd4, fwd6) = r.forwarded();
             for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
+                // On its home link for this family (PROTOCOLS.md §11.4) the
+                // node's own binding is deprecated: it forwards nothing (a
+                // proxy binding through the MAG may).
+                let forwarded = match b.hoa {
+                    IpAddr::V4(a) => fwd4 == Some(a),
+                    IpAddr::V6(a) => fwd6 == Some(a),
+                };
                 let (coa, nat) = match &r.care_of {
                     CareOf::Ipv6(a) => (a.to_string(), false),
                     CareOf::Ipv4 { coa, nat, .. } => (coa.to_string(), *nat),
@@ -289,7 +326,7 @@ impl Signalling {
                     "session": b.id,
                     "mn_id": &*b.mn_id,
                     "role": "dsmip6",
-                    "state": "active",
+                    "state": if forwarded { "active" } else { "deprecated" },
                     "ipv4_hoa": match b.hoa { IpAddr::V4(a) => Some(a.to_string()), IpAddr::V6(_) => None },
                     "ipv6_hoa": match b.hoa { IpAddr::V6(a) => Some(a.to_string()), IpAddr::V4(_) => None },
                     "hnps": Vec::<String>::new(),
@@ -297,8 +334,9 @@ impl Signalling {
                     "nat": nat,
                     "sequence": r.seq,
                     "local": b.tunnel.local.to_string(),
-                    "tunnel": b.tunnel.kind.name(),
-                    "tunnel_remote": b.tunnel.remote.to_string(),
+                    "tunnel": forwarded.then(|| b.tunnel.kind.name()),
+                    "tunnel_remote": forwarded.then(|| b.tunnel.remote.to_string()),
+                    "nested": b.tunnel.nested,
                     "udp_port": (b.tunnel.peer_port != 0).then_some(b.tunnel.peer_port),
                     "gre_key_in": Value::Null,
                     "gre_key_out": Value::Null,

@@ -213,11 +213,24 @@ fn classify_arp(payload: &[u8], addrs: &PortAddrs) -> Verdict {
     }
 }
 
-fn uplink(r: Result<Outer, DropReason>) -> Verdict {
+fn uplink(r: Result<Outer, DropReason>, frame: &[u8], addrs: &PortAddrs) -> Verdict {
     match r {
-        Ok(Outer::Tunnel(up)) => Verdict::Uplink(up),
+        Ok(Outer::Tunnel(mut up)) => {
+            up.inner_to_us = inner_is_ours(frame, &up, addrs);
+            Verdict::Uplink(up)
+        }
         Ok(Outer::NotTunnel) => Verdict::Drop(DropReason::LocalUnhandled),
         Err(reason) => Verdict::Drop(reason),
+    }
+}
+
+/// Whether an uplink packet's inner destination is one of our addresses.
+fn inner_is_ours(frame: &[u8], up: &Uplink, addrs: &PortAddrs) -> bool {
+    let Some(inner) = frame.get(up.inner_off..) else { return false };
+    if up.inner_v4 {
+        inner.get(16..20).and_then(|b| <[u8; 4]>::try_from(b).ok()).is_some_and(|b| addrs.is_local_v4(b.into()))
+    } else {
+        inner.get(24..40).and_then(|b| <[u8; 16]>::try_from(b).ok()).is_some_and(|b| addrs.is_local_v6(b.into()))
     }
 }
 
@@ -277,7 +290,7 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                 }
                 let off = l3_off + ip.header_len();
                 let len = usize::from(ip.total_len()) - ip.header_len();
-                let verdict = uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()));
+                let verdict = uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()), frame, addrs);
                 match verdict {
                     // RFC 3519 §3.2, PROTOCOLS.md §8.12: an echo request to
                     // us through a MIP UDP tunnel is a keepalive, for the home
@@ -363,7 +376,7 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
             IPV6_DEST_OPTS if local && dest_opts_then_mobility(ip.payload()) => Verdict::Punt,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
                 let len = usize::from(ip.payload_len());
-                uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()))
+                uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()), frame, addrs)
             }
             _ if local => Verdict::Drop(DropReason::LocalUnhandled),
             _ => Verdict::Drop(DropReason::MulticastNotOurs),

@@ -651,6 +651,16 @@ pub fn uplink<B: PacketBuf>(
         return Err(None);
     };
     if !decap::matches(t, up) {
+        // Signalling to us from a node on its home link behind a MAG while
+        // its own binding still holds its address elsewhere (a DSMIPv6
+        // Binding Update in UDP 4191, PROTOCOLS.md §11.4): for the control
+        // thread, which authenticates it; anything else is spoofed.
+        if up.inner_to_us && is_dsmip6_udp(buf.data(), up) {
+            return match decap::decapsulate_keeping_ttl(buf, up) {
+                Ok(()) => Err(Some(punt_reason::LOCAL)),
+                Err(e) => decap_failed(e, c, port),
+            };
+        }
         c.drop(port, DropReason::Spoofed);
         return Err(None);
     }
@@ -658,8 +668,21 @@ pub fn uplink<B: PacketBuf>(
         c.drop(port, DropReason::InnerMalformed);
         return Err(None);
     };
-    if up.inner_v4 && dst == t.spec.local && !t.spec.nested {
-        return nested(buf, up, fib, state, ip_id, c, port);
+    if (dst == t.spec.local || up.inner_to_us) && !t.spec.nested {
+        let protocol = buf.data().get(up.inner_off + 9).copied();
+        if up.inner_v4 && protocol == Some(41) {
+            return nested(buf, up, fib, state, ip_id, c, port);
+        }
+        // Addressed to us through the node's own tunnel: signalling of a
+        // node on its home link behind a MAG (a DSMIPv6 Binding Update,
+        // PROTOCOLS.md §11.4), for the control thread, decapsulated.
+        return match decap::decapsulate_keeping_ttl(buf, up) {
+            Ok(()) => {
+                add(&c.decap[up.kind.index()], 1);
+                Err(Some(punt_reason::LOCAL))
+            }
+            Err(e) => decap_failed(e, c, port),
+        };
     }
     if state.is_mobile(dst) {
         if let Some(to) = fib.lookup(&key_of(dst)).or_else(|| lookup_host(fib, dst)) {
@@ -726,6 +749,17 @@ fn nested<B: PacketBuf>(
             Err(None)
         }
     }
+}
+
+/// Whether an uplink packet's inner packet is IPv4 | UDP to port 4191
+/// (DSMIPv6 over IPv4, RFC 5555).
+fn is_dsmip6_udp(frame: &[u8], up: &Uplink) -> bool {
+    let Some(p) = frame.get(up.inner_off..) else { return false };
+    if !up.inner_v4 || p.len() < 28 || p[9] != 17 {
+        return false;
+    }
+    let ihl = usize::from(p[0] & 0x0f) * 4;
+    p.get(ihl + 2..ihl + 4) == Some(&crate::wire::udp::port::DSMIP6.to_be_bytes()[..])
 }
 
 /// Counts a decapsulation that failed and says what becomes of the packet.

@@ -25,6 +25,9 @@ pub struct Uplink {
     pub outer_ecn: u8,
     /// Inner source address: the forwarding-table key.
     pub inner_src: IpAddr,
+    /// The inner packet is addressed to one of the receiving port's
+    /// addresses (set by the classifier, which knows them).
+    pub inner_to_us: bool,
 }
 
 /// Result of looking at an IP packet addressed to one of our addresses.
@@ -63,6 +66,7 @@ pub fn parse(
         inner_v4: true,
         outer_ecn: outer_tos & 0b11,
         inner_src: outer_src,
+        inner_to_us: false,
     };
     // The payload type the outer headers declare, checked against the inner
     // packet below (§12.1: use the GRE protocol type; §8.12: the MIP next

@@ -1,0 +1,241 @@
+//! End to end: the extended home link (draft-premec-mext-extended-home-link-00
+//! §4.2, first walk-through; PROTOCOLS.md §11.4) in the demo network. The
+//! anchor is the DSMIPv6 home agent and the LMA at once; the node
+//! ds6@anchor.test (config/demo.toml: IPv6 home address 2001:db8:300::10,
+//! IPv4 home address 203.0.113.201) has an IPv4-only home link that a MAG
+//! (scripts/sim/mag.py) emulates with PMIPv6.
+//!
+//! 1. Away: scripts/sim/dsmip6.py registers from the IPv6 foreign network;
+//!    both home addresses are bound to its care-of address (the node's own
+//!    bindings) and it reaches the correspondent.
+//! 2. It moves home: the MAG registers it for IPv4. The LMA answers like any
+//!    PBA (the node's IPv4 home address) but keeps the proxy binding as a
+//!    *shadow*: the node's own registration still holds the address.
+//! 3. On its home link the node sends a Binding Update (in UDP 4191, through
+//!    the MAG's tunnel) with its IPv4 home address as care-of address: the
+//!    home agent drops the node's IPv4 binding, the shadow becomes active
+//!    (IPv4 to the MAG) and IPv6 goes in IPv4 to the IPv4 home address —
+//!    through the MAG tunnel, two tunnels. The correspondent is reached over
+//!    both families.
+//!
+//! And when the node never says it is at home, the shadow binding is
+//! revoked at the MAG with a BRI after `lma.shadow_timeout_s`.
+//!
+//! Needs root; skipped with a message otherwise.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use serde_json::Value;
+
+#[macro_use]
+mod common;
+use common::{guard, script, wait_until, Env, Sim, CN_V4, CN_V6, MN_NS};
+
+const NAI: &str = "ds6@anchor.test";
+const HOA: &str = "2001:db8:300::10";
+const HOA4: &str = "203.0.113.201";
+const SPI: &str = "8448";
+const KEY: &str = "2122232425262728292a2b2c2d2e2f3031323334";
+const HA: &str = "2001:db8:1::1";
+const HA4: &str = "192.0.2.1";
+const COA6: &str = "2001:db8:1::20";
+
+struct Net {
+    env: Env,
+    sims: Vec<Sim>,
+}
+
+impl Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for s in &mut self.sims {
+            s.stop();
+        }
+    }
+}
+
+impl Net {
+    /// The demo network, anc-mn, and anchord on demo.toml with the shadow
+    /// timeout `shadow_timeout_s`.
+    fn start(tag: &str, shadow_timeout_s: i64) -> Net {
+        let mut net = Net { env: Env::namespaces("anchor-homelink6", tag, true), sims: Vec::new() };
+        net.sh(&["ip", "-n", "anc-mag", "-6", "addr", "add", &format!("{COA6}/64"), "dev", "mag-core", "nodad"]);
+        let mut cfg = net.demo_config();
+        cfg.remove("binding");
+        cfg["lma"]["shadow_timeout_s"] = toml::Value::Integer(shadow_timeout_s);
+        net.start_anchord(&cfg);
+        net
+    }
+
+    fn sim(&mut self, name: &str, ns: &str, args: &[&str]) -> Result<usize, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let sim = Sim::start(&self.env.dir, name, ns, &args)?;
+        self.sims.push(sim);
+        Ok(self.sims.len() - 1)
+    }
+
+    /// dsmip6.py as ds6@anchor.test, in namespace `ns`, with `extra`.
+    fn node(&mut self, name: &str, ns: &str, extra: &[&str]) -> Result<usize, String> {
+        let script = script("sim/dsmip6.py");
+        let mut args = vec![&script[..], "--mn-id", NAI, "--hoa", HOA, "--spi", SPI, "--key", KEY, "--ha", HA];
+        args.extend(["--ha4", HA4, "--mn-ns", MN_NS]);
+        args.extend(extra);
+        self.sim(name, ns, &args)
+    }
+
+    /// Sends `cmd` to sim `i` and returns its event `kind` answering it.
+    fn answer(&mut self, i: usize, cmd: &str, kind: &str) -> Result<Value, String> {
+        self.sims[i].send(cmd)?;
+        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
+        self.sims[i].wait(&format!("the answer to {cmd:?}"), Duration::from_secs(15), |e| {
+            e["event"] == kind && e["cmd"] == name.as_str()
+        })
+    }
+
+    /// (role, state, tunnel, tunnel_remote) of every binding of the node.
+    fn table(&self) -> Result<Vec<Row>, String> {
+        let list = self.ctl(&["show", "bindings"])?;
+        let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
+        let s = |v: &Value| v.as_str().unwrap_or("-").to_string();
+        let mut t: Vec<_> = rows
+            .iter()
+            .filter(|b| b["mn_id"] == NAI)
+            .map(|b| {
+                let addr = if b["ipv6_hoa"].is_string() { s(&b["ipv6_hoa"]) } else { s(&b["ipv4_hoa"]) };
+                // The LMA lists its MAG as the care-of address.
+                let remote = if b["role"] == "pmip6" { s(&b["coa"]) } else { s(&b["tunnel_remote"]) };
+                (s(&b["role"]), addr, s(&b["state"]), s(&b["tunnel"]), remote)
+            })
+            .collect();
+        t.sort();
+        Ok(t)
+    }
+
+    fn report(&mut self) -> String {
+        let mut r = String::new();
+        for s in &mut self.sims {
+            r += &s.stop();
+            r += "\n";
+        }
+        r += &format!("--- bindings of {NAI}: {:?}\n", self.table());
+        r + &self.daemon_report()
+    }
+}
+
+fn run_test(tag: &str, shadow_timeout_s: i64, body: impl FnOnce(&mut Net) -> Result<(), String>) {
+    let Some(_g) = guard() else { return };
+    let mut net = Net::start(tag, shadow_timeout_s);
+    if let Err(e) = body(&mut net) {
+        panic!("{tag}: {e}\n{}", net.report());
+    }
+}
+
+/// (role, home address, state, tunnel, tunnel far end) of a binding.
+type Row = (String, String, String, String, String);
+
+fn row(role: &str, addr: &str, state: &str, tunnel: &str, remote: &str) -> Row {
+    (role.into(), addr.into(), state.into(), tunnel.into(), remote.into())
+}
+
+/// Steps 1 and 2: the node registered away, then the MAG's PBU for it
+/// (IPv4 only) answered with its own IPv4 home address and kept as a
+/// shadow. Returns the MAG simulator.
+fn away_then_shadow(net: &mut Net) -> Result<(usize, u64), String> {
+    let away = net.node("away", "anc-mag", &["--coa", COA6, "--ipv4-hoa", "0.0.0.0", "--tun", "mn6"])?;
+    let ba = net.answer(away, "register", "ba")?;
+    ensure!(ba["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "away registration: {ba}");
+    net.sims[away].event("attached", Duration::from_secs(10))?;
+    net.ping(MN_NS, CN_V6)?;
+    let t = net.table()?;
+    ensure!(
+        t == [row("dsmip6", HOA, "active", "ipip", COA6), row("dsmip6", HOA4, "active", "ipip", COA6)],
+        "binding table away: {t:?}"
+    );
+    // The node leaves the foreign network (its simulator goes, without a
+    // de-registration) and attaches to its IPv4-only home link.
+    net.sims[away].stop();
+    let mag = net.sim(
+        "mag",
+        "anc-mag",
+        &[&script("sim/mag.py"), "--mag", "2001:db8:1::2", "--lma", HA, "--mn-ns", MN_NS, "--tun", "mn0"],
+    )?;
+    let pba = net.answer(mag, &format!("attach {NAI} --ipv4 --gre"), "pba")?;
+    ensure!(
+        pba["status"] == 0 && pba["ipv4_hoa"] == HOA4,
+        "the PBA does not give the node's own IPv4 home address: {pba}"
+    );
+    net.sims[mag].event("attached", Duration::from_secs(10))?;
+    let away_seq = ba["seq"].as_u64().unwrap_or(0);
+    let t = net.table()?;
+    ensure!(
+        t == [
+            row("dsmip6", HOA, "active", "ipip", COA6),
+            row("dsmip6", HOA4, "active", "ipip", COA6),
+            row("pmip6", HOA4, "shadow", "gre", "2001:db8:1::2"),
+        ],
+        "binding table with the shadow: {t:?}"
+    );
+    Ok((mag, away_seq))
+}
+
+#[test]
+fn the_node_at_its_ipv4_home_behind_a_mag_activates_the_shadow_and_is_reached_through_two_tunnels() {
+    run_test("walk1", 90, |net| {
+        let (_, away_seq) = away_then_shadow(net)?;
+        // Step 3: at home, the node's BU through the MAG tunnel, care-of
+        // address = IPv4 home address, its next sequence number.
+        let seq = ((away_seq + 1) & 0xffff).to_string();
+        let args = ["--coa", HOA4, "--ipv4-hoa", HOA4, "--on-ipv4-home-link", "--tun", "mn6", "--seq", &seq];
+        let home = net.node("home", MN_NS, &args)?;
+        let ba = net.answer(home, "register", "ba")?;
+        ensure!(
+            ba["status"] == 0 && ba["auth_ok"] == true,
+            "at-home registration (after sequence number {away_seq}): {ba}"
+        );
+        ensure!(ba["ipv4_ack"]["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "IPv4 Address Ack: {ba}");
+        net.sims[home].event("attached", Duration::from_secs(10))?;
+        let t = net.table()?;
+        ensure!(
+            t == [
+                row("dsmip6", HOA, "active", "ipip", HOA4),
+                row("dsmip6", HOA4, "deprecated", "-", "-"),
+                row("pmip6", HOA4, "active", "gre", "2001:db8:1::2"),
+            ],
+            "binding table at home: {t:?}"
+        );
+        // IPv4 natively through the MAG; IPv6 in IPv4 to the home address,
+        // inside the MAG's tunnel.
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", HOA4)?;
+        net.ping(MN_NS, CN_V6)?;
+        net.ping("anc-cn", HOA)?;
+        net.alive()
+    });
+}
+
+#[test]
+fn a_shadow_binding_the_node_never_activates_is_revoked_at_the_mag_by_bri() {
+    run_test("walk1-timeout", 3, |net| {
+        let (mag, _) = away_then_shadow(net)?;
+        let bri = net.sims[mag].event("bri", Duration::from_secs(15))?;
+        ensure!(bri["mn_ids"].as_array().is_some_and(|m| m.iter().any(|x| x == NAI)), "BRI: {bri}");
+        wait_until(Duration::from_secs(10), "the shadow binding gone", || {
+            let t = net.table()?;
+            Ok((!t.iter().any(|r| r.0 == "pmip6" && r.2 == "shadow")).then_some(()))
+        })?;
+        net.alive()
+    });
+}
