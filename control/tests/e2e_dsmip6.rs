@@ -18,14 +18,13 @@
 //! failure prints the simulator's events and stderr, `anchorctl show
 //! bindings/stats` and the tail of anchord's log.
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde_json::Value;
 
 #[macro_use]
 mod common;
-use common::{guard, script, Env, Sim, CN_V4, CN_V6, MN_NS};
+use common::{guard, script, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
 
 const NAI: &str = "ds6@anchor.test";
 const HOA: &str = "2001:db8:300::10";
@@ -41,36 +40,10 @@ const COA4: &str = "192.0.2.2";
 /// leave from COA4: a NAT in the path (PROTOCOLS.md §11.2 item 1).
 const PRIVATE_COA: &str = "192.0.2.77";
 
-struct Net {
-    env: Env,
-    sims: Vec<Sim>,
-}
-
-impl Deref for Net {
-    type Target = Env;
-    fn deref(&self) -> &Env {
-        &self.env
-    }
-}
-
-impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut Env {
-        &mut self.env
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for s in &mut self.sims {
-            s.stop();
-        }
-    }
-}
-
 impl Net {
     /// The demo network, anc-mn, and anchord on demo.toml.
     fn start(tag: &str) -> Net {
-        let mut net = Net { env: Env::namespaces("anchor-dsmip6", tag, true), sims: Vec::new() };
+        let mut net = Net::new(Env::namespaces("anchor-dsmip6", tag, true));
         let mut cfg = net.demo_config();
         cfg.remove("binding");
         net.start_anchord(&cfg);
@@ -93,29 +66,11 @@ impl Net {
         Ok(self.sims.len() - 1)
     }
 
-    /// Sends `cmd` and returns the "ba" event answering it.
-    fn ba(&mut self, i: usize, cmd: &str) -> Result<Value, String> {
-        self.sims[i].send(cmd)?;
-        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
-        self.sims[i].wait(&format!("the BA to {cmd:?}"), Duration::from_secs(15), |e| {
-            e["event"] == "ba" && e["cmd"] == name.as_str()
-        })
-    }
-
     /// The `show bindings` rows of the DSMIPv6 home agent.
     fn dsmip6_rows(&self) -> Result<Vec<Value>, String> {
         let list = self.ctl(&["show", "bindings"])?;
         let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
         Ok(rows.iter().filter(|b| b["role"] == "dsmip6").cloned().collect())
-    }
-
-    fn report(&mut self) -> String {
-        let mut r = String::new();
-        for s in &mut self.sims {
-            r += &s.stop();
-            r += "\n";
-        }
-        r + &self.daemon_report()
     }
 }
 
@@ -139,7 +94,7 @@ fn registered_round_trip(
     remote: &str,
 ) -> Result<usize, String> {
     let m = net.mn(extra)?;
-    let ba = net.ba(m, "register")?;
+    let ba = net.answer(m, "register", "ba")?;
     ensure!(ba["status"] == 0 && ba["auth_ok"] == true, "registration not accepted with a valid authenticator: {ba}");
     ensure!(ba["mesg_id_echoed"] == true, "the BA does not echo the MESG-ID: {ba}");
     ensure!(ba["ipv4_ack"]["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "IPv4 Address Ack: {ba}");
@@ -172,7 +127,7 @@ fn a_node_on_an_ipv6_foreign_network_reaches_the_correspondent_over_ipv6_and_ipv
     run_test("v6-coa", |net| {
         let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
         // De-registration: both bindings go.
-        let ba = net.ba(m, "deregister")?;
+        let ba = net.answer(m, "deregister", "ba")?;
         ensure!(ba["status"] == 0, "de-registration refused: {ba}");
         ensure!(net.dsmip6_rows()?.is_empty(), "bindings left after de-registration");
         net.alive()
@@ -203,9 +158,9 @@ fn replayed_and_forged_binding_updates_are_refused_and_change_nothing() {
         let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
         // RFC 4285 (PROTOCOLS.md §11.3): the same MESG-ID again → 144 with
         // our time; a bad authenticator → 146.
-        let ba = net.ba(m, "replay")?;
+        let ba = net.answer(m, "replay", "ba")?;
         ensure!(ba["status"] == 144, "a replayed BU is not answered 144: {ba}");
-        let ba = net.ba(m, "forge")?;
+        let ba = net.answer(m, "forge", "ba")?;
         ensure!(ba["status"] == 146, "a forged BU is not answered 146: {ba}");
         // The binding still forwards.
         net.ping(MN_NS, CN_V6)?;

@@ -17,7 +17,6 @@
 //! failure prints the simulator's events and stderr, `anchorctl show
 //! bindings/stats` and the tail of anchord's log.
 
-use std::ops::{Deref, DerefMut};
 use std::process::Command;
 use std::time::Duration;
 
@@ -25,7 +24,7 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
-use common::{guard, script, wait_until, Env, Sim, CN_V4, MN_NS};
+use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, MN_NS};
 
 const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
@@ -37,39 +36,11 @@ const KEY: &str = "00112233445566778899aabbccddeeff";
 const POOL: &str = "198.51.100.128/25";
 const POOL_ROUTER: &str = "198.51.100.129";
 
-struct Net {
-    env: Env,
-    sims: Vec<Sim>,
-}
-
-impl Deref for Net {
-    type Target = Env;
-    fn deref(&self) -> &Env {
-        &self.env
-    }
-}
-
-impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut Env {
-        &mut self.env
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        // The simulator first; then the Env field ends anchord and deletes
-        // the namespaces.
-        for s in &mut self.sims {
-            s.stop();
-        }
-    }
-}
-
 impl Net {
     /// The demo network, anc-mn, and anchord on demo.toml with the home
     /// port a home link and the home agent's pool on it.
     fn start(tag: &str) -> Net {
-        let mut net = Net { env: Env::namespaces("anchor-homelink", tag, true), sims: Vec::new() };
+        let mut net = Net::new(Env::namespaces("anchor-homelink", tag, true));
         net.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{COA}/24"), "dev", "mag-core"]);
         // Gratuitous ARP creates entries in anc-cn (Linux default: it only
         // updates existing ones), so that the registration's shows.
@@ -99,15 +70,6 @@ impl Net {
         Ok(self.sims.len() - 1)
     }
 
-    /// Sends `cmd` and returns the "rrp" event answering it.
-    fn rrp(&mut self, i: usize, cmd: &str) -> Result<Value, String> {
-        self.sims[i].send(cmd)?;
-        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
-        self.sims[i].wait(&format!("the reply to {cmd:?}"), Duration::from_secs(15), |e| {
-            e["event"] == "rrp" && e["cmd"] == name.as_str()
-        })
-    }
-
     /// `ip neigh show <addr>` in anc-cn.
     fn cn_neighbour(&self, addr: &str) -> String {
         let out = Command::new("ip").args(["-n", "anc-cn", "neigh", "show", addr, "dev", "cn-home"]).output();
@@ -127,18 +89,14 @@ impl Net {
         Ok(rows.iter().find(|r| r["ip"] == addr).cloned())
     }
 
-    fn report(&mut self) -> String {
+    fn full_report(&mut self) -> String {
         let mut r = String::new();
-        for s in &mut self.sims {
-            r += &s.stop();
-            r += "\n";
-        }
         r += &format!("--- anc-cn neighbours: {}\n", {
             let out = Command::new("ip").args(["-n", "anc-cn", "neigh", "show"]).output();
             out.map(|o| String::from_utf8_lossy(&o.stdout).to_string()).unwrap_or_default()
         });
         r += &format!("--- anchorctl show proxy: {:?}\n", self.ctl(&["show", "proxy"]));
-        r + &self.daemon_report()
+        r + &self.report()
     }
 }
 
@@ -161,7 +119,7 @@ fn run_test(tag: &str, body: impl FnOnce(&mut Net) -> Result<(), String>) {
     let Some(_g) = guard() else { return };
     let mut net = Net::start(tag);
     if let Err(e) = body(&mut net) {
-        panic!("{tag}: {e}\n{}", net.report());
+        panic!("{tag}: {e}\n{}", net.full_report());
     }
 }
 
@@ -175,7 +133,7 @@ fn a_mobile_node_registered_away_is_reached_on_its_home_link_through_proxy_arp_u
     run_test("proxy-arp", |net| {
         let home_mac = net.port_mac("home")?;
         let m = net.mn()?;
-        let rrp = net.rrp(m, "register")?;
+        let rrp = net.answer(m, "register", "rrp")?;
         ensure!(rrp["code"] == 0, "registration not accepted: {rrp}");
         let hoa = rrp["hoa"].as_str().unwrap_or_default().to_string();
         let octet: u8 = hoa.strip_prefix("198.51.100.").and_then(|o| o.parse().ok()).unwrap_or(0);
@@ -208,7 +166,7 @@ fn a_mobile_node_registered_away_is_reached_on_its_home_link_through_proxy_arp_u
         })?;
 
         // De-registration: no longer answered.
-        let rrp = net.rrp(m, "deregister")?;
+        let rrp = net.answer(m, "deregister", "rrp")?;
         ensure!(rrp["code"] == 0, "de-registration not accepted: {rrp}");
         net.sims[m].event("detached", Duration::from_secs(5))?;
         wait_until(Duration::from_secs(5), "the proxy's withdrawal", || {
@@ -236,7 +194,7 @@ fn a_draft01_ipv6_home_address_on_the_home_link_is_checked_by_dad_then_defended_
         // 2001:db8:2::42 on the home link (the home port's /64); no
         // Tunneling Mode, so IPv6 travels in IPv4 to the home address.
         let m = net.mn_as(DUAL, &["--draft01-type", DRAFT, "--ipv6-prefix", "::42/128"])?;
-        let rrp = net.rrp(m, "register")?;
+        let rrp = net.answer(m, "register", "rrp")?;
         ensure!(rrp["code"] == 0, "registration not accepted: {rrp}");
         let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
         ensure!(
@@ -256,7 +214,7 @@ fn a_draft01_ipv6_home_address_on_the_home_link_is_checked_by_dad_then_defended_
         let b = b.get(0).cloned().unwrap_or_default();
         ensure!(b["ipv6_hoa"] == "2001:db8:2::42" && b["role"] == "dsmip4", "binding: {b}");
         // De-registration withdraws it.
-        let rrp = net.rrp(m, "deregister")?;
+        let rrp = net.answer(m, "deregister", "rrp")?;
         ensure!(rrp["code"] == 0, "de-registration not accepted: {rrp}");
         wait_until(Duration::from_secs(5), "the proxy's withdrawal", || {
             Ok(net.proxy_row("2001:db8:2::42")?.is_none().then_some(()))
@@ -271,7 +229,7 @@ fn a_draft01_home_address_in_use_on_the_home_link_is_refused_with_code_11() {
         // The correspondent holds 2001:db8:2::43 and defends it.
         net.sh(&["ip", "-n", "anc-cn", "addr", "add", "2001:db8:2::43/64", "dev", "cn-home", "nodad"]);
         let m = net.mn_as(DUAL, &["--draft01-type", DRAFT, "--ipv6-prefix", "2001:db8:2::43/128"])?;
-        let rrp = net.rrp(m, "register")?;
+        let rrp = net.answer(m, "register", "rrp")?;
         ensure!(rrp["code"] == 0, "the IPv4 registration should stand: {rrp}");
         let replies = rrp["prefix_replies"].as_array().cloned().unwrap_or_default();
         ensure!(replies.len() == 1 && replies[0]["code"] == 11, "not one reply with code 11 (DAD failed): {rrp}");

@@ -23,14 +23,13 @@
 //!
 //! Needs root; skipped with a message otherwise.
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde_json::Value;
 
 #[macro_use]
 mod common;
-use common::{guard, script, wait_until, Env, Sim, CN_V4, CN_V6, MN_NS};
+use common::{guard, script, wait_until, Env, Net, CN_V4, CN_V6, MN_NS};
 
 const NAI: &str = "ds6@anchor.test";
 const HOA: &str = "2001:db8:300::10";
@@ -41,37 +40,11 @@ const HA: &str = "2001:db8:1::1";
 const HA4: &str = "192.0.2.1";
 const COA6: &str = "2001:db8:1::20";
 
-struct Net {
-    env: Env,
-    sims: Vec<Sim>,
-}
-
-impl Deref for Net {
-    type Target = Env;
-    fn deref(&self) -> &Env {
-        &self.env
-    }
-}
-
-impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut Env {
-        &mut self.env
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        for s in &mut self.sims {
-            s.stop();
-        }
-    }
-}
-
 impl Net {
     /// The demo network, anc-mn, and anchord on demo.toml with the shadow
     /// timeout `shadow_timeout_s`.
     fn start(tag: &str, shadow_timeout_s: i64) -> Net {
-        let mut net = Net { env: Env::namespaces("anchor-homelink6", tag, true), sims: Vec::new() };
+        let mut net = Net::new(Env::namespaces("anchor-homelink6", tag, true));
         net.sh(&["ip", "-n", "anc-mag", "-6", "addr", "add", &format!("{COA6}/64"), "dev", "mag-core", "nodad"]);
         let mut cfg = net.demo_config();
         cfg.remove("binding");
@@ -80,29 +53,13 @@ impl Net {
         net
     }
 
-    fn sim(&mut self, name: &str, ns: &str, args: &[&str]) -> Result<usize, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        let sim = Sim::start(&self.env.dir, name, ns, &args)?;
-        self.sims.push(sim);
-        Ok(self.sims.len() - 1)
-    }
-
     /// dsmip6.py as ds6@anchor.test, in namespace `ns`, with `extra`.
     fn node(&mut self, name: &str, ns: &str, extra: &[&str]) -> Result<usize, String> {
         let script = script("sim/dsmip6.py");
         let mut args = vec![&script[..], "--mn-id", NAI, "--hoa", HOA, "--spi", SPI, "--key", KEY, "--ha", HA];
         args.extend(["--ha4", HA4, "--mn-ns", MN_NS]);
         args.extend(extra);
-        self.sim(name, ns, &args)
-    }
-
-    /// Sends `cmd` to sim `i` and returns its event `kind` answering it.
-    fn answer(&mut self, i: usize, cmd: &str, kind: &str) -> Result<Value, String> {
-        self.sims[i].send(cmd)?;
-        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
-        self.sims[i].wait(&format!("the answer to {cmd:?}"), Duration::from_secs(15), |e| {
-            e["event"] == kind && e["cmd"] == name.as_str()
-        })
+        self.start_sim(name, ns, &args)
     }
 
     /// (role, state, tunnel, tunnel_remote) of every binding of the node.
@@ -124,14 +81,9 @@ impl Net {
         Ok(t)
     }
 
-    fn report(&mut self) -> String {
-        let mut r = String::new();
-        for s in &mut self.sims {
-            r += &s.stop();
-            r += "\n";
-        }
-        r += &format!("--- bindings of {NAI}: {:?}\n", self.table());
-        r + &self.daemon_report()
+    fn full_report(&mut self) -> String {
+        let table = format!("--- bindings of {NAI}: {:?}\n", self.table());
+        self.report() + &table
     }
 }
 
@@ -139,7 +91,7 @@ fn run_test(tag: &str, shadow_timeout_s: i64, body: impl FnOnce(&mut Net) -> Res
     let Some(_g) = guard() else { return };
     let mut net = Net::start(tag, shadow_timeout_s);
     if let Err(e) = body(&mut net) {
-        panic!("{tag}: {e}\n{}", net.report());
+        panic!("{tag}: {e}\n{}", net.full_report());
     }
 }
 
@@ -167,7 +119,7 @@ fn away_then_shadow(net: &mut Net) -> Result<(usize, u64), String> {
     // The node leaves the foreign network (its simulator goes, without a
     // de-registration) and attaches to its IPv4-only home link.
     net.sims[away].stop();
-    let mag = net.sim(
+    let mag = net.start_sim(
         "mag",
         "anc-mag",
         &[&script("sim/mag.py"), "--mag", "2001:db8:1::2", "--lma", HA, "--mn-ns", MN_NS, "--tun", "mn0"],

@@ -15,14 +15,13 @@
 //! when a test fails; a failure prints the simulator's events and stderr,
 //! `anchorctl show bindings/stats` and the tail of anchord's log.
 
-use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use serde_json::{json, Value};
 
 #[macro_use]
 mod common;
-use common::{guard, script, wait_until, Env, Sim, CN_V4, CN_V6, MN_NS};
+use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
 
 /// The home agent address (demo.toml [ha].address) and the simulator's
 /// co-located care-of address: an address of anc-mag that is not one of the
@@ -57,40 +56,11 @@ const ACCEPTED: u64 = 0;
 const MN_FAILED_AUTH: u64 = 131;
 const ID_MISMATCH: u64 = 133;
 
-/// The demo network, anc-mn, anchord and the mobile node simulator.
-struct Net {
-    env: Env,
-    sims: Vec<Sim>,
-}
-
-impl Deref for Net {
-    type Target = Env;
-    fn deref(&self) -> &Env {
-        &self.env
-    }
-}
-
-impl DerefMut for Net {
-    fn deref_mut(&mut self) -> &mut Env {
-        &mut self.env
-    }
-}
-
-impl Drop for Net {
-    fn drop(&mut self) {
-        // The simulator first (closing the TUN removes it from anc-mn); then
-        // the Env field ends anchord and deletes the namespaces.
-        for s in &mut self.sims {
-            s.stop();
-        }
-    }
-}
-
 impl Net {
     /// The demo network and anchord on demo.toml (no static binding),
     /// changed by `f`.
     fn start_with(tag: &str, f: impl FnOnce(&mut toml::Table)) -> Net {
-        let mut net = Net { env: Env::namespaces("anchor-mip4", tag, true), sims: Vec::new() };
+        let mut net = Net::new(Env::namespaces("anchor-mip4", tag, true));
         net.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{COA}/24"), "dev", "mag-core"]);
         let mut cfg = net.demo_config();
         cfg.remove("binding");
@@ -128,11 +98,7 @@ impl Net {
 
     /// Sends `cmd` and returns the "rrp" event answering it.
     fn rrp(&mut self, i: usize, cmd: &str) -> Result<Value, String> {
-        self.sims[i].send(cmd)?;
-        let name = cmd.split_whitespace().next().unwrap_or_default().to_string();
-        self.sims[i].wait(&format!("the reply to {cmd:?}"), Duration::from_secs(15), |e| {
-            e["event"] == "rrp" && e["cmd"] == name.as_str()
-        })
+        self.answer(i, cmd, "rrp")
     }
 
     /// The Mobile IPv4 binding of `mn_id` in `show bindings`, if listed.
@@ -145,15 +111,6 @@ impl Net {
         let list = self.ctl(&["show", "bindings"])?;
         let rows = list.as_array().ok_or_else(|| format!("show bindings is not an array: {list}"))?;
         Ok(rows.iter().find(|b| b["mn_id"] == mn_id && b["role"] == role).cloned())
-    }
-
-    fn report(&mut self) -> String {
-        let mut r = String::new();
-        for s in &mut self.sims {
-            r += &s.stop();
-            r += "\n";
-        }
-        r + &self.daemon_report()
     }
 }
 

@@ -487,3 +487,68 @@ impl Sim {
         )
     }
 }
+
+/// The demo network with anchord (an [`Env`]) and the simulators a test
+/// started: on drop the simulators are ended first (closing their TUNs),
+/// then the Env ends anchord and deletes the namespaces.
+pub struct Net {
+    pub env: Env,
+    pub sims: Vec<Sim>,
+}
+
+impl std::ops::Deref for Net {
+    type Target = Env;
+    fn deref(&self) -> &Env {
+        &self.env
+    }
+}
+
+impl std::ops::DerefMut for Net {
+    fn deref_mut(&mut self) -> &mut Env {
+        &mut self.env
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        for s in &mut self.sims {
+            s.stop();
+        }
+    }
+}
+
+impl Net {
+    pub fn new(env: Env) -> Net {
+        Net { env, sims: Vec::new() }
+    }
+
+    /// Starts the Python simulator `args` (script, then its arguments) in
+    /// namespace `ns`; returns its index in `sims`.
+    pub fn start_sim(&mut self, name: &str, ns: &str, args: &[&str]) -> Result<usize, String> {
+        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let sim = Sim::start(&self.env.dir, name, ns, &args)?;
+        self.sims.push(sim);
+        Ok(self.sims.len() - 1)
+    }
+
+    /// Sends `line` to simulator `i` and waits for its event `event` whose
+    /// `cmd` is the command's first word.
+    pub fn answer(&mut self, i: usize, line: &str, event: &str) -> Result<Value, String> {
+        self.sims[i].send(line)?;
+        let name = line.split_whitespace().next().unwrap_or_default().to_string();
+        self.sims[i].wait(&format!("the answer to {line:?}"), Duration::from_secs(15), |e| {
+            e["event"] == event && e["cmd"] == name.as_str()
+        })
+    }
+
+    /// The simulators' events and stderr (they are stopped), then anchord's
+    /// report: what a failed test prints.
+    pub fn report(&mut self) -> String {
+        let mut r = String::new();
+        for s in &mut self.sims {
+            r += &s.stop();
+            r += "\n";
+        }
+        r + &self.daemon_report()
+    }
+}

@@ -290,7 +290,11 @@ fn classify_ipv4(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
                 }
                 let off = l3_off + ip.header_len();
                 let len = usize::from(ip.total_len()) - ip.header_len();
-                let verdict = uplink(decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()), frame, addrs);
+                let verdict = uplink(
+                    decap::parse(frame, IpAddr::V4(ip.src_addr()), proto, off, len, ip.dscp_ecn()),
+                    frame,
+                    addrs,
+                );
                 match verdict {
                     // RFC 3519 §3.2, PROTOCOLS.md §8.12: an echo request to
                     // us through a MIP UDP tunnel is a keepalive, for the home
@@ -376,7 +380,11 @@ fn classify_ipv6(frame: &[u8], l3_off: usize, addrs: &PortAddrs) -> Verdict {
             IPV6_DEST_OPTS if local && dest_opts_then_mobility(ip.payload()) => Verdict::Punt,
             proto @ (ipv4::protocol::IPIP | ipv4::protocol::IPV6 | ipv4::protocol::GRE) if local => {
                 let len = usize::from(ip.payload_len());
-                uplink(decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()), frame, addrs)
+                uplink(
+                    decap::parse(frame, IpAddr::V6(ip.src_addr()), proto, l3_off + 40, len, ip.traffic_class()),
+                    frame,
+                    addrs,
+                )
             }
             _ if local => Verdict::Drop(DropReason::LocalUnhandled),
             _ => Verdict::Drop(DropReason::MulticastNotOurs),
