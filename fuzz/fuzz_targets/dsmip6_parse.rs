@@ -113,6 +113,17 @@ fn check(ha: &Ha6, out: &[Output]) {
                 }
             }
             Output::Remove { .. } => {}
+            // The addresses a node's own registration forwards are its
+            // home addresses (extended home link, PROTOCOLS.md §11.4).
+            Output::Owned { ipv4, ipv6, .. } => {
+                if let Some(a) = ipv6 {
+                    assert!(ha.registration(*a).is_some(), "owned IPv6 {a} without a registration");
+                }
+                if let Some(a) = ipv4 {
+                    assert!(ha.registration_by_ipv4(*a).is_some(), "owned IPv4 {a} without a registration");
+                }
+            }
+            Output::AtHome { .. } => {}
         }
     }
     for reg in ha.registrations() {
