@@ -158,6 +158,9 @@ fn the_node_at_its_ipv4_home_behind_a_mag_activates_the_shadow_and_is_reached_th
             "at-home registration (after sequence number {away_seq}): {ba}"
         );
         ensure!(ba["ipv4_ack"]["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "IPv4 Address Ack: {ba}");
+        // Its first BU is answered: the BA waits in the control thread while
+        // the just activated proxy binding's MAG is resolved.
+        ensure!(ba["tries"] == 1, "the first BU from home went unanswered: {ba}");
         net.sims[home].event("attached", Duration::from_secs(10))?;
         let t = net.table()?;
         ensure!(

@@ -40,7 +40,14 @@ pub(super) struct Dsmip6Glue {
     unrouted: u64,
     /// Bindings the forwarding table refused.
     install_failures: u64,
+    /// Acknowledgements whose tunnel had no next-hop MAC yet (a proxy
+    /// binding just activated): sent again on the next ticks, until
+    /// [`RETRY_FOR`] has passed.
+    retry: Vec<(Instant, Vec<u8>)>,
 }
+
+/// How long an acknowledgement waits for its tunnel's next hop.
+const RETRY_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
 impl Dsmip6Glue {
     /// The home agent of `config`'s `[dsmip6]`; `None` without one.
@@ -73,6 +80,7 @@ impl Dsmip6Glue {
             malformed: 0,
             unrouted: 0,
             install_failures: 0,
+            retry: Vec::new(),
         })
     }
 }
@@ -145,6 +153,13 @@ impl Signalling {
         now: Instant,
     ) {
         let Some(glue) = self.dsmip6.as_mut() else { return };
+        for (until, packet) in std::mem::take(&mut glue.retry) {
+            match cp.send_into_tunnel(&packet) {
+                Some(true) => {}
+                Some(false) if now < until => glue.retry.push((until, packet)),
+                _ => glue.unrouted += 1,
+            }
+        }
         if glue.ha.next_deadline().is_some_and(|d| d <= now) {
             let out = glue.ha.poll(now);
             self.apply_dsmip6(out, cp, fwd, config, now);
@@ -171,8 +186,9 @@ impl Signalling {
                     match cp.send_into_tunnel(&packet) {
                         Some(true) => continue,
                         Some(false) => {
+                            // Its next hop is being resolved: again soon.
                             if let Some(g) = self.dsmip6.as_mut() {
-                                g.unrouted += 1;
+                                g.retry.push((now + RETRY_FOR, packet));
                             }
                             continue;
                         }
