@@ -239,7 +239,22 @@ fn inner_is_ours(frame: &[u8], up: &Uplink, addrs: &PortAddrs) -> bool {
 /// in IPv4 from its home address through its IPv4 tunnel): the IPv4 header
 /// at offset 14 is checked as [`classify`] checks one addressed to us.
 pub fn nested_uplink(frame: &[u8]) -> Result<Uplink, DropReason> {
-    let ip = ipv4::Packet::new_checked(frame.get(14..).unwrap_or_default()).map_err(|_| DropReason::InnerMalformed)?;
+    let l3 = frame.get(14..).unwrap_or_default();
+    if l3.first().map(|b| b >> 4) == Some(6) {
+        // IPv4 in IPv6 from a node on its IPv6 home link (the extended home
+        // link, PROTOCOLS.md §11.4): no extension headers.
+        let ip = ipv6::Packet::new_checked(l3).map_err(|_| DropReason::InnerMalformed)?;
+        if ip.next_header() != ipv4::protocol::IPIP {
+            return Err(DropReason::InnerMalformed);
+        }
+        let len = usize::from(ip.payload_len());
+        return match decap::parse(frame, IpAddr::V6(ip.src_addr()), ipv4::protocol::IPIP, 54, len, ip.traffic_class())?
+        {
+            Outer::Tunnel(up) => Ok(up),
+            Outer::NotTunnel => Err(DropReason::InnerMalformed),
+        };
+    }
+    let ip = ipv4::Packet::new_checked(l3).map_err(|_| DropReason::InnerMalformed)?;
     if !ip.verify_checksum() || ip.is_fragment() || ip.protocol() != ipv4::protocol::IPV6 {
         return Err(DropReason::InnerMalformed);
     }
@@ -482,6 +497,29 @@ mod tests {
 
     fn drop(reason: DropReason) -> Verdict {
         Verdict::Drop(reason)
+    }
+
+    #[test]
+    fn nested_uplink_reads_ipv6_in_ipv4_and_ipv4_in_ipv6_from_a_home_address() {
+        // IPv4 (PEER4 → US4, 20 + 8 octets) in IPv6 (PEER6 → US6, next header 4).
+        let mut f = vec![0u8; 14 + 40 + 28];
+        emit_header(&mut f, OURS, PEER, ethertype::IPV6);
+        Ipv6Repr { src: PEER6, dst: US6, next_header: 4, hop_limit: 64, payload_len: 28 }.emit(&mut f[14..]);
+        Ipv4Repr { src: PEER4, dst: US4, protocol: 17, ttl: 64, tos: 0, payload_len: 8 }.emit(&mut f[54..]);
+        let up = nested_uplink(&f).unwrap();
+        assert_eq!((up.outer_src, up.inner_v4, up.inner_off), (IpAddr::V6(PEER6), true, 54));
+        assert_eq!(up.inner_src, IpAddr::V4(PEER4));
+        // IPv6 in IPv4 (protocol 41).
+        let mut f = vec![0u8; 14 + 20 + 48];
+        emit_header(&mut f, OURS, PEER, ethertype::IPV4);
+        Ipv4Repr { src: PEER4, dst: US4, protocol: 41, ttl: 64, tos: 0, payload_len: 48 }.emit(&mut f[14..]);
+        Ipv6Repr { src: PEER6, dst: US6, next_header: 59, hop_limit: 64, payload_len: 8 }.emit(&mut f[34..]);
+        let up = nested_uplink(&f).unwrap();
+        assert_eq!((up.outer_src, up.inner_v4, up.inner_src), (IpAddr::V4(PEER4), false, IpAddr::V6(PEER6)));
+        // Anything else: malformed for this purpose.
+        assert_eq!(nested_uplink(&v4(US4, 17)), Err(DropReason::InnerMalformed));
+        assert_eq!(nested_uplink(&v6(US6, 17, 0)), Err(DropReason::InnerMalformed));
+        assert_eq!(nested_uplink(&[0u8; 10]), Err(DropReason::InnerMalformed));
     }
 
     #[test]

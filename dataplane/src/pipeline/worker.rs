@@ -655,7 +655,7 @@ pub fn uplink<B: PacketBuf>(
         // its own binding still holds its address elsewhere (a DSMIPv6
         // Binding Update in UDP 4191, PROTOCOLS.md §11.4): for the control
         // thread, which authenticates it; anything else is spoofed.
-        if up.inner_to_us && is_dsmip6_udp(buf.data(), up) {
+        if up.inner_to_us && is_dsmip6_signalling(buf.data(), up) {
             return match decap::decapsulate_keeping_ttl(buf, up) {
                 Ok(()) => Err(Some(punt_reason::LOCAL)),
                 Err(e) => decap_failed(e, c, port),
@@ -669,8 +669,9 @@ pub fn uplink<B: PacketBuf>(
         return Err(None);
     };
     if (dst == t.spec.local || up.inner_to_us) && !t.spec.nested {
-        let protocol = buf.data().get(up.inner_off + 9).copied();
-        if up.inner_v4 && protocol == Some(41) {
+        // IPv6 in IPv4 (or IPv4 in IPv6) from a home address: nested.
+        let protocol = buf.data().get(up.inner_off + if up.inner_v4 { 9 } else { 6 }).copied();
+        if (up.inner_v4 && protocol == Some(41)) || (!up.inner_v4 && protocol == Some(4)) {
             return nested(buf, up, fib, state, ip_id, c, port);
         }
         // Addressed to us through the node's own tunnel: signalling of a
@@ -751,11 +752,15 @@ fn nested<B: PacketBuf>(
     }
 }
 
-/// Whether an uplink packet's inner packet is IPv4 | UDP to port 4191
-/// (DSMIPv6 over IPv4, RFC 5555).
-fn is_dsmip6_udp(frame: &[u8], up: &Uplink) -> bool {
+/// Whether an uplink packet's inner packet is DSMIPv6 signalling: IPv4 |
+/// UDP to port 4191 (RFC 5555), or IPv6 carrying a Mobility Header
+/// (directly or behind Destination Options).
+fn is_dsmip6_signalling(frame: &[u8], up: &Uplink) -> bool {
     let Some(p) = frame.get(up.inner_off..) else { return false };
-    if !up.inner_v4 || p.len() < 28 || p[9] != 17 {
+    if !up.inner_v4 {
+        return p.len() >= 40 && matches!(p[6], 135 | 60);
+    }
+    if p.len() < 28 || p[9] != 17 {
         return false;
     }
     let ihl = usize::from(p[0] & 0x0f) * 4;
