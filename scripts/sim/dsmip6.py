@@ -83,6 +83,31 @@ transport away). IPv4 from the TUN is dropped (ipv4_at_home). The
       --ha 2001:db8:1::1 --ha4 192.0.2.1 --coa 203.0.113.201 \\
       --ipv4-hoa 203.0.113.201 --on-ipv4-home-link --mn-ns anc-mn --tun mn6
 
+At its IPv6 home link (--on-ipv6-home-link; the same section, second
+walk-through), the mirror image: the node has been attached for IPv6 only
+by PMIPv6 (mag.py's TUN in --mn-ns, e.g. mn0, carries an address of the
+node's home network prefix and the IPv6 default route) and registers its
+IPv4 home address with the IPv6 home address as care-of address: the
+simulator adds --hoa (inside that prefix) to the MAG's TUN as a /128
+(nodad; deleted again on exit when it added it) so that it can send from
+it, and the BU goes over IPv6 from --hoa to --ha with no Home Address
+option, Alternate CoA = --hoa and the IPv4 Home Address option (--ipv4-hoa;
+0.0.0.0 asks for one); the BA comes back over IPv6 to --hoa (no type 2
+routing header). --coa is --hoa (or left out). The home agent keeps IPv6
+to the proxy binding and tunnels IPv4 to the node as IPv4 in IPv6 (next
+header 4) between --ha and --hoa, inside the MAG's tunnel. The simulator
+runs inside --mn-ns; its TUN (default mn6, a name the namespace does not
+have yet) gets the granted IPv4 home address /32 and the IPv4 default
+route only, no IPv6 address or route (IPv6 stays on the MAG's TUN). IPv6
+from or to the TUN is dropped (ipv6_at_home). The "attached" event says
+"home": "ipv6":
+
+  ip netns exec anc-mn /usr/bin/python3 scripts/sim/dsmip6.py \\
+      --mn-id ds6@anchor.test --hoa 2001:db8:300::10 --spi 8448 \\
+      --key 2122232425262728292a2b2c2d2e2f3031323334 \\
+      --ha 2001:db8:1::1 --ipv4-hoa 203.0.113.201 --on-ipv6-home-link \\
+      --mn-ns anc-mn --tun mn6
+
 Commands on stdin, one per line (read only while no BU waits for its BA);
 one JSON event per line on stdout:
 
@@ -113,8 +138,8 @@ clock on a 144), ipv4_ack {status, prefix_len, addr} or null, nat_detection
 "cmd": ..., "timeout": true, "tries": N} when no BA came. A BA that matches
 no BU waiting is reported as "ba" with "unsolicited": true. "attached": hoa,
 ipv4_hoa (null when none was granted), transport, encap ("ipip6", "ipip4"
-or "udp"), nat, udp_forced, keepalive_s, coa, tun, mn_addrs, home ("ipv4"
-at the IPv4 home link, else null). "encap" (the
+or "udp"), nat, udp_forced, keepalive_s, coa, tun, mn_addrs (the TUN's), home
+("ipv4" at the IPv4 home link, "ipv6" at the IPv6 home link, else null). "encap" (the
 same fields) when a later BA changes the encapsulation or the IPv4 home
 address. "keepalive" (seq, port), "detached" (reason), "error" (what),
 "exit". With --pcap every BU sent and BA received is also written to a pcap
@@ -406,7 +431,11 @@ class Node:
         self.v4 = a.coa.version == 4
         # PROTOCOLS.md §11.4: the care-of address is the IPv4 home address
         # on the (PMIPv6-emulated) IPv4 home link.
-        self.home = "ipv4" if a.on_ipv4_home_link else None
+        # ... or the IPv6 home address on the IPv6 home link.
+        self.home = "ipv4" if a.on_ipv4_home_link else "ipv6" if a.on_ipv6_home_link else None
+        self.hoa_added = None  # the device we gave --hoa to (IPv6 home link), to take it back
+        if self.home == "ipv6":
+            self.add_hoa_on_home_link()
         self.counts = Counter()
         self.seq = a.seq if a.seq is not None else random.randint(1, 0x7FFF)
         self.last_mesg = 0
@@ -478,7 +507,9 @@ class Node:
             (hoa16, ha16),
             flip_auth=forge,
         )
-        if self.v4:
+        if self.v4 or self.home == "ipv6":
+            # Over UDP, or from the home address itself at the IPv6 home
+            # link: no Home Address option.
             pkt = ipv6_header(hoa16, ha16, NH_MH, len(mh)) + mh
         else:
             dst = home_address_dstopts(hoa16)
@@ -640,7 +671,8 @@ class Node:
     def describe(self):
         a = self.a
         v4 = self.granted_v4
-        addrs = [f"{a.hoa}/128"] + ([f"{v4[0]}/32"] if v4 and not self.home else [])
+        addrs = [f"{a.hoa}/128"] if self.home != "ipv6" else []
+        addrs += [f"{v4[0]}/32"] if v4 and self.home != "ipv4" else []
         return {
             "hoa": str(a.hoa),
             "ipv4_hoa": str(v4[0]) if v4 else None,
@@ -693,9 +725,28 @@ class Node:
         if not in_namespace(ns):
             run_ip("ip", "link", "set", dev, "netns", ns)
         run_ip("ip", "-n", ns, "link", "set", dev, "mtu", str(self.a.mtu), "up")
-        run_ip("ip", "-n", ns, "-6", "addr", "add", f"{self.a.hoa}/128", "dev", dev, "nodad")
-        run_ip("ip", "-n", ns, "-6", "route", "replace", "default", "dev", dev)
+        if self.home != "ipv6":
+            # At the IPv6 home link IPv6 belongs to the MAG's TUN (the home
+            # address is there): ours carries IPv4 only.
+            run_ip("ip", "-n", ns, "-6", "addr", "add", f"{self.a.hoa}/128", "dev", dev, "nodad")
+            run_ip("ip", "-n", ns, "-6", "route", "replace", "default", "dev", dev)
         self.readdress_v4(None)
+
+    def add_hoa_on_home_link(self):
+        """At the IPv6 home link: --hoa on the device that carries its
+        prefix (the MAG's TUN), so that we can send from it and the BA and
+        the IPv4-in-IPv6 downlink reach us; before the sockets bind to it."""
+        dev, present = self.a.home_dev, self.a.hoa_present
+        if not present:
+            run_ip("ip", "-6", "addr", "add", f"{self.a.hoa}/128", "dev", dev, "nodad")
+            self.hoa_added = dev
+
+    def del_hoa_on_home_link(self):
+        if self.hoa_added is not None:
+            subprocess.run(
+                ["ip", "-6", "addr", "del", f"{self.a.hoa}/128", "dev", self.hoa_added], capture_output=True
+            )
+            self.hoa_added = None
 
     def readdress_v4(self, old):
         if self.home == "ipv4":
@@ -730,6 +781,10 @@ class Node:
             self.drop("local_only")
             return
         v = tp.ip_version(inner)
+        if v == 6 and self.home == "ipv6":
+            # IPv6 goes natively over the home link (the MAG's TUN).
+            self.drop("ipv6_at_home")
+            return
         if v == 6 and (len(inner) < 40 or inner[8:24] != self.a.hoa.packed):
             self.drop("uplink_source")
             return
@@ -762,6 +817,9 @@ class Node:
         """A downlink packet for the mobile node: its destination must be one
         of our home addresses."""
         v = tp.ip_version(inner)
+        if v == 6 and self.home == "ipv6":
+            self.drop("ipv6_at_home")
+            return
         ok = (v == 6 and len(inner) >= 40 and inner[24:40] == self.a.hoa.packed) or (
             v == 4 and self.granted_v4 is not None and len(inner) >= 20 and inner[16:20] == self.granted_v4[0].packed
         )
@@ -917,6 +975,7 @@ class Node:
 
     def close(self):
         self.detach()
+        self.del_hoa_on_home_link()
 
 
 def parse_args():
@@ -930,9 +989,9 @@ def parse_args():
     p.add_argument("--ha4", type=ipaddress.IPv4Address, help="home agent IPv4 address (IPv4 care-of address)")
     p.add_argument(
         "--coa",
-        required=True,
         type=ipaddress.ip_address,
-        help="care-of address: IPv6 -> IPv6 transport, IPv4 -> IPv4 | UDP 4191 transport",
+        help="care-of address: IPv6 -> IPv6 transport, IPv4 -> IPv4 | UDP 4191 transport "
+        "(required; with --on-ipv6-home-link it is --hoa and may be left out)",
     )
     p.add_argument(
         "--nat-coa",
@@ -954,13 +1013,27 @@ def parse_args():
         help="the node is on its IPv4 home link emulated by PMIPv6 (PROTOCOLS.md §11.4): --coa = --ipv4-hoa = "
         "the IPv4 home address on the MAG's TUN; run inside --mn-ns; our TUN gets IPv6 only",
     )
+    p.add_argument(
+        "--on-ipv6-home-link",
+        action="store_true",
+        help="the node is on its IPv6 home link emulated by PMIPv6 (PROTOCOLS.md §11.4): CoA = --hoa, added to the "
+        "MAG's TUN (the device with its prefix); --ipv4-hoa required; run inside --mn-ns; our TUN gets IPv4 only",
+    )
     p.add_argument("--mn-ns", default="anc-mn")
-    p.add_argument("--tun", help="TUN device name (default mn0; mn6 with --on-ipv4-home-link)")
+    p.add_argument(
+        "--tun", help="TUN device name (default mn0; mn6 with --on-ipv4-home-link or --on-ipv6-home-link)"
+    )
     p.add_argument("--mtu", type=int, default=1400)
     p.add_argument("--max-tries", type=int, default=3)
     p.add_argument("--initial-timeout", type=float, default=1.0)
     p.add_argument("--pcap", help="write the BUs sent and BAs received to this pcap file")
     a = p.parse_args()
+    if a.coa is None and a.on_ipv6_home_link:
+        a.coa = a.hoa
+    if a.coa is None:
+        p.error("the following arguments are required: --coa")
+    if a.on_ipv4_home_link and a.on_ipv6_home_link:
+        p.error("--on-ipv4-home-link and --on-ipv6-home-link exclude each other")
     if a.coa.version == 4 and a.ha4 is None:
         p.error("an IPv4 --coa needs --ha4")
     if a.nat_coa and a.coa.version != 4:
@@ -970,9 +1043,11 @@ def parse_args():
     if subprocess.run(["ip", "-n", a.mn_ns, "link", "show", "lo"], capture_output=True).returncode != 0:
         p.error(f"namespace {a.mn_ns} does not exist (ip netns add {a.mn_ns})")
     if a.tun is None:
-        a.tun = "mn6" if a.on_ipv4_home_link else "mn0"
+        a.tun = "mn6" if (a.on_ipv4_home_link or a.on_ipv6_home_link) else "mn0"
     if a.on_ipv4_home_link:
         check_ipv4_home_link(p, a)
+    if a.on_ipv6_home_link:
+        check_ipv6_home_link(p, a)
     return a
 
 
@@ -993,6 +1068,37 @@ def check_ipv4_home_link(p, a):
         p.error(f"--on-ipv4-home-link: {a.coa} is on no interface of {a.mn_ns} (attach it with mag.py --ipv4 first)")
     if subprocess.run(["ip", "link", "show", "dev", a.tun], capture_output=True).returncode == 0:
         p.error(f"--on-ipv4-home-link: {a.mn_ns} already has a device {a.tun} (mag.py's TUN?): choose another --tun")
+
+
+def check_ipv6_home_link(p, a):
+    """--on-ipv6-home-link: the care-of address is the IPv6 home address,
+    inside a prefix already on an interface (the MAG's TUN) of --mn-ns,
+    where we run. Sets a.home_dev (that interface) and a.hoa_present
+    (--hoa already on it)."""
+    if a.coa != a.hoa:
+        p.error("--on-ipv6-home-link: the care-of address is --hoa (leave --coa out)")
+    if a.ipv4_hoa is None:
+        p.error("--on-ipv6-home-link: --ipv4-hoa is needed (the IPv4 home address the BU binds to --hoa)")
+    if a.nat_coa or a.force_udp:
+        p.error("--on-ipv6-home-link: no --nat-coa or --force-udp (IPv6 transport, data is IPv4 in IPv6)")
+    if not in_namespace(a.mn_ns):
+        p.error(f"--on-ipv6-home-link: run inside {a.mn_ns} (ip netns exec {a.mn_ns} ...), where {a.hoa}'s prefix is")
+    shown = subprocess.run(["ip", "-6", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True)
+    addrs = []  # (device, interface address)
+    for line in shown.stdout.splitlines():
+        w = line.split()
+        if len(w) >= 4 and w[2] == "inet6":
+            addrs.append((w[1].split("@")[0], ipaddress.IPv6Interface(w[3])))
+    # The device with the home network prefix (not just our own /128).
+    devs = [d for d, i in addrs if a.hoa in i.network and i.network.prefixlen < 128]
+    a.home_dev = devs[0] if devs else None
+    a.hoa_present = any(d == a.home_dev and i.ip == a.hoa for d, i in addrs)
+    if a.home_dev is None:
+        p.error(
+            f"--on-ipv6-home-link: no interface of {a.mn_ns} has {a.hoa}'s prefix (attach it with mag.py --ipv6 first)"
+        )
+    if subprocess.run(["ip", "link", "show", "dev", a.tun], capture_output=True).returncode == 0:
+        p.error(f"--on-ipv6-home-link: {a.mn_ns} already has a device {a.tun} (mag.py's TUN?): choose another --tun")
 
 
 def main():
