@@ -21,6 +21,14 @@
 //! And when the node never says it is at home, the shadow binding is
 //! revoked at the MAG with a BRI after `lma.shadow_timeout_s`.
 //!
+//! The draft's second walk-through, the mirror image: the node registers
+//! away over IPv4, then moves to an IPv6-only home link (the MAG registers
+//! it for IPv6 only; the LMA answers with the /64 of its IPv6 home address,
+//! kept as a shadow), and its BU from the IPv6 home address (care-of address
+//! = home address, through the MAG's tunnel) binds its IPv4 home address to
+//! the IPv6 one: IPv4 goes in IPv6 to the home address, inside the MAG's
+//! tunnel, and the proxy binding carries IPv6.
+//!
 //! Needs root; skipped with a message otherwise.
 
 use std::time::Duration;
@@ -39,16 +47,22 @@ const KEY: &str = "2122232425262728292a2b2c2d2e2f3031323334";
 const HA: &str = "2001:db8:1::1";
 const HA4: &str = "192.0.2.1";
 const COA6: &str = "2001:db8:1::20";
+/// The IPv4 foreign network of the second walk-through (anc-mag's own address).
+const COA4: &str = "192.0.2.2";
+/// The /64 of the node's IPv6 home address, which the LMA gives the MAG.
+const HNP: &str = "2001:db8:300::/64";
+const MAG: &str = "2001:db8:1::2";
 
 impl Net {
     /// The demo network, anc-mn, and anchord on demo.toml with the shadow
-    /// timeout `shadow_timeout_s`.
-    fn start(tag: &str, shadow_timeout_s: i64) -> Net {
+    /// timeout `shadow_timeout_s`, the configuration changed by `edit`.
+    fn start_with(tag: &str, shadow_timeout_s: i64, edit: impl FnOnce(&mut toml::Table)) -> Net {
         let mut net = Net::new(Env::namespaces("anchor-homelink6", tag, true));
         net.sh(&["ip", "-n", "anc-mag", "-6", "addr", "add", &format!("{COA6}/64"), "dev", "mag-core", "nodad"]);
         let mut cfg = net.demo_config();
         cfg.remove("binding");
         cfg["lma"]["shadow_timeout_s"] = toml::Value::Integer(shadow_timeout_s);
+        edit(&mut cfg);
         net.start_anchord(&cfg);
         net
     }
@@ -71,7 +85,14 @@ impl Net {
             .iter()
             .filter(|b| b["mn_id"] == NAI)
             .map(|b| {
-                let addr = if b["ipv6_hoa"].is_string() { s(&b["ipv6_hoa"]) } else { s(&b["ipv4_hoa"]) };
+                let addr = if b["ipv6_hoa"].is_string() {
+                    s(&b["ipv6_hoa"])
+                } else if b["ipv4_hoa"].is_string() {
+                    s(&b["ipv4_hoa"])
+                } else {
+                    // An IPv6-only proxy binding: its prefixes.
+                    b["hnps"].as_array().map(|p| p.iter().map(s).collect::<Vec<_>>().join(",")).unwrap_or_default()
+                };
                 // The LMA lists its MAG as the care-of address.
                 let remote = if b["role"] == "pmip6" { s(&b["coa"]) } else { s(&b["tunnel_remote"]) };
                 (s(&b["role"]), addr, s(&b["state"]), s(&b["tunnel"]), remote)
@@ -88,8 +109,17 @@ impl Net {
 }
 
 fn run_test(tag: &str, shadow_timeout_s: i64, body: impl FnOnce(&mut Net) -> Result<(), String>) {
+    run_test_with(tag, shadow_timeout_s, |_| {}, body);
+}
+
+fn run_test_with(
+    tag: &str,
+    shadow_timeout_s: i64,
+    edit: impl FnOnce(&mut toml::Table),
+    body: impl FnOnce(&mut Net) -> Result<(), String>,
+) {
     let Some(_g) = guard() else { return };
-    let mut net = Net::start(tag, shadow_timeout_s);
+    let mut net = Net::start_with(tag, shadow_timeout_s, edit);
     if let Err(e) = body(&mut net) {
         panic!("{tag}: {e}\n{}", net.full_report());
     }
@@ -191,6 +221,99 @@ fn a_shadow_binding_the_node_never_activates_is_revoked_at_the_mag_by_bri() {
             let t = net.table()?;
             Ok((!t.iter().any(|r| r.0 == "pmip6" && r.2 == "shadow")).then_some(()))
         })?;
+        net.alive()
+    });
+}
+
+/// The second walk-through needs IPv6 home network prefix service for
+/// ds6@anchor.test (demo.toml gives its PMIPv6 profile IPv4 only, for its
+/// IPv4-only home link).
+fn ds6_gets_ipv6_from_the_lma(cfg: &mut toml::Table) {
+    let profiles = cfg["profiles"]["mn"].as_array_mut().expect("[[profiles.mn]]");
+    let ds6 = profiles.iter_mut().find(|p| p["mn_id"].as_str() == Some(NAI)).expect("the ds6 profile");
+    ds6["ipv6"] = toml::Value::Boolean(true);
+}
+
+/// Steps 1 and 2 of the second walk-through: the node registered away over
+/// IPv4, then the MAG's PBU for it (IPv6 only) answered with the /64 of its
+/// own IPv6 home address and kept as a shadow. Returns the MAG simulator
+/// and the away registration's sequence number.
+fn away4_then_shadow6(net: &mut Net) -> Result<(usize, u64), String> {
+    let away = net.node("away", "anc-mag", &["--coa", COA4, "--ipv4-hoa", "0.0.0.0", "--tun", "mn6"])?;
+    let ba = net.answer(away, "register", "ba")?;
+    ensure!(ba["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "away registration over IPv4: {ba}");
+    net.sims[away].event("attached", Duration::from_secs(10))?;
+    net.ping(MN_NS, CN_V4)?;
+    let t = net.table()?;
+    ensure!(
+        t == [row("dsmip6", HOA, "active", "ipip", COA4), row("dsmip6", HOA4, "active", "ipip", COA4)],
+        "binding table away over IPv4: {t:?}"
+    );
+    // The node leaves the IPv4 foreign network (no de-registration) and
+    // attaches to its IPv6-only home link.
+    net.sims[away].stop();
+    let mag = net.start_sim(
+        "mag",
+        "anc-mag",
+        &[&script("sim/mag.py"), "--mag", MAG, "--lma", HA, "--mn-ns", MN_NS, "--tun", "mn0"],
+    )?;
+    let pba = net.answer(mag, &format!("attach {NAI} --ipv6 --gre"), "pba")?;
+    ensure!(
+        pba["status"] == 0 && pba["hnps"] == serde_json::json!([HNP]) && pba["ipv4_hoa"].is_null(),
+        "the PBA does not give the /64 of the node's own IPv6 home address (only): {pba}"
+    );
+    net.sims[mag].event("attached", Duration::from_secs(10))?;
+    let away_seq = ba["seq"].as_u64().unwrap_or(0);
+    let t = net.table()?;
+    ensure!(
+        t == [
+            row("dsmip6", HOA, "active", "ipip", COA4),
+            row("dsmip6", HOA4, "active", "ipip", COA4),
+            row("pmip6", HNP, "shadow", "gre", MAG),
+        ],
+        "binding table with the IPv6 shadow: {t:?}"
+    );
+    Ok((mag, away_seq))
+}
+
+#[test]
+fn the_node_at_its_ipv6_home_behind_a_mag_activates_the_shadow_and_is_reached_over_ipv4_in_ipv6() {
+    run_test_with("walk2", 90, ds6_gets_ipv6_from_the_lma, |net| {
+        let (_, away_seq) = away4_then_shadow6(net)?;
+        // Step 3: at home, the node's BU over IPv6 from its home address
+        // (care-of address = home address) through the MAG's tunnel, with
+        // its IPv4 home address, its next sequence number.
+        let seq = ((away_seq + 1) & 0xffff).to_string();
+        let args = ["--ipv4-hoa", HOA4, "--on-ipv6-home-link", "--tun", "mn6", "--seq", &seq];
+        let home = net.node("home", MN_NS, &args)?;
+        let ba = net.answer(home, "register", "ba")?;
+        ensure!(
+            ba["status"] == 0 && ba["auth_ok"] == true && ba["checksum_ok"] == true,
+            "at-home registration over IPv6 (after sequence number {away_seq}): {ba}"
+        );
+        ensure!(ba["ipv4_ack"]["status"] == 0 && ba["ipv4_ack"]["addr"] == HOA4, "IPv4 Address Ack: {ba}");
+        ensure!(
+            ba["framing"] == "ipv6",
+            "a BA to a care-of address that is the home address has no routing header: {ba}"
+        );
+        ensure!(ba["tries"] == 1, "the first BU from home went unanswered: {ba}");
+        let attached = net.sims[home].event("attached", Duration::from_secs(10))?;
+        ensure!(attached["home"] == "ipv6" && attached["encap"] == "ipip6", "attached at home: {attached}");
+        let t = net.table()?;
+        ensure!(
+            t == [
+                row("dsmip6", HOA, "deprecated", "-", "-"),
+                row("dsmip6", HOA4, "active", "ipip", HOA),
+                row("pmip6", HNP, "active", "gre", MAG),
+            ],
+            "binding table at home: {t:?}"
+        );
+        // IPv6 natively through the MAG; IPv4 in IPv6 to the home address,
+        // inside the MAG's tunnel.
+        net.ping(MN_NS, CN_V6)?;
+        net.ping("anc-cn", HOA)?;
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", HOA4)?;
         net.alive()
     });
 }
