@@ -257,7 +257,7 @@ mod tests {
                 p("v4only@anchor.test", true, false, None),
                 p("v6only@anchor.test", false, true, None),
                 p("static4@anchor.test", true, true, Some("203.0.113.200")),
-                Profile { mip4: false, ..p("ds6@anchor.test", true, false, None) },
+                Profile { mip4: false, ..p("ds6@anchor.test", true, true, None) },
             ]
         );
         assert_eq!(c.profiles.lookup("v6only@anchor.test").map(|p| p.ipv4), Some(false));
