@@ -81,18 +81,19 @@ ip netns exec anc-mn ip link set lo up
 coproc SIM { exec ip netns exec anc-mag /usr/bin/python3 scripts/sim/mag.py --mag 2001:db8:1::2 \
   --lma 2001:db8:1::1 --mag4 192.0.2.2 --lma4 192.0.2.1 --mn-ns anc-mn 2>/dev/null; }
 sim=$SIM_PID
-# Sets EVENT to the first event line of type $1 (JSON), 15 s at most. (No
-# subshell: bash closes coprocess descriptors in subshells.)
+# Sets EVENT to the first event line of type $2 (JSON) read from file
+# descriptor $1, 15 s at most. (No subshell: bash closes coprocess
+# descriptors in subshells.)
 wait_event() {
   local line
-  while read -r -t 15 line <&"${SIM[0]}"; do
-    case "$line" in *"\"event\": \"$1\""*) EVENT=$line; return 0 ;; esac
+  while read -r -t 15 line <&"$1"; do
+    case "$line" in *"\"event\": \"$2\""*) EVENT=$line; return 0 ;; esac
   done
   return 1
 }
-wait_event ready || { echo "demo: MAG simulator did not start" >&2; exit 1; }
+wait_event "${SIM[0]}" ready || { echo "demo: MAG simulator did not start" >&2; exit 1; }
 echo "attach dual@anchor.test --ipv4 --ipv6 --gre" >&"${SIM[1]}"
-wait_event attached || { echo "demo: attach failed" >&2; exit 1; }
+wait_event "${SIM[0]}" attached || { echo "demo: attach failed" >&2; exit 1; }
 printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin); print("attached:", ", ".join(e["mn_addrs"]), "- tunnel", e["mode"], "- GRE keys up/down", e["gre_key_up"], e["gre_key_down"])'
 step ip netns exec anc-mn ping -c 3 -i 0.2 -W 2 198.51.100.2
 step ip netns exec anc-mn ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
@@ -118,17 +119,9 @@ ip netns exec anc-mag /usr/bin/python3 scripts/sim/mip4.py --nai dual@anchor.tes
   --ipv6-prefix ::/64 --tunneling-mode --mn-ns anc-mn4 --tun mn4 <"$fifos/in" >"$fifos/out" 2>/dev/null &
 mip4=$!
 exec {mip4_in}>"$fifos/in" {mip4_out}<"$fifos/out"
-# Sets EVENT to the first event line of type $1 from the MIPv4 simulator.
-wait_mip4() {
-  local line
-  while read -r -t 15 line <&"$mip4_out"; do
-    case "$line" in *"\"event\": \"$1\""*) EVENT=$line; return 0 ;; esac
-  done
-  return 1
-}
-wait_mip4 ready || { echo "demo: MIPv4 simulator did not start" >&2; exit 1; }
+wait_event "$mip4_out" ready || { echo "demo: MIPv4 simulator did not start" >&2; exit 1; }
 echo register >&"$mip4_in"
-wait_mip4 attached || { echo "demo: MIPv4 registration failed" >&2; exit 1; }
+wait_event "$mip4_out" attached || { echo "demo: MIPv4 registration failed" >&2; exit 1; }
 printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin); print("registered:", ", ".join(e["mn_addrs"]), "- tunnel", e["encap"])'
 step ip netns exec anc-mn4 ping -c 3 -i 0.2 -W 2 198.51.100.2
 step ip netns exec anc-mn4 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
@@ -151,16 +144,9 @@ ip netns exec anc-mag /usr/bin/python3 scripts/sim/dsmip6.py --mn-id ds6@anchor.
   <"$fifos/in6" >"$fifos/out6" 2>/dev/null &
 dsmip6=$!
 exec {mn6_in}>"$fifos/in6" {mn6_out}<"$fifos/out6"
-wait_mn6() {
-  local line
-  while read -r -t 15 line <&"$mn6_out"; do
-    case "$line" in *"\"event\": \"$1\""*) EVENT=$line; return 0 ;; esac
-  done
-  return 1
-}
-wait_mn6 ready || { echo "demo: DSMIPv6 simulator did not start" >&2; exit 1; }
+wait_event "$mn6_out" ready || { echo "demo: DSMIPv6 simulator did not start" >&2; exit 1; }
 echo register >&"$mn6_in"
-wait_mn6 attached || { echo "demo: DSMIPv6 registration failed" >&2; exit 1; }
+wait_event "$mn6_out" attached || { echo "demo: DSMIPv6 registration failed" >&2; exit 1; }
 printf '%s' "$EVENT" | /usr/bin/python3 -c 'import json,sys; e=json.load(sys.stdin); print("registered:", ", ".join(e["mn_addrs"]), "- NAT" if e["nat"] else "", "- tunnel", e["encap"])'
 step ip netns exec anc-mn6 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
 step ip netns exec anc-mn6 ping -c 3 -i 0.2 -W 2 198.51.100.2

@@ -1747,30 +1747,7 @@ fn ha(
             ),
         ));
     }
-    let mut ipv4_pools: Vec<usize> = Vec::new();
-    for (i, text) in raw.ipv4_pools.iter().enumerate() {
-        let key = format!("ha.ipv4_pools[{i}]");
-        let subnet: Ipv4Cidr = text
-            .parse()
-            .map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid IPv4 subnet {text:?}: {e}")))?;
-        let Some(p) = pools.ipv4.iter().position(|p| p.subnet == subnet) else {
-            let subnets: Vec<String> = pools.ipv4.iter().map(|p| p.subnet.to_string()).collect();
-            return Err(ConfigError::invalid(
-                key,
-                format!(
-                    "{subnet} is not the subnet of any [[pools.ipv4]] ({})",
-                    if subnets.is_empty() { "there is none".to_owned() } else { subnets.join(", ") }
-                ),
-            ));
-        };
-        if ipv4_pools.contains(&p) {
-            return Err(ConfigError::invalid(key, format!("duplicate pool {subnet}")));
-        }
-        ipv4_pools.push(p);
-    }
-    if raw.ipv4_pools.is_empty() {
-        ipv4_pools = (0..pools.ipv4.len()).collect();
-    }
+    let ipv4_pools = pool_subnets("ha.ipv4_pools", &raw.ipv4_pools, pools)?;
 
     let mut mobile_nodes: Vec<MnSecurityAssociation> = Vec::with_capacity(raw.mn.len());
     // (MN-ID, SPI) -> first entry: a list of a million associations is
@@ -1872,6 +1849,36 @@ fn dsmip4_draft01_type(t: u32, dsmip4: bool) -> Result<u8, ConfigError> {
     u8::try_from(ty).map_err(|_| ConfigError::invalid(KEY, "must be 1 to 255"))
 }
 
+/// A role's `ipv4_pools` (`key`): indexes of the `[[pools.ipv4]]` subnets
+/// it names, each once; every pool when it names none.
+fn pool_subnets(key: &str, subnets: &[String], pools: &PoolsConfig) -> Result<Vec<usize>, ConfigError> {
+    if subnets.is_empty() {
+        return Ok((0..pools.ipv4.len()).collect());
+    }
+    let mut chosen: Vec<usize> = Vec::new();
+    for (i, text) in subnets.iter().enumerate() {
+        let key = format!("{key}[{i}]");
+        let subnet: Ipv4Cidr = text
+            .parse()
+            .map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid IPv4 subnet {text:?}: {e}")))?;
+        let Some(p) = pools.ipv4.iter().position(|p| p.subnet == subnet) else {
+            let known: Vec<String> = pools.ipv4.iter().map(|p| p.subnet.to_string()).collect();
+            return Err(ConfigError::invalid(
+                key,
+                format!(
+                    "{subnet} is not the subnet of any [[pools.ipv4]] ({})",
+                    if known.is_empty() { "there is none".to_owned() } else { known.join(", ") }
+                ),
+            ));
+        };
+        if chosen.contains(&p) {
+            return Err(ConfigError::invalid(key, format!("duplicate pool {subnet}")));
+        }
+        chosen.push(p);
+    }
+    Ok(chosen)
+}
+
 /// Widest NAT keepalive refresh time: an hour.
 const MAX_NAT_KEEPALIVE_S: u32 = 3600;
 /// RFC 6275 lifetimes are in 4-second units of a 16-bit field.
@@ -1930,23 +1937,7 @@ fn dsmip6(
     let max_lifetime_s = in_range("dsmip6.max_lifetime_s", raw.max_lifetime_s, 4, MAX_DSMIP6_LIFETIME_S)?;
     let nat_keepalive_s = in_range("dsmip6.nat_keepalive_s", raw.nat_keepalive_s, 1, MAX_NAT_KEEPALIVE_S)?;
     let replay_tolerance_s = in_range("dsmip6.replay_tolerance_s", raw.replay_tolerance_s, 1, MAX_REPLAY_TOLERANCE_S)?;
-    let mut ipv4_pools: Vec<usize> = Vec::new();
-    for (i, text) in raw.ipv4_pools.iter().enumerate() {
-        let key = format!("dsmip6.ipv4_pools[{i}]");
-        let subnet: Ipv4Cidr = text
-            .parse()
-            .map_err(|e: CidrError| ConfigError::invalid(&key, format!("invalid IPv4 subnet {text:?}: {e}")))?;
-        let Some(p) = pools.ipv4.iter().position(|p| p.subnet == subnet) else {
-            return Err(ConfigError::invalid(key, format!("{subnet} is not the subnet of any [[pools.ipv4]]")));
-        };
-        if ipv4_pools.contains(&p) {
-            return Err(ConfigError::invalid(key, format!("duplicate pool {subnet}")));
-        }
-        ipv4_pools.push(p);
-    }
-    if raw.ipv4_pools.is_empty() {
-        ipv4_pools = (0..pools.ipv4.len()).collect();
-    }
+    let ipv4_pools = pool_subnets("dsmip6.ipv4_pools", &raw.ipv4_pools, pools)?;
     let mut mobile_nodes: Vec<Dsmip6Mn> = Vec::with_capacity(raw.mn.len());
     let mut seen_hoa: HashMap<Ipv6Addr, usize> = HashMap::new();
     let mut seen_hoa4: HashMap<Ipv4Addr, usize> = HashMap::new();
