@@ -207,6 +207,21 @@ fn the_node_at_its_ipv4_home_behind_a_mag_activates_the_shadow_and_is_reached_th
         net.ping("anc-cn", HOA4)?;
         net.ping(MN_NS, CN_V6)?;
         net.ping("anc-cn", HOA)?;
+        // Too big for IPv6 in IPv4 (RFC 4213's static tunnel MTU, 1280):
+        // refused with a Packet Too Big before the first header, not lost
+        // between the two tunnels.
+        let big = std::process::Command::new("ip")
+            .args([
+                "netns", "exec", "anc-cn", "ping", "-6", "-c", "2", "-i", "0.3", "-W", "1", "-M", "do", "-s", "1420",
+                HOA,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&big.stdout).to_string() + &String::from_utf8_lossy(&big.stderr);
+        ensure!(
+            text.contains("1420") && text.contains("mtu") || text.contains("too big"),
+            "no Packet Too Big for 1468 octets: {text}"
+        );
         net.alive()
     });
 }
@@ -314,6 +329,18 @@ fn the_node_at_its_ipv6_home_behind_a_mag_activates_the_shadow_and_is_reached_ov
         net.ping("anc-cn", HOA)?;
         net.ping(MN_NS, CN_V4)?;
         net.ping("anc-cn", HOA4)?;
+        // Too big for two tunnels (IPv4 in IPv6, then the MAG's GRE over
+        // IPv6): refused with "fragmentation needed" before the first
+        // header — the nested tunnel leaves room for the largest outer one
+        // (1500 - 60 - 40 = 1400) — instead of lost between the two.
+        let big = std::process::Command::new("ip")
+            .args([
+                "netns", "exec", "anc-cn", "ping", "-c", "2", "-i", "0.3", "-W", "1", "-M", "do", "-s", "1420", HOA4,
+            ])
+            .output()
+            .map_err(|e| e.to_string())?;
+        let text = String::from_utf8_lossy(&big.stdout).to_string() + &String::from_utf8_lossy(&big.stderr);
+        ensure!(text.contains("mtu = 1400"), "no fragmentation needed (MTU 1400) for 1448 octets: {text}");
         net.alive()
     });
 }

@@ -46,6 +46,10 @@ pub(super) struct Dsmip6Glue {
     retry: Vec<(Instant, Vec<u8>)>,
 }
 
+/// The largest outer tunnel header a nested tunnel's packet may get:
+/// IPv6 40 + UDP 8 + TLV 4 + GRE with key 8 (PROTOCOLS.md §12.1).
+const NESTED_OUTER_MAX: u16 = 60;
+
 /// How long an acknowledgement waits for its tunnel's next hop.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
@@ -221,6 +225,13 @@ impl Signalling {
                     spec.ttl = config.tunnel.ttl;
                     spec.ecn_compat = config.tunnel.ecn == EcnMode::Compat;
                     spec.path_mtu = config.ports.get(spec.port).map_or(1500, |p| config.tunnel.path_mtu(p));
+                    if spec.nested {
+                        // The outer tunnel (a proxy binding's, chosen per
+                        // packet) takes its headers from the same path MTU:
+                        // leave room for the largest, so that what is too
+                        // big is refused (ICMP) before the first header.
+                        spec.path_mtu = spec.path_mtu.saturating_sub(NESTED_OUTER_MAX);
+                    }
                     spec.ipv6_over_ipv4_mtu = config.tunnel.ipv6_over_ipv4_mtu;
                     let binding = Binding {
                         id: 0,
