@@ -2459,7 +2459,7 @@ mod tests {
     use crate::parse;
 
     /// A small valid file; tests break one thing in it at a time.
-    const BASE: &str = r#"
+    pub(super) const BASE: &str = r#"
 [eal]
 args = ["--no-huge", "--no-pci"]
 control_cpus = "0"
@@ -4252,38 +4252,14 @@ mod home_link_tests {
 
     use crate::{parse, Config};
 
-    /// Two ports as in the demo network, the home one a home link, a route
-    /// via the correspondent and `extra` appended.
+    /// The tests' small valid file (two ports as in the demo network, a
+    /// route via the correspondent) with `home_link` on the home port and
+    /// `extra` appended.
     fn config(home_link: &str, extra: &str) -> Result<Config, String> {
-        let text = format!(
-            r#"
-[eal]
-args = ["--no-huge", "--no-pci"]
-worker_cpus = [1]
-
-[[port]]
-name = "core"
-role = "core"
-device = "net_af_packet0,iface=lma-core,qpairs=2"
-ipv4 = ["192.0.2.1/24"]
-ipv6 = ["2001:db8:1::1/64"]
-
-[[port]]
-name = "home"
-role = "home"
-device = "net_af_packet1,iface=lma-home,qpairs=2"
-ipv4 = ["198.51.100.1/24"]
-ipv6 = ["2001:db8:2::1/64"]
-{home_link}
-
-[[route]]
-prefix = "0.0.0.0/0"
-via = "198.51.100.2"
-port = "home"
-{extra}
-"#
-        );
-        parse(&text).map_err(|e| e.to_string())
+        let home = "ipv6 = [\"2001:db8:2::1/64\"]\n";
+        assert!(super::tests::BASE.contains(home));
+        let text = super::tests::BASE.replacen(home, &format!("{home}{home_link}\n"), 1);
+        parse(&format!("{text}\n{extra}\n")).map_err(|e| e.to_string())
     }
 
     fn error(home_link: &str, extra: &str) -> String {

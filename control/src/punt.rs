@@ -57,6 +57,24 @@ fn is_signalling(frame: &[u8]) -> bool {
     }
 }
 
+/// Source and destination of an IP packet (from its IP header on), when
+/// its header is long enough for them.
+pub(crate) fn ip_endpoints(packet: &[u8]) -> Option<(IpAddr, IpAddr)> {
+    let addr16 = |at: usize| -> Option<IpAddr> {
+        let b: [u8; 16] = packet.get(at..at + 16)?.try_into().ok()?;
+        Some(IpAddr::from(b))
+    };
+    let addr4 = |at: usize| -> Option<IpAddr> {
+        let b: [u8; 4] = packet.get(at..at + 4)?.try_into().ok()?;
+        Some(IpAddr::from(b))
+    };
+    match packet.first().map(|b| b >> 4) {
+        Some(4) if packet.len() >= 20 => Some((addr4(12)?, addr4(16)?)),
+        Some(6) if packet.len() >= 40 => Some((addr16(8)?, addr16(24)?)),
+        _ => None,
+    }
+}
+
 /// Packet-handling state of the control thread, generic over the port so
 /// that it runs on DPDK ports in the daemon and on in-memory ports in tests.
 pub struct ControlPlane<'a, P: Port, R: PuntRing<P::Buf>> {
@@ -133,17 +151,8 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
     /// destination; `Some(false)` when its tunnel refuses the packet (no
     /// neighbour yet, too big...).
     pub fn send_into_tunnel(&mut self, packet: &[u8]) -> Option<bool> {
-        let (dst, ethertype): (IpAddr, [u8; 2]) = match packet.first().map(|b| b >> 4) {
-            Some(4) if packet.len() >= 20 => {
-                (IpAddr::from([packet[16], packet[17], packet[18], packet[19]]), [0x08, 0x00])
-            }
-            Some(6) if packet.len() >= 40 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&packet[24..40]);
-                (IpAddr::from(a), [0x86, 0xdd])
-            }
-            _ => return None,
-        };
+        let (_, dst) = ip_endpoints(packet)?;
+        let ethertype: [u8; 2] = if dst.is_ipv4() { [0x08, 0x00] } else { [0x86, 0xdd] };
         let entry = self.lookup(dst)?;
         let l2 = [[0u8; 12].as_slice(), &ethertype].concat();
         let Some(mut b) = self.buffer(0, &l2, packet) else { return Some(false) };
