@@ -33,7 +33,7 @@ pub(super) struct Dsmip6Glue {
     installed: HashMap<u32, u32>,
     /// Ha6 binding id → the IPv4 home address reserved for it in the
     /// other roles' pools.
-    reserved: HashMap<u32, Ipv4Addr>,
+    reserved: HashMap<u32, Foreign>,
     /// Frames that were no IP packet we could hand over.
     malformed: u64,
     /// Acknowledgements we could not send: no route or no next-hop MAC yet.
@@ -89,6 +89,16 @@ impl Dsmip6Glue {
     }
 }
 
+/// An IPv4 home address reserved in the other roles' pools, and where the
+/// reservation took (only those are released: an address another role
+/// already held stays its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Foreign {
+    addr: Ipv4Addr,
+    at_lma: bool,
+    at_ha: bool,
+}
+
 /// Whether a punted frame is DSMIPv6 signalling: IPv6 with a Destination
 /// Options header (a Binding Update's Home Address option; the LMA's
 /// messages never carry one), an IPv6 Binding Update with P clear (a home
@@ -131,17 +141,9 @@ impl Signalling {
             return;
         };
         let packet = eth.payload();
-        let src = match packet.first().map(|b| b >> 4) {
-            Some(4) if packet.len() >= 20 => IpAddr::from([packet[12], packet[13], packet[14], packet[15]]),
-            Some(6) if packet.len() >= 40 => {
-                let mut a = [0u8; 16];
-                a.copy_from_slice(&packet[8..24]);
-                IpAddr::from(a)
-            }
-            _ => {
-                glue.malformed += 1;
-                return;
-            }
+        let Some((src, _)) = crate::punt::ip_endpoints(packet) else {
+            glue.malformed += 1;
+            return;
         };
         let out = glue.ha.handle(packet, now, SystemTime::now());
         self.learn_peer(src, port, frame);
@@ -308,24 +310,24 @@ impl Signalling {
     /// Reserves a DSMIPv6 binding's IPv4 home address in the LMA's and the
     /// MIPv4 home agent's pools (one address space).
     fn dsmip6_reserve_foreign(&mut self, id: u32, addr: Ipv4Addr) {
-        let Some(glue) = self.dsmip6.as_mut() else { return };
-        if glue.reserved.get(&id) == Some(&addr) {
+        if self.dsmip6.as_ref().and_then(|g| g.reserved.get(&id)).is_some_and(|f| f.addr == addr) {
             return;
         }
-        if let Some(old) = glue.reserved.insert(id, addr) {
-            release_in_others(self.lma.as_mut(), self.ha.as_mut(), old);
-        }
-        if let Some(lma) = self.lma.as_mut() {
-            lma.pools_mut().1.reserve(addr);
-        }
-        if let Some(ha) = self.ha.as_mut() {
-            ha.ha.pools_mut().0.reserve(addr);
+        self.dsmip6_release_foreign(id);
+        let at_lma = self.lma.as_mut().is_some_and(|lma| lma.pools_mut().1.reserve(addr));
+        let at_ha = self.ha.as_mut().is_some_and(|ha| ha.ha.pools_mut().0.reserve(addr));
+        if let Some(glue) = self.dsmip6.as_mut() {
+            glue.reserved.insert(id, Foreign { addr, at_lma, at_ha });
         }
     }
 
     fn dsmip6_release_foreign(&mut self, id: u32) {
-        if let Some(addr) = self.dsmip6.as_mut().and_then(|g| g.reserved.remove(&id)) {
-            release_in_others(self.lma.as_mut(), self.ha.as_mut(), addr);
+        let Some(f) = self.dsmip6.as_mut().and_then(|g| g.reserved.remove(&id)) else { return };
+        if let Some(lma) = self.lma.as_mut().filter(|_| f.at_lma) {
+            lma.pools_mut().1.release(f.addr);
+        }
+        if let Some(ha) = self.ha.as_mut().filter(|_| f.at_ha) {
+            ha.ha.pools_mut().0.release(f.addr);
         }
     }
 
@@ -406,15 +408,5 @@ impl Signalling {
             "unrouted_messages": glue.unrouted,
             "install_failures": glue.install_failures,
         })
-    }
-}
-
-/// Ends the reservation of `addr` in the LMA's and the home agent's pools.
-fn release_in_others(lma: Option<&mut crate::pmip6::Lma>, ha: Option<&mut super::ha::HaGlue>, addr: Ipv4Addr) {
-    if let Some(lma) = lma {
-        lma.pools_mut().1.release(addr);
-    }
-    if let Some(ha) = ha {
-        ha.ha.pools_mut().0.release(addr);
     }
 }
