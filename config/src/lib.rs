@@ -24,8 +24,8 @@ pub use error::ConfigError;
 pub use model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, Dsmip6Config, Dsmip6Mn, EalConfig, EcnMode, FaPeer, GrePolicy,
     HaConfig, Ipv4Pool, LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering,
-    PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy,
-    RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
+    OverloadConfig, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig,
+    ReverseTunnelPolicy, RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 
 /// The demo configuration (`config/demo.toml`), the default when `anchord`

@@ -23,6 +23,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The durable session store.
     pub store: StoreConfig,
+    /// Signalling admission: per-peer rate limits and the control loop's
+    /// budget per pass.
+    pub overload: OverloadConfig,
     /// Worker and ring sizing.
     pub dataplane: DataplaneConfig,
     /// ARP / neighbour discovery timers.
@@ -205,6 +208,45 @@ impl Default for StoreConfig {
             path: Some(PathBuf::from(StoreConfig::DEFAULT_PATH)),
             sync_replies: true,
             batch_interval: Duration::from_millis(5),
+        }
+    }
+}
+
+/// Overload protection (`[overload]`): how much signalling one peer may
+/// send and how much work one pass of the control loop takes on, so that a
+/// registration storm is shed instead of starving timers, revocations and
+/// the CLI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OverloadConfig {
+    /// Signalling messages per second accepted from one source address
+    /// (token bucket refill); `0` = no limit.
+    pub peer_rate: u32,
+    /// Messages one source address may send at once (bucket depth).
+    pub peer_burst: u32,
+    /// Packets taken from the punt rings per control-loop pass; the rest
+    /// wait in the rings (bounded; a full ring is counted).
+    pub punts_per_pass: u32,
+    /// Signalling messages handed to the roles per control-loop pass.
+    pub signalling_per_pass: u32,
+    /// Admitted signalling messages that may wait for a later pass; beyond
+    /// it they are dropped and counted.
+    pub signalling_backlog: u32,
+}
+
+impl OverloadConfig {
+    /// Source addresses whose buckets are kept; beyond it new peers share one
+    /// bucket (memory stays bounded whatever the sources).
+    pub const MAX_PEERS: usize = 65_536;
+}
+
+impl Default for OverloadConfig {
+    fn default() -> Self {
+        OverloadConfig {
+            peer_rate: 2_000,
+            peer_burst: 4_000,
+            punts_per_pass: 1_024,
+            signalling_per_pass: 256,
+            signalling_backlog: 8_192,
         }
     }
 }
@@ -1059,6 +1101,7 @@ mod tests {
             cli: CliConfig::default(),
             metrics: MetricsConfig::default(),
             store: StoreConfig::default(),
+            overload: OverloadConfig::default(),
             dataplane: DataplaneConfig::default(),
             neighbor: NeighborConfig::default(),
             ports: devices

@@ -11,7 +11,7 @@ use serde::Deserialize;
 
 use crate::model::{
     AuthAlgorithm, CliConfig, DataplaneConfig, EalConfig, GrePolicy, HaConfig, LmaConfig, LogConfig, NeighborConfig,
-    PeerFailureAction, PortConfig, Profile, StoreConfig, TunnelConfig,
+    OverloadConfig, PeerFailureAction, PortConfig, Profile, StoreConfig, TunnelConfig,
 };
 
 /// The whole file.
@@ -33,6 +33,10 @@ pub(crate) struct RawConfig {
     /// `[store]`: the durable session store; absent = on with defaults.
     #[serde(default)]
     pub store: RawStore,
+    /// `[overload]`: per-peer signalling rate limits and control-loop
+    /// budgets; absent = the defaults.
+    #[serde(default)]
+    pub overload: RawOverload,
     /// `[dataplane]`: burst, ring and pool sizes, idle back-off.
     #[serde(default)]
     pub dataplane: RawDataplane,
@@ -122,6 +126,30 @@ impl Default for RawCli {
 pub(crate) struct RawMetrics {
     /// `address:port` the Prometheus endpoint listens on; empty = off.
     pub listen: String,
+}
+
+/// `[overload]`.
+#[derive(Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct RawOverload {
+    pub peer_rate: u32,
+    pub peer_burst: u32,
+    pub punts_per_pass: u32,
+    pub signalling_per_pass: u32,
+    pub signalling_backlog: u32,
+}
+
+impl Default for RawOverload {
+    fn default() -> Self {
+        let d = OverloadConfig::default();
+        RawOverload {
+            peer_rate: d.peer_rate,
+            peer_burst: d.peer_burst,
+            punts_per_pass: d.punts_per_pass,
+            signalling_per_pass: d.signalling_per_pass,
+            signalling_backlog: d.signalling_backlog,
+        }
+    }
 }
 
 /// `[store]`.

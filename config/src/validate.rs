@@ -13,13 +13,13 @@ use crate::error::ConfigError;
 use crate::model::{
     AuthAlgorithm, CliConfig, Config, DataplaneConfig, Dsmip6Config, Dsmip6Mn, EalConfig, EcnMode, FaPeer, GrePolicy,
     HaConfig, Ipv4Pool, LmaConfig, LogConfig, MagPeer, MetricsConfig, MnSecurityAssociation, NeighborConfig, Ordering,
-    PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig, ReverseTunnelPolicy,
-    RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
+    OverloadConfig, PeerFailureAction, PoolsConfig, PortConfig, PortDevice, PortRole, Profile, ProfilesConfig,
+    ReverseTunnelPolicy, RouteConfig, StaticBinding, StoreConfig, TunnelConfig, TunnelMode,
 };
 use crate::raw::{
     RawBinding, RawCli, RawConfig, RawDataplane, RawDsmip6, RawDsmip6Mn, RawEal, RawFaPeer, RawHa, RawIpv4Pool, RawLma,
-    RawLog, RawMag, RawMetrics, RawMnSa, RawNeighbor, RawPools, RawPort, RawProfile, RawProfiles, RawRoute, RawStore,
-    RawTunnel,
+    RawLog, RawMag, RawMetrics, RawMnSa, RawNeighbor, RawOverload, RawPools, RawPort, RawProfile, RawProfiles,
+    RawRoute, RawStore, RawTunnel,
 };
 
 /// Highest CPU number the EAL accepts in a CPU set (`CPU_SETSIZE` - 1).
@@ -95,6 +95,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let cli = cli(raw.cli)?;
     let metrics = metrics(raw.metrics)?;
     let store = store(raw.store)?;
+    let overload = overload(raw.overload)?;
     let dataplane = dataplane(raw.dataplane)?;
     let neighbor = neighbor(raw.neighbor)?;
     let ports = ports(raw.port, eal.worker_cpus.len())?;
@@ -118,6 +119,7 @@ pub(crate) fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         cli,
         metrics,
         store,
+        overload,
         dataplane,
         neighbor,
         ports,
@@ -346,6 +348,40 @@ fn store(raw: RawStore) -> Result<StoreConfig, ConfigError> {
         path,
         sync_replies: raw.sync_replies,
         batch_interval: Duration::from_millis(u64::from(raw.batch_interval_ms)),
+    })
+}
+
+fn overload(raw: RawOverload) -> Result<OverloadConfig, ConfigError> {
+    if raw.peer_rate > 0 && raw.peer_burst == 0 {
+        return Err(ConfigError::invalid(
+            "overload.peer_burst",
+            "must be at least 1 while overload.peer_rate limits peers (0 would refuse every message)",
+        ));
+    }
+    for (key, value) in [
+        ("overload.punts_per_pass", raw.punts_per_pass),
+        ("overload.signalling_per_pass", raw.signalling_per_pass),
+        ("overload.signalling_backlog", raw.signalling_backlog),
+    ] {
+        if value == 0 {
+            return Err(ConfigError::invalid(key, "must be at least 1"));
+        }
+    }
+    if raw.signalling_backlog < raw.signalling_per_pass {
+        return Err(ConfigError::invalid(
+            "overload.signalling_backlog",
+            format!(
+                "{} is below overload.signalling_per_pass ({}): a pass could never be filled",
+                raw.signalling_backlog, raw.signalling_per_pass
+            ),
+        ));
+    }
+    Ok(OverloadConfig {
+        peer_rate: raw.peer_rate,
+        peer_burst: raw.peer_burst,
+        punts_per_pass: raw.punts_per_pass,
+        signalling_per_pass: raw.signalling_per_pass,
+        signalling_backlog: raw.signalling_backlog,
     })
 }
 
@@ -3297,6 +3333,33 @@ port = "home"
         );
         let roomy = text.replacen("fib_capacity = 1024", "fib_capacity = 2048", 1);
         assert_eq!(parse(&roomy).unwrap().bindings[0].hnps.len(), 1024);
+    }
+
+    #[test]
+    fn overload_absent_takes_the_defaults_and_its_keys_are_read() {
+        assert_eq!(parse(BASE).unwrap().overload, OverloadConfig::default());
+        let text = format!(
+            "{BASE}\n[overload]\npeer_rate = 0\npeer_burst = 0\npunts_per_pass = 64\nsignalling_per_pass = 8\n\
+             signalling_backlog = 16\n"
+        );
+        let o = parse(&text).unwrap().overload;
+        assert_eq!((o.peer_rate, o.peer_burst, o.punts_per_pass), (0, 0, 64));
+        assert_eq!((o.signalling_per_pass, o.signalling_backlog), (8, 16));
+    }
+
+    #[test]
+    fn overload_values_that_would_stall_signalling_are_rejected_naming_the_key() {
+        for (text, key) in [
+            ("peer_rate = 10\npeer_burst = 0", "overload.peer_burst"),
+            ("punts_per_pass = 0", "overload.punts_per_pass"),
+            ("signalling_per_pass = 0", "overload.signalling_per_pass"),
+            ("signalling_backlog = 0", "overload.signalling_backlog"),
+            ("signalling_per_pass = 64\nsignalling_backlog = 32", "overload.signalling_backlog"),
+            ("peers = 3", "peers"),
+        ] {
+            let err = parse(&format!("{BASE}\n[overload]\n{text}\n")).unwrap_err();
+            assert!(err.to_string().contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

@@ -268,11 +268,11 @@ fn control_loop(
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
-        let mut busy = cp.service_punts(now) > 0;
-        let frames = cp.take_signalling();
-        if !frames.is_empty() {
-            signalling.receive(frames, &mut cp, &mut forwarding, config, now);
-        }
+        // One bounded pass: some punts, some signalling, then timers, the
+        // CLI and the store, whatever arrives (overload.* in the config).
+        let mut busy = cp.service_punts(now, config.overload.punts_per_pass as usize) > 0;
+        signalling.admit(cp.take_signalling(), now);
+        busy |= signalling.work(&mut cp, &mut forwarding, config, now);
         if now >= next_tick {
             cp.run_timers(now);
             signalling.poll(&mut cp, &mut forwarding, config, now);
@@ -356,6 +356,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["lma"] = ctx.signalling.stats_json();
             stats["ha"] = ctx.signalling.ha_stats_json();
             stats["store"] = ctx.signalling.store_stats_json();
+            stats["overload"] = ctx.signalling.overload_stats_json();
             stats["dsmip6"] = ctx.signalling.dsmip6_stats_json();
             stats["home_link"] = home_link_stats(ctx);
             Reply::data(stats)

@@ -241,15 +241,24 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         self.ports.iter().position(|p| p.id() == id)
     }
 
-    /// Handles everything waiting in the punt rings; returns how many
-    /// packets it took.
-    pub fn service_punts(&mut self, now: Instant) -> usize {
+    /// Handles what waits in the punt rings, at most about `budget` packets
+    /// (whole bursts, the rings taken in turn so that one busy worker does
+    /// not hold the others' punts back); returns how many it took. What is
+    /// left waits in the rings for the next pass, which keeps one pass short
+    /// under a storm: timers and the CLI run between passes.
+    pub fn service_punts(&mut self, now: Instant, budget: usize) -> usize {
         let mut total = 0;
-        for ring in self.rings {
-            loop {
+        let rings = self.rings;
+        let mut drained = vec![false; rings.len()];
+        while total < budget && drained.iter().any(|d| !d) {
+            for (r, ring) in rings.iter().enumerate() {
+                if drained[r] || total >= budget {
+                    continue;
+                }
                 let n = ring.dequeue_burst(&mut self.bufs);
                 if n == 0 {
-                    break;
+                    drained[r] = true;
+                    continue;
                 }
                 total += n;
                 for i in 0..n {
@@ -560,9 +569,43 @@ mod tests {
                 publisher,
                 fib,
             );
-            cp.service_punts(Instant::now());
+            cp.service_punts(Instant::now(), usize::MAX);
             self.ports.iter().map(MemPort::take_tx).collect()
         }
+    }
+
+    #[test]
+    fn one_pass_takes_about_its_budget_and_leaves_the_rest_in_the_ring() {
+        let rig = Rig::new(256);
+        let addrs = ports();
+        let (_fib_writer, fib) = dataplane::fib::new(1024, 1);
+        let publisher = StatePublisher::new(Default::default());
+        let reader = publisher.reader();
+        let mut w = Worker::new(&rig.ports, &addrs, 0, 1, &rig.ring[0], &rig.worker, fib.clone(), reader, 32);
+        for _ in 0..96 {
+            rig.ports[0].inject(QueueId(0), &arp_request(MAG_MAC, MAG_V4, CORE_V4));
+        }
+        for _ in 0..3 {
+            w.poll();
+        }
+        let mut cp = ControlPlane::new(
+            &rig.ports,
+            &addrs,
+            &rig.ring,
+            CONTROL_Q,
+            neighbors(),
+            &rig.control,
+            vec![],
+            publisher,
+            fib,
+        );
+        // Whole bursts: a budget of 40 takes two bursts of up to 32.
+        let first = cp.service_punts(Instant::now(), 40);
+        assert!((40..=64).contains(&first), "{first}");
+        assert_eq!(rig.ports[0].take_tx().len(), first, "each punt taken is answered in the same pass");
+        let second = cp.service_punts(Instant::now(), usize::MAX);
+        assert_eq!(first + second, 96, "nothing is lost, the rest waits for the next pass");
+        assert_eq!(cp.service_punts(Instant::now(), usize::MAX), 0);
     }
 
     fn only(sent: &[(QueueId, Vec<u8>)]) -> &[u8] {

@@ -23,6 +23,7 @@ use crate::punt::ControlPlane;
 
 mod dsmip6;
 mod ha;
+mod overload;
 mod persist;
 
 pub use ha::{HomeLinkClaim, HomeLinkOwner};
@@ -58,6 +59,8 @@ pub struct Signalling {
     errors_window: (Instant, u32),
     /// The session store, once [`Signalling::restore`] attached it.
     store: Option<persist::Persistence>,
+    /// Per-peer rate limits and the backlog of admitted messages.
+    admission: overload::Admission,
 }
 
 impl Signalling {
@@ -84,6 +87,7 @@ impl Signalling {
             unrouted: 0,
             errors_window: (now, 0),
             store: None,
+            admission: overload::Admission::new(&config.overload, now),
         }
     }
 
@@ -99,6 +103,35 @@ impl Signalling {
     /// Whether the DSMIPv6 home agent role is on.
     pub fn has_dsmip6(&self) -> bool {
         self.dsmip6.is_some()
+    }
+
+    /// Takes received signalling frames in: those within their source's
+    /// rate join the backlog ([`Signalling::work`] hands them on).
+    pub fn admit(&mut self, frames: Vec<(usize, Vec<u8>)>, now: Instant) {
+        if !frames.is_empty() {
+            self.admission.offer(frames, now);
+        }
+    }
+
+    /// Hands one pass's share of the backlog to the role modules; returns
+    /// whether messages are left for the next pass.
+    pub fn work<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) -> bool {
+        let pass = self.admission.take_pass();
+        if !pass.is_empty() {
+            self.receive(pass, cp, fwd, config, now);
+        }
+        self.admission.pending()
+    }
+
+    /// `show stats` `overload`: what admission dropped and what waits.
+    pub fn overload_stats_json(&self) -> Value {
+        self.admission.stats_json()
     }
 
     /// Hands received signalling frames to the role modules.

@@ -104,7 +104,7 @@ fn echo_request_on_a_dpdk_ring_port_is_answered_and_no_mbuf_leaks() {
             publisher,
             fib.clone(),
         );
-        assert_eq!(cp.service_punts(Instant::now()), 1);
+        assert_eq!(cp.service_punts(Instant::now(), usize::MAX), 1);
         assert_eq!(cc.snapshot(1).ports[0].tx, 1);
 
         // The reply loops back to RX queue 0.

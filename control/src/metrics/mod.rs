@@ -225,17 +225,18 @@ pub fn render(stats: &Value) -> String {
         x.family("anchor_fib_capacity", Kind::Gauge, "Entries the forwarding table can hold", [(Vec::new(), n)]);
     }
 
-    role(&mut x, &stats["lma"], "lma", "PMIPv6 LMA", "sessions");
-    role(&mut x, &stats["ha"], "ha", "Mobile IPv4 home agent", "bindings");
-    role(&mut x, &stats["dsmip6"], "dsmip6", "DSMIPv6 home agent", "registrations");
-    role(&mut x, &stats["home_link"], "home_link", "Proxy ARP / ND on home links", "proxied");
+    role(&mut x, &stats["lma"], "lma", "PMIPv6 LMA", &["sessions"]);
+    role(&mut x, &stats["ha"], "ha", "Mobile IPv4 home agent", &["bindings"]);
+    role(&mut x, &stats["dsmip6"], "dsmip6", "DSMIPv6 home agent", &["registrations"]);
+    role(&mut x, &stats["home_link"], "home_link", "Proxy ARP / ND on home links", &["proxied"]);
+    role(&mut x, &stats["overload"], "overload", "Signalling admission", &["backlog", "peers"]);
     x.finish()
 }
 
 /// A role's counters (`show stats` `lma` / `ha`): `anchor_<role>_<key>_total`,
 /// a per-code map as one family with a `code` label (`status` for the PBA's
-/// Status), and `gauge` (the role's live sessions) as a gauge.
-fn role(x: &mut Exposition, v: &Value, role: &str, title: &str, gauge: &str) {
+/// Status), and `gauges` (e.g. the role's live sessions) as gauges.
+fn role(x: &mut Exposition, v: &Value, role: &str, title: &str, gauges: &[&str]) {
     let Some(obj) = v.as_object() else { return };
     for (key, value) in obj {
         let what = key.replace('_', " ");
@@ -248,7 +249,7 @@ fn role(x: &mut Exposition, v: &Value, role: &str, title: &str, gauge: &str) {
             }
             n => {
                 let Some(n) = n.as_u64() else { continue };
-                if key == gauge {
+                if gauges.contains(&key.as_str()) {
                     x.family(&format!("anchor_{role}_{key}"), Kind::Gauge, &help, [(Vec::new(), n)]);
                 } else {
                     x.family(&format!("anchor_{role}_{key}_total"), Kind::Counter, &help, [(Vec::new(), n)]);

@@ -115,6 +115,7 @@ pub fn config() -> Config {
         cli: Default::default(),
         metrics: Default::default(),
         store: Default::default(),
+        overload: Default::default(),
         dataplane: Default::default(),
         neighbor: Default::default(),
         ports: Vec::new(),
