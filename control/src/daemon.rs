@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
@@ -84,16 +85,48 @@ pub fn port_addrs(cfg: &PortConfig, mac: dataplane::wire::MacAddr) -> PortAddrs 
 
 /// Runs the daemon until `stop` is set (by a signal). Returns after every
 /// worker has stopped, ports are closed and EAL is cleaned up.
-pub fn run(config: Config, stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+/// Sets the process's log filter (a level or a directive list).
+pub type SetLogLevel = Box<dyn Fn(&str) -> Result<(), String> + Send>;
+
+/// What the daemon may change beyond its own state: the process's log
+/// filter, and where its configuration comes from for `reload`.
+pub struct Hooks {
+    /// Sets the log filter (a level or a directive list).
+    pub set_log_level: SetLogLevel,
+    /// The configuration file `reload` (and SIGHUP) reads again; `None`
+    /// refuses reloads.
+    pub config_path: Option<PathBuf>,
+    /// Set by SIGHUP: reload at the next pass of the control loop.
+    pub reload: Arc<AtomicBool>,
+}
+
+impl Hooks {
+    /// No log control and no reloads.
+    pub fn none() -> Hooks {
+        Hooks {
+            set_log_level: Box::new(|_| Err("this anchord cannot change its log filter".into())),
+            config_path: None,
+            reload: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+pub fn run(config: Config, stop: Arc<AtomicBool>, hooks: Hooks) -> anyhow::Result<()> {
     let started = Instant::now();
     let eal = Eal::init(&config.eal_args("anchord")).context("starting DPDK")?;
     tracing::info!("{} initialised", Eal::version());
-    let result = run_with_eal(&eal, &config, &stop, started);
+    let result = run_with_eal(&eal, &config, &stop, started, &hooks);
     eal.cleanup();
     result
 }
 
-fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Instant) -> anyhow::Result<()> {
+fn run_with_eal(
+    eal: &Eal,
+    config: &Config,
+    stop: &Arc<AtomicBool>,
+    started: Instant,
+    hooks: &Hooks,
+) -> anyhow::Result<()> {
     let lcores = eal.worker_lcores();
     let workers = config.workers();
     if lcores.len() != workers {
@@ -193,7 +226,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
         Some(e) => Err(anyhow::Error::from(e)),
         None => {
             tracing::info!(workers = launched.len(), "workers polling");
-            control_loop(config, &shared, (forwarding, signalling), fib_reader.clone(), &lcores, stop, started)
+            control_loop(config, &shared, (forwarding, signalling), fib_reader.clone(), &lcores, stop, started, hooks)
         }
     };
     stop.store(true, Ordering::SeqCst);
@@ -213,6 +246,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 fn control_loop(
     config: &Config,
     shared: &Shared,
@@ -221,6 +255,7 @@ fn control_loop(
     lcores: &[LcoreId],
     stop: &AtomicBool,
     started: Instant,
+    hooks: &Hooks,
 ) -> anyhow::Result<()> {
     let (cli, calls) = CliServer::start(&config.cli.socket)?;
     tracing::info!(socket = %config.cli.socket.display(), "cli listening");
@@ -265,6 +300,9 @@ fn control_loop(
     if signalling.has_dsmip6() {
         tracing::info!("DSMIPv6 home agent on");
     }
+    // The configuration as reloads change it (what they may change).
+    let mut live = config.clone();
+    let config = &mut live;
     let mut next_tick = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -273,6 +311,12 @@ fn control_loop(
         let mut busy = cp.service_punts(now, config.overload.punts_per_pass as usize) > 0;
         signalling.admit(cp.take_signalling(), now);
         busy |= signalling.work(&mut cp, &mut forwarding, config, now);
+        if hooks.reload.swap(false, Ordering::Relaxed) {
+            match reload(config, &mut signalling, hooks) {
+                Ok(v) => tracing::info!(changed = %v["changed"], "configuration reloaded on SIGHUP"),
+                Err(e) => tracing::warn!("configuration reload on SIGHUP refused: {e}"),
+            }
+        }
         if now >= next_tick {
             cp.run_timers(now);
             signalling.poll(&mut cp, &mut forwarding, config, now);
@@ -287,6 +331,7 @@ fn control_loop(
             signalling: &mut signalling,
             lcores,
             started,
+            hooks,
         };
         busy |= serve_cli(&calls, &mut ctx);
         signalling.persist(&mut cp, Instant::now());
@@ -308,13 +353,14 @@ type Cp<'a> = ControlPlane<'a, EthPort, Ring>;
 
 /// What a CLI request may look at or change.
 struct Ctx<'c, 'a> {
-    config: &'c Config,
+    config: &'c mut Config,
     shared: &'c Shared,
     cp: &'c mut Cp<'a>,
     forwarding: &'c mut Forwarding,
     signalling: &'c mut Signalling,
     lcores: &'c [LcoreId],
     started: Instant,
+    hooks: &'c Hooks,
 }
 
 fn serve_cli(calls: &Receiver<CliCall>, ctx: &mut Ctx<'_, '_>) -> bool {
@@ -333,6 +379,18 @@ fn serve_cli(calls: &Receiver<CliCall>, ctx: &mut Ctx<'_, '_>) -> bool {
 
 fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
     let now = Instant::now();
+    if command == "reload" {
+        return match reload(ctx.config, ctx.signalling, ctx.hooks) {
+            Ok(v) => {
+                tracing::info!(changed = %v["changed"], "configuration reloaded from the CLI");
+                Reply::data(v)
+            }
+            Err(e) => {
+                tracing::warn!("configuration reload refused: {e}");
+                Reply::error(e)
+            }
+        };
+    }
     if let Some(what) = command.strip_prefix("clear binding ") {
         return match ctx.signalling.clear(what.trim(), ctx.cp, ctx.forwarding, ctx.config, now) {
             Ok(v) => Reply::data(v),
@@ -371,6 +429,28 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             rows.extend(ctx.signalling.bindings_json(now));
             Reply::data(Value::Array(rows))
         }
+        "show peers" => Reply::data(ctx.signalling.peers_json(ctx.config)),
+        "show pools" => Reply::data(ctx.signalling.pools_json()),
+        c if c.starts_with("show bindings ") => {
+            let filters: Vec<&str> = c.trim_start_matches("show bindings ").split_whitespace().collect();
+            let mut rows = match ctx.forwarding.bindings_json(now) {
+                Value::Array(a) => a,
+                _ => Vec::new(),
+            };
+            rows.extend(ctx.signalling.bindings_json(now));
+            rows.retain(|b| filters.chunks(2).all(|f| matches!(f, [k, v] if binding_filter(b, k, v))));
+            Reply::data(Value::Array(rows))
+        }
+        c if c.starts_with("set log-level ") => {
+            let level = c.trim_start_matches("set log-level ").trim();
+            match (ctx.hooks.set_log_level)(level) {
+                Ok(()) => {
+                    tracing::info!(level, "log level set from the CLI");
+                    Reply::data(json!({ "log_level": level }))
+                }
+                Err(e) => Reply::error(format!("log level {level:?} refused: {e}")),
+            }
+        }
         c if c.starts_with("show binding ") => {
             let what = c.trim_start_matches("show binding ").trim();
             let mut rows = match ctx.forwarding.bindings_json(now) {
@@ -387,6 +467,75 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
         }
         other => Reply::error(format!("unknown command {other:?}")),
     }
+}
+
+/// `anchorctl reload` and SIGHUP: reads the configuration file again and
+/// applies it when every change may be made live (crate::reload); returns
+/// the sections that changed. On any error nothing has changed.
+fn reload(config: &mut Config, signalling: &mut Signalling, hooks: &Hooks) -> Result<Value, String> {
+    let path = hooks.config_path.as_ref().ok_or("this anchord has no configuration file to reload")?;
+    let new = anchor_config::load(path).map_err(|e| format!("reload refused, nothing changed: {e}"))?;
+    let refused = crate::reload::refused(config, &new);
+    if !refused.is_empty() {
+        return Err(format!("reload refused, nothing changed: {}", refused.join("; ")));
+    }
+    let prepared = signalling.prepare_reload(&new).map_err(|e| format!("reload refused, nothing changed: {e}"))?;
+    if new.log.level != config.log.level {
+        (hooks.set_log_level)(&new.log.level)
+            .map_err(|e| format!("reload refused, nothing changed: log.level: {e}"))?;
+    }
+    signalling.apply_reload(prepared, Instant::now());
+    let mut changed = Vec::new();
+    for (key, same) in [
+        ("log", config.log == new.log),
+        ("overload", config.overload == new.overload),
+        ("lma", config.lma == new.lma),
+        ("ha", config.ha == new.ha),
+        ("pools", config.pools == new.pools),
+        ("profiles", config.profiles == new.profiles),
+    ] {
+        if !same {
+            changed.push(key);
+        }
+    }
+    *config = new;
+    Ok(json!({ "reloaded": path.display().to_string(), "changed": changed }))
+}
+
+/// Whether a `show bindings` row passes the filter `key value`
+/// (cli::BINDING_FILTERS).
+fn binding_filter(b: &Value, key: &str, value: &str) -> bool {
+    let field = |k: &str| b[k].as_str().unwrap_or_default().to_string();
+    match key {
+        "role" => {
+            let role = field("role");
+            match value {
+                "lma" => role == "pmip6",
+                "ha" => ["mip4", "dsmip4", "pmip4"].contains(&role.as_str()),
+                v => role == v,
+            }
+        }
+        "state" => field("state") == value,
+        "peer" => {
+            let Ok(peer) = value.parse::<IpAddr>() else { return false };
+            let from = field("registered_from");
+            let from = from.rsplit_once(':').map_or(from.as_str(), |(a, _)| a);
+            [field("coa").as_str(), from].iter().any(|a| a.parse::<IpAddr>().is_ok_and(|a| a == peer))
+        }
+        "mn-id" => field("mn_id").starts_with(value),
+        "address" => binding_matches(b, value) || in_home_prefix(b, value),
+        _ => false,
+    }
+}
+
+/// Whether `addr` lies inside one of a row's home network prefixes (/64).
+fn in_home_prefix(b: &Value, addr: &str) -> bool {
+    let Ok(std::net::IpAddr::V6(a)) = addr.parse::<IpAddr>() else { return false };
+    let Some(prefixes) = b["hnps"].as_array() else { return false };
+    prefixes.iter().filter_map(Value::as_str).any(|p| {
+        let net = p.split('/').next().and_then(|n| n.parse::<std::net::Ipv6Addr>().ok());
+        net.is_some_and(|n| n.segments()[..4] == a.segments()[..4])
+    })
 }
 
 /// Whether a `show bindings` row is the one `what` names: its MN-ID, id,

@@ -17,6 +17,7 @@ pub mod pmip6;
 pub mod pool;
 pub mod proto;
 pub mod punt;
+pub mod reload;
 pub mod signalling;
 pub mod slowpath;
 pub mod store;

@@ -25,6 +25,7 @@ mod dsmip6;
 mod ha;
 mod overload;
 mod persist;
+mod views;
 
 pub use ha::{HomeLinkClaim, HomeLinkOwner};
 pub use persist::{collect_batch, RestoreReport};
@@ -34,6 +35,14 @@ const MAX_PEERS_REMEMBERED: usize = 4096;
 
 /// Binding Errors sent per second at most.
 const BINDING_ERRORS_PER_S: u32 = 10;
+
+/// A reloaded configuration the roles have checked.
+#[derive(Debug)]
+pub struct Reload {
+    lma: Option<crate::pmip6::LmaReload>,
+    ha: Option<crate::mip4::HaReload>,
+    overload: anchor_config::OverloadConfig,
+}
 
 /// The role modules and what they installed.
 pub struct Signalling {
@@ -127,6 +136,29 @@ impl Signalling {
             self.receive(pass, cp, fwd, config, now);
         }
         self.admission.pending()
+    }
+
+    /// Checks that the roles can take a reloaded configuration (one that
+    /// [`crate::reload::refused`] let through); changes nothing. Apply
+    /// what it returns with [`Signalling::apply_reload`].
+    pub fn prepare_reload(&self, config: &Config) -> Result<Reload, String> {
+        Ok(Reload {
+            lma: self.lma.as_ref().map(|l| l.prepare_reload(config)).transpose()?,
+            ha: self.ha.as_ref().map(|g| g.ha.prepare_reload(config)).transpose()?,
+            overload: config.overload.clone(),
+        })
+    }
+
+    /// Takes a prepared reload: the roles' new peers, keys, profiles,
+    /// timers and pools, and the new overload limits. Sessions stay.
+    pub fn apply_reload(&mut self, r: Reload, now: Instant) {
+        if let (Some(lma), Some(new)) = (self.lma.as_mut(), r.lma) {
+            lma.apply_reload(new, now);
+        }
+        if let (Some(glue), Some(new)) = (self.ha.as_mut(), r.ha) {
+            glue.ha.apply_reload(new);
+        }
+        self.admission.reconfigure(&r.overload);
     }
 
     /// `show stats` `overload`: what admission dropped and what waits.

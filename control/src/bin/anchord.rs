@@ -11,6 +11,8 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use anyhow::Context;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::EnvFilter;
 
 const USAGE: &str = "usage: anchord [--config PATH] [--check] [--version] [--help]";
@@ -133,14 +135,29 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    // The filter sits behind a reload handle: `anchorctl set log-level` and
+    // `reload` change it while anchord runs.
+    let (filter, handle) = tracing_subscriber::reload::Layer::new(filter);
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
+    let set_log_level = move |level: &str| -> Result<(), String> {
+        let filter = EnvFilter::try_new(level).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    };
+    let hooks = control::daemon::Hooks {
+        set_log_level: Box::new(set_log_level),
+        config_path: Some(path.clone()),
+        reload: Arc::new(AtomicBool::new(false)),
+    };
 
-    match run(config) {
+    match run(config, hooks) {
         Ok(()) => {
             tracing::info!("stopped");
             ExitCode::SUCCESS
@@ -153,13 +170,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: anchor_config::Config) -> anyhow::Result<()> {
+fn run(config: anchor_config::Config, hooks: control::daemon::Hooks) -> anyhow::Result<()> {
     // EAL installs no handler of its own: ours must be in place before it.
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
-    control::daemon::run(config, stop)
+    signal_hook::flag::register(signal_hook::consts::SIGHUP, hooks.reload.clone())
+        .context("installing the SIGHUP handler")?;
+    control::daemon::run(config, stop, hooks)
 }
 
 #[cfg(test)]

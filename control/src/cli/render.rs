@@ -173,7 +173,38 @@ pub fn render(command: &str, data: &Value) -> String {
                 .collect();
             table(&["PORT", "ADDRESS", "STATE", "OWNER", "OWN-MAC", "ANSWERED", "AGE-S"], &rows)
         }
-        "show bindings" => {
+        "show peers" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|p| {
+                    let hb = match (p["heartbeat"].as_str(), p["missed_heartbeats"].as_u64()) {
+                        (Some(state), Some(missed)) if missed > 0 => format!("{state} ({missed} missed)"),
+                        (Some(state), _) => state.to_string(),
+                        (None, _) => "-".into(),
+                    };
+                    vec![
+                        s(&p["role"]),
+                        s(&p["kind"]),
+                        s(&p["name"]),
+                        s(&p["address"]),
+                        s(&p["sessions"]),
+                        hb,
+                        s(&p["restart_counter"]),
+                    ]
+                })
+                .collect();
+            table(&["ROLE", "KIND", "NAME", "ADDRESS", "SESSIONS", "HEARTBEAT", "RESTART-COUNTER"], &rows)
+        }
+        "show pools" => {
+            let rows: Vec<Vec<String>> = arr(data)
+                .iter()
+                .map(|p| {
+                    ["role", "family", "pool", "size", "in_use", "withheld", "free"].iter().map(|k| s(&p[*k])).collect()
+                })
+                .collect();
+            table(&["ROLE", "FAMILY", "POOL", "SIZE", "IN-USE", "WITHHELD", "FREE"], &rows)
+        }
+        c if c == "show bindings" || c.starts_with("show bindings ") => {
             let rows: Vec<Vec<String>> = arr(data)
                 .iter()
                 .map(|b| {

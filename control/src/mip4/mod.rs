@@ -22,6 +22,7 @@ pub mod ext;
 #[cfg(test)]
 mod golden;
 mod persist;
+mod reload;
 mod revocation;
 mod rrq;
 pub mod wire;
@@ -41,6 +42,7 @@ use crate::pool::{Allocator, Ipv4HoaPool, PrefixPool};
 
 pub use ext::{AuthKind, Dialect, Extension};
 pub use persist::Restored;
+pub use reload::HaReload;
 pub use wire::{code, emit, parse, Message, Revocation, RevocationAck, Rrp, Rrq};
 
 /// The Mobile IPv4 UDP port: registrations, revocations and RFC 3519
@@ -353,25 +355,15 @@ impl Ha {
     /// The home agent of `cfg`; `None` when `cfg.ha` is `None`.
     pub fn new(cfg: &Config) -> Option<Ha> {
         let ha = cfg.ha.clone()?;
-        let mut sas: HashMap<String, Vec<MnSecurityAssociation>> = HashMap::new();
-        for sa in &ha.mobile_nodes {
-            sas.entry(sa.mn_id.clone()).or_default().push(sa.clone());
-        }
-        let fas = ha.foreign_agents.iter().map(|f| (f.addr, f.clone())).collect();
-        let pools: Vec<anchor_config::Ipv4Pool> =
-            ha.ipv4_pools.iter().filter_map(|&i| cfg.pools.ipv4.get(i).cloned()).collect();
-        let home_broadcasts = pools.iter().map(|p| p.subnet.broadcast()).collect();
+        let pools = reload::pools_of(&ha, cfg);
+        let reload::Policy { sas, fas, profiles, default_profile, static_owner, home_broadcasts } =
+            reload::Policy::of(&ha, cfg);
         Some(Ha {
             sas,
             fas,
-            profiles: cfg.profiles.mobile_nodes.iter().map(|p| (p.mn_id.clone(), p.clone())).collect(),
-            default_profile: cfg.profiles.default.clone(),
-            static_owner: cfg
-                .profiles
-                .mobile_nodes
-                .iter()
-                .filter_map(|p| p.static_ipv4_hoa.map(|a| (a, p.mn_id.clone())))
-                .collect(),
+            profiles,
+            default_profile,
+            static_owner,
             home_broadcasts,
             hoas: Ipv4HoaPool::new(&pools),
             prefixes: PrefixPool::new(&cfg.pools.hnp, &cfg.reserved_hnps()),

@@ -49,7 +49,42 @@ impl Peer {
     }
 }
 
+/// A MAG's heartbeat state as `anchorctl show peers` shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerView {
+    /// `off` (no heartbeats configured), `unknown` (no exchange yet), `up`,
+    /// `waiting` (a request unanswered), `unreachable` (declared failed),
+    /// `unsupported` (it answered with Binding Error status 2).
+    pub state: &'static str,
+    /// Requests in a row that went unanswered.
+    pub missed: u32,
+    /// Its Restart Counter as last seen.
+    pub restart_counter: Option<u32>,
+}
+
 impl Lma {
+    /// The heartbeat state of the MAG at `addr`.
+    pub fn peer_view(&self, addr: IpAddr) -> PeerView {
+        let Some(p) = self.peers.get(&addr) else {
+            let state = if self.cfg.heartbeat_interval.is_some() { "unknown" } else { "off" };
+            return PeerView { state, missed: 0, restart_counter: None };
+        };
+        let state = if p.disabled {
+            "unsupported"
+        } else if p.failed {
+            "unreachable"
+        } else if self.cfg.heartbeat_interval.is_none() {
+            "off"
+        } else if p.outstanding.is_some() && p.missed > 0 {
+            "waiting"
+        } else if p.restart_counter.is_some() {
+            "up"
+        } else {
+            "unknown"
+        };
+        PeerView { state, missed: p.missed, restart_counter: p.restart_counter }
+    }
+
     /// Remembers where a MAG's accepted PBU came from (heartbeats go back
     /// the same way).
     pub(super) fn note_peer(&mut self, from: Origin) {

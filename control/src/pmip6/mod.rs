@@ -19,10 +19,12 @@
 mod cache;
 mod gre;
 mod heartbeat;
+pub use heartbeat::PeerView;
 mod ordering;
 mod pba;
 mod pbu;
 mod persist;
+mod reload;
 mod revocation;
 mod shadow;
 mod timers;
@@ -43,6 +45,7 @@ use cache::BindingCache;
 use gre::KeyAllocator;
 use heartbeat::Peer;
 use pbu::Held;
+pub use reload::LmaReload;
 use revocation::Bri;
 use timers::{Timer, Timers};
 
@@ -300,21 +303,12 @@ impl Lma {
     /// restart announcement ([`Lma::next_deadline`] is `None` until then).
     pub fn new(cfg: &Config) -> Option<Lma> {
         let lma = cfg.lma.clone()?;
-        let mags = lma.mags.iter().enumerate().map(|(i, m)| (m.addr, i)).collect();
-        let profiles: HashMap<String, Profile> =
-            cfg.profiles.mobile_nodes.iter().map(|p| (p.mn_id.clone(), p.clone())).collect();
-        let static_hnp_owner = cfg
-            .profiles
-            .mobile_nodes
-            .iter()
-            .filter_map(|p| p.static_hnp.map(|h| (slash64(h.addr), p.mn_id.clone())))
-            .collect();
-        let static_hoa_owner =
-            cfg.profiles.mobile_nodes.iter().filter_map(|p| p.static_ipv4_hoa.map(|a| (a, p.mn_id.clone()))).collect();
+        let reload::Policy { mags, profiles, default_profile, static_hnp_owner, static_hoa_owner } =
+            reload::Policy::of(&lma, cfg);
         Some(Lma {
             mags,
             profiles,
-            default_profile: cfg.profiles.default.clone(),
+            default_profile,
             static_hnp_owner,
             static_hoa_owner,
             prefixes: PrefixPool::new(&cfg.pools.hnp, &cfg.reserved_hnps()),

@@ -7,7 +7,7 @@ use std::net::Ipv4Addr;
 
 use anchor_config::Ipv4Pool;
 
-use super::Allocator;
+use super::{Allocator, RangeUsage};
 
 #[derive(Debug, Clone, Copy)]
 struct Subnet {
@@ -105,6 +105,28 @@ impl Ipv4HoaPool {
     /// Number of addresses out.
     pub fn in_use(&self) -> usize {
         self.alloc.in_use()
+    }
+
+    /// The pool of `pools` holding every address out here; the first
+    /// address out that none of them holds otherwise (for a configuration
+    /// reload: pools may grow, not drop an address in use).
+    pub fn regrown(&self, pools: &[Ipv4Pool]) -> Result<Ipv4HoaPool, Ipv4Addr> {
+        let fresh = Ipv4HoaPool::new(pools);
+        let to_addr = |v: u64| Ipv4Addr::from(u32::try_from(v).unwrap_or(0));
+        let alloc = self.alloc.carry_into(fresh.alloc).map_err(to_addr)?;
+        Ok(Ipv4HoaPool { subnets: fresh.subnets, alloc })
+    }
+
+    /// Each subnet (`a.b.c.d/n`) with how its host addresses are used; the
+    /// default router and excluded addresses count as withheld.
+    pub fn usage(&self) -> Vec<(String, RangeUsage)> {
+        let usage = self.alloc.usage();
+        self.subnets
+            .iter()
+            .filter(|s| s.broadcast.saturating_sub(s.network) >= 2)
+            .zip(usage)
+            .map(|(s, u)| (format!("{}/{}", Ipv4Addr::from(s.network), s.prefix_len), u))
+            .collect()
     }
 
     /// Number of host addresses in the subnets (network and broadcast not

@@ -21,6 +21,25 @@ use std::collections::{HashSet, VecDeque};
 pub use ipv4::Ipv4HoaPool;
 pub use prefix::PrefixPool;
 
+/// How one range of an [`Allocator`] is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RangeUsage {
+    /// Values in the range.
+    pub size: u128,
+    /// Values out (allocated or reserved).
+    pub in_use: u64,
+    /// Values allocation never hands out (excluded, default routers,
+    /// static prefixes) that are not out either.
+    pub withheld: u64,
+}
+
+impl RangeUsage {
+    /// Values allocation could still hand out.
+    pub fn free(&self) -> u128 {
+        self.size.saturating_sub(u128::from(self.in_use) + u128::from(self.withheld))
+    }
+}
+
 /// Hands out values from inclusive ranges `first..=last`, never one of
 /// `never`, never one twice. Also the LMA's GRE key allocator.
 #[derive(Debug, Clone, Default)]
@@ -110,6 +129,42 @@ impl Allocator {
         self.in_use.len()
     }
 
+    /// `into` (a freshly built allocator, e.g. of a grown pool) with every
+    /// value out here taken there too; the first value it cannot hold (no
+    /// longer inside a range) otherwise. Values out stay out, whatever
+    /// `never` now says.
+    pub(crate) fn carry_into(&self, mut into: Allocator) -> Result<Allocator, u64> {
+        for &v in &self.in_use {
+            if into.range_of(v).is_none() {
+                return Err(v);
+            }
+            into.in_use.insert(v);
+        }
+        Ok(into)
+    }
+
+    /// Per range, in order: (values in it, `never` ones included; values
+    /// out; `never` values not out, which allocation cannot hand out).
+    /// Linear in the values out: for the CLI, not the signalling path.
+    pub(crate) fn usage(&self) -> Vec<RangeUsage> {
+        let mut rows: Vec<RangeUsage> = self
+            .ranges
+            .iter()
+            .map(|&(first, last)| RangeUsage { size: u128::from(last - first) + 1, in_use: 0, withheld: 0 })
+            .collect();
+        for &v in &self.in_use {
+            if let Some(r) = self.range_of(v).and_then(|i| rows.get_mut(i)) {
+                r.in_use += 1;
+            }
+        }
+        for &v in self.never.iter().filter(|v| !self.in_use.contains(v)) {
+            if let Some(r) = self.range_of(v).and_then(|i| rows.get_mut(i)) {
+                r.withheld += 1;
+            }
+        }
+        rows
+    }
+
     /// Values in all ranges, `never` ones included.
     pub(crate) fn size(&self) -> u128 {
         self.ranges.iter().map(|&(first, last)| u128::from(last - first) + 1).sum()
@@ -119,6 +174,31 @@ impl Allocator {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn carrying_over_keeps_every_value_out_and_refuses_one_outside_the_new_ranges() {
+        let mut a = Allocator::new(vec![(10, 12)], HashSet::new());
+        assert_eq!((a.allocate(), a.allocate()), (Some(10), Some(11)));
+        let mut grown = a.carry_into(Allocator::new(vec![(10, 12), (20, 21)], HashSet::new())).unwrap();
+        assert_eq!(grown.in_use(), 2);
+        assert_eq!(
+            [grown.allocate(), grown.allocate(), grown.allocate(), grown.allocate()],
+            [Some(12), Some(20), Some(21), None]
+        );
+        assert_eq!(a.carry_into(Allocator::new(vec![(11, 12)], HashSet::new())).unwrap_err(), 10);
+    }
+
+    #[test]
+    fn usage_counts_each_range_apart_with_withheld_values_not_free() {
+        let mut a = Allocator::new(vec![(10, 19), (100, 103)], [11, 101].into_iter().collect());
+        assert_eq!(a.allocate(), Some(10));
+        assert!(a.reserve(11));
+        assert!(a.reserve(102));
+        let u = a.usage();
+        assert_eq!(u[0], RangeUsage { size: 10, in_use: 2, withheld: 0 });
+        assert_eq!(u[1], RangeUsage { size: 4, in_use: 1, withheld: 1 });
+        assert_eq!((u[0].free(), u[1].free()), (8, 2));
+    }
 
     #[test]
     fn allocator_walks_the_ranges_in_order_and_skips_never_values() {

@@ -7,7 +7,7 @@ use std::net::Ipv6Addr;
 
 use anchor_config::Ipv6Cidr;
 
-use super::Allocator;
+use super::{Allocator, RangeUsage};
 
 /// The upper 64 bits of an address: a /64 as a number.
 fn index(prefix: Ipv6Addr) -> u64 {
@@ -87,6 +87,28 @@ impl PrefixPool {
     /// Number of /64s out.
     pub fn in_use(&self) -> usize {
         self.alloc.in_use()
+    }
+
+    /// The pool of `aggregates` (with `reserved` withheld) holding every
+    /// /64 out here; the first /64 out outside them otherwise (for a
+    /// configuration reload).
+    pub fn regrown(&self, aggregates: &[Ipv6Cidr], reserved: &[Ipv6Cidr]) -> Result<PrefixPool, Ipv6Addr> {
+        let alloc = self.alloc.carry_into(PrefixPool::new(aggregates, reserved).alloc).map_err(prefix_of)?;
+        Ok(PrefixPool { alloc })
+    }
+
+    /// Each aggregate (`prefix/len`) with how its /64s are used; static
+    /// prefixes count as withheld.
+    pub fn usage(&self) -> Vec<(String, RangeUsage)> {
+        self.alloc
+            .ranges
+            .iter()
+            .zip(self.alloc.usage())
+            .map(|(&(first, last), u)| {
+                let len = 64 - (last - first).checked_add(1).map_or(64, u64::trailing_zeros);
+                (format!("{}/{len}", prefix_of(first)), u)
+            })
+            .collect()
     }
 
     /// Number of /64s in the aggregates (reserved ones included).

@@ -75,6 +75,17 @@ impl Admission {
         }
     }
 
+    /// Takes new limits (a configuration reload); buckets and the backlog
+    /// stay, a smaller backlog is trimmed from its newest end (counted).
+    pub fn reconfigure(&mut self, cfg: &OverloadConfig) {
+        self.cfg = cfg.clone();
+        let keep = cfg.signalling_backlog as usize;
+        if self.backlog.len() > keep {
+            self.backlog_dropped += (self.backlog.len() - keep) as u64;
+            self.backlog.truncate(keep);
+        }
+    }
+
     /// Queues the frames whose source is within its rate and that fit the
     /// backlog; counts the others.
     pub fn offer(&mut self, frames: Vec<(usize, Vec<u8>)>, now: Instant) {
