@@ -73,6 +73,13 @@ struct Shared {
     control: WorkerCounters,
 }
 
+/// Tunnel slots each worker counts packets and bytes for: one per
+/// forwarding-table entry, plus room for slots waiting out their reuse grace
+/// under churn (32 bytes each, per worker).
+fn session_slots(config: &Config) -> usize {
+    config.tunnel.fib_capacity as usize + config.bindings.len() + (1 << 16)
+}
+
 /// Converts the config's addresses into the data plane's.
 pub fn port_addrs(cfg: &PortConfig, mac: dataplane::wire::MacAddr) -> PortAddrs {
     PortAddrs::new(
@@ -197,9 +204,13 @@ fn run_with_eal(
         ports,
         addrs,
         rings,
-        workers: (0..workers).map(|_| WorkerCounters::default()).collect(),
+        workers: (0..workers).map(|_| WorkerCounters::with_sessions(session_slots(config))).collect(),
         control: WorkerCounters::default(),
     });
+    let sh = shared.clone();
+    forwarding.set_session_counters(Box::new(move |slot| {
+        sh.workers.iter().map(|w| w.sessions.read(slot)).fold([0u64; 4], |a, b| std::array::from_fn(|i| a[i] + b[i]))
+    }));
 
     let mut launched = Vec::new();
     let mut launch_error = None;
@@ -427,6 +438,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
                 _ => Vec::new(),
             };
             rows.extend(ctx.signalling.bindings_json(now));
+            add_session_counters(&mut rows, ctx.forwarding);
             Reply::data(Value::Array(rows))
         }
         "show peers" => Reply::data(ctx.signalling.peers_json(ctx.config)),
@@ -438,6 +450,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
                 _ => Vec::new(),
             };
             rows.extend(ctx.signalling.bindings_json(now));
+            add_session_counters(&mut rows, ctx.forwarding);
             rows.retain(|b| filters.chunks(2).all(|f| matches!(f, [k, v] if binding_filter(b, k, v))));
             Reply::data(Value::Array(rows))
         }
@@ -458,6 +471,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
                 _ => Vec::new(),
             };
             rows.extend(ctx.signalling.bindings_json(now));
+            add_session_counters(&mut rows, ctx.forwarding);
             let found: Vec<Value> = rows.into_iter().filter(|b| binding_matches(b, what)).collect();
             if found.is_empty() {
                 Reply::error(format!("no binding matches {what:?} (an MN-ID, a home address or prefix, or an id)"))
@@ -500,6 +514,22 @@ fn reload(config: &mut Config, signalling: &mut Signalling, hooks: &Hooks) -> Re
     }
     *config = new;
     Ok(json!({ "reloaded": path.display().to_string(), "changed": changed }))
+}
+
+/// Adds each row's packets and bytes since its binding was installed
+/// (summed over the workers; bytes are Ethernet frames as sent): towards
+/// the mobile node (`packets_down`, `bytes_down`) and from it (`_up`).
+fn add_session_counters(rows: &mut [Value], forwarding: &Forwarding) {
+    for row in rows {
+        let Some(c) =
+            row["id"].as_u64().and_then(|id| u32::try_from(id).ok()).and_then(|id| forwarding.session_counters(id))
+        else {
+            continue;
+        };
+        for (key, value) in ["packets_down", "bytes_down", "packets_up", "bytes_up"].into_iter().zip(c) {
+            row[key] = json!(value);
+        }
+    }
 }
 
 /// Whether a `show bindings` row passes the filter `key value`

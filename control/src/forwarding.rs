@@ -70,7 +70,16 @@ pub struct Forwarding {
     mobile: Vec<(IpAddr, u8)>,
     port_macs: Vec<MacAddr>,
     neighbors: Vec<(usize, IpAddr, MacAddr)>,
+    /// Reads a tunnel slot's per-session counters summed over the workers
+    /// ([down packets, down bytes, up packets, up bytes]).
+    session_counters: Option<SessionReader>,
+    /// By binding id: its slot's counters when it got the slot (a slot
+    /// reused after the grace period still holds its last session's).
+    counted_from: std::collections::HashMap<u32, [u64; 4]>,
 }
+
+/// See [`Forwarding::set_session_counters`].
+pub type SessionReader = Box<dyn Fn(u32) -> [u64; 4] + Send>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardingError {
@@ -208,6 +217,8 @@ impl Forwarding {
             mobile: mobile_prefixes(config),
             port_macs,
             neighbors: Vec::new(),
+            session_counters: None,
+            counted_from: std::collections::HashMap::new(),
         };
         f.rebuild_all();
         f.publish();
@@ -228,6 +239,22 @@ impl Forwarding {
     /// matching route).
     pub fn port_towards(&self, addr: IpAddr) -> Option<usize> {
         self.routes.iter().find(|r| dataplane::route::covers(r, addr)).map(|r| r.port)
+    }
+
+    /// Where the workers' per-session counters are read (the daemon sets
+    /// it once the workers' counters exist; before, every slot is fresh).
+    pub fn set_session_counters(&mut self, reader: SessionReader) {
+        self.session_counters = Some(reader);
+    }
+
+    /// Packets and bytes of binding `id` since it was installed:
+    /// [down packets, down bytes, up packets, up bytes]; `None` for an
+    /// unknown binding or when nothing counts.
+    pub fn session_counters(&self, id: u32) -> Option<[u64; 4]> {
+        let b = self.bindings.get(&id)?;
+        let now = (self.session_counters.as_ref()?)(b.tunnel);
+        let from = self.counted_from.get(&id).copied().unwrap_or_default();
+        Some(std::array::from_fn(|i| now[i].wrapping_sub(from[i])))
     }
 
     /// A tunnel slot: a free one whose grace has passed, or a new one.
@@ -266,6 +293,11 @@ impl Forwarding {
         };
         binding.id = id;
         binding.tunnel = tunnel;
+        if old.is_none() {
+            if let Some(read) = &self.session_counters {
+                self.counted_from.insert(id, read(tunnel));
+            }
+        }
         self.set_tunnel(tunnel, Some(spec));
         self.publish();
         let new_keys = binding.keys();
@@ -292,6 +324,7 @@ impl Forwarding {
     /// Removes a dynamic binding: forwarding entries first, then the tunnel.
     pub fn remove(&mut self, id: u32, now: Instant) {
         let Some(b) = self.bindings.remove(&id) else { return };
+        self.counted_from.remove(&id);
         for k in b.keys() {
             self.fib.remove(&k);
         }

@@ -67,6 +67,17 @@ fn body(net: &mut Net, mut cfg: toml::Table) -> Result<(), String> {
     net.ping(MN_NS, CN_V4)?;
     let hoa = rrp["hoa"].as_str().unwrap_or_default().to_string();
 
+    // Per-session counters: the pings went both ways through the tunnel.
+    let b = net.ctl(&["show", "binding", NAI])?;
+    let n = |k: &str| b[0][k].as_u64().unwrap_or(0);
+    ensure!(
+        n("packets_up") >= 3
+            && n("packets_down") >= 3
+            && n("bytes_up") >= 84 * n("packets_up")
+            && n("bytes_down") >= 84 * n("packets_down"),
+        "per-session counters after pings: {b}"
+    );
+
     // The views: filters, peers, pools.
     let mine = net.ctl(&["show", "bindings", "role", "ha", "mn-id", "v4only"])?;
     ensure!(mine.as_array().is_some_and(|a| a.len() == 1 && a[0]["ipv4_hoa"] == hoa.as_str()), "filtered: {mine}");

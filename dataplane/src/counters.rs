@@ -82,6 +82,58 @@ pub struct WorkerCounters {
     /// Packets encapsulated / decapsulated, per tunnel kind.
     pub encap: [AtomicU64; TUNNEL_KINDS],
     pub decap: [AtomicU64; TUNNEL_KINDS],
+    /// Packets and bytes per session (by tunnel slot).
+    pub sessions: SessionCounters,
+}
+
+/// One session's packets and bytes as one worker counted them: towards the
+/// mobile node (encapsulated) and from it (decapsulated). Bytes are the
+/// Ethernet frames as sent.
+#[derive(Debug, Default)]
+#[repr(align(32))]
+pub struct SessionSlot {
+    pub down_packets: AtomicU64,
+    pub down_bytes: AtomicU64,
+    pub up_packets: AtomicU64,
+    pub up_bytes: AtomicU64,
+}
+
+/// Per-session counters of one worker, indexed by the session's tunnel
+/// slot (`FibEntry::tunnel`); 32 bytes a slot. Slots beyond the capacity
+/// are not counted. A slot is reused by another session only after the
+/// forwarding table's grace period, so a reader takes a session's figures
+/// as the difference from the slot's values when the session got it.
+#[derive(Debug, Default)]
+pub struct SessionCounters {
+    slots: Box<[SessionSlot]>,
+}
+
+impl SessionCounters {
+    /// Counters for tunnel slots `0..capacity`.
+    pub fn new(capacity: usize) -> SessionCounters {
+        SessionCounters { slots: (0..capacity).map(|_| SessionSlot::default()).collect() }
+    }
+
+    /// Counts one packet of `bytes` for the session of tunnel slot `slot`.
+    #[inline(always)]
+    pub fn count(&self, slot: u32, down: bool, bytes: usize) {
+        if let Some(s) = self.slots.get(slot as usize) {
+            let (p, b) = if down { (&s.down_packets, &s.down_bytes) } else { (&s.up_packets, &s.up_bytes) };
+            add(p, 1);
+            add(b, bytes as u64);
+        }
+    }
+
+    /// [down packets, down bytes, up packets, up bytes] of slot `slot`.
+    pub fn read(&self, slot: u32) -> [u64; 4] {
+        self.slots
+            .get(slot as usize)
+            .map_or([0; 4], |s| [&s.down_packets, &s.down_bytes, &s.up_packets, &s.up_bytes].map(|c| c.load(Relaxed)))
+    }
+
+    pub fn capacity(&self) -> usize {
+        self.slots.len()
+    }
 }
 
 impl Default for WorkerCounters {
@@ -92,6 +144,7 @@ impl Default for WorkerCounters {
             polls: AtomicU64::new(0),
             encap: std::array::from_fn(|_| AtomicU64::new(0)),
             decap: std::array::from_fn(|_| AtomicU64::new(0)),
+            sessions: SessionCounters::default(),
         }
     }
 }
@@ -103,6 +156,11 @@ pub fn add(c: &AtomicU64, n: u64) {
 }
 
 impl WorkerCounters {
+    /// Counters with per-session slots for tunnel slots `0..sessions`.
+    pub fn with_sessions(sessions: usize) -> WorkerCounters {
+        WorkerCounters { sessions: SessionCounters::new(sessions), ..WorkerCounters::default() }
+    }
+
     #[inline(always)]
     pub fn port(&self, index: usize) -> &PortCounters {
         &self.ports[index.min(MAX_PORTS - 1)]
@@ -168,6 +226,18 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), DropReason::COUNT);
+    }
+
+    #[test]
+    fn session_slots_count_each_direction_and_ignore_slots_beyond_capacity() {
+        let c = WorkerCounters::with_sessions(4);
+        c.sessions.count(2, true, 100);
+        c.sessions.count(2, true, 60);
+        c.sessions.count(2, false, 84);
+        c.sessions.count(9, true, 1);
+        assert_eq!(c.sessions.read(2), [2, 160, 1, 84]);
+        assert_eq!(c.sessions.read(9), [0; 4]);
+        assert_eq!(WorkerCounters::default().sessions.capacity(), 0);
     }
 
     #[test]

@@ -263,7 +263,8 @@ impl Harness {
             addrs: port_addrs(&topo.macs),
             ports,
             punt: Ring::new(&eal, "bench-punt", 1024, 0)?,
-            counters: WorkerCounters::default(),
+            // As the daemon: per-session counters for the largest case.
+            counters: WorkerCounters::with_sessions(1 << 21),
             stop: AtomicBool::new(false),
             done: AtomicBool::new(false),
             verify: Verify { traffic, checked: AtomicU64::new(0), misrouted: AtomicU64::new(0) },

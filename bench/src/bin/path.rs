@@ -188,7 +188,8 @@ fn run_case(case: &Case, frames: usize, packets: u64, rounds: usize, worker: boo
     let (mut writer, reader) = dataplane::fib::new(case.bindings as usize, 1);
     fill_plain(&mut writer, case.bindings)?;
     let publisher = StatePublisher::new(plain_state(&macs));
-    let counters = WorkerCounters::default();
+    // As the daemon: per-session counters.
+    let counters = WorkerCounters::with_sessions(case.bindings as usize + 1);
     let punt = MemRing::new(64);
     let mut w = Worker::new(&ports, &addrs, 0, 1, &punt, &counters, reader, publisher.reader(), BURST);
 

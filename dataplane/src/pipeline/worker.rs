@@ -271,9 +271,13 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
             let Some(mut buf) = self.rx[i].take() else {
                 continue;
             };
+            // The session the packet belongs to, and whether it goes
+            // towards the mobile node: counted once it is sent.
+            let session: Option<(u32, bool)>;
             let outcome = match self.class[i] {
                 Class::Down => {
                     let entry = fib.finish(&v4_key(self.dst4[i]), self.probes[i]);
+                    session = entry.map(|e| (e.tunnel, true));
                     express_down(
                         &mut buf,
                         entry,
@@ -289,6 +293,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                 Class::Down6 => {
                     let dst = IpAddr::V6(self.dst6[i].into());
                     let entry = fib.finish(&key_of(dst), self.probes[i]).or_else(|| lookup_host(&self.fib, dst));
+                    session = entry.map(|e| (e.tunnel, true));
                     express_down(
                         &mut buf,
                         entry,
@@ -304,6 +309,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                 Class::Up => {
                     let up = self.ups[i];
                     let entry = fib.finish(&v4_key(up.inner_src), self.probes[i]);
+                    session = entry.map(|e| (e.tunnel, false));
                     match tunnel_of(state, entry) {
                         None => {
                             self.counters.drop(index, DropReason::NoBinding);
@@ -356,6 +362,11 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                         Class::Lookup => fib.finish(&self.keys[i], self.probes[i]),
                         _ => None,
                     };
+                    session = match self.verdicts[i] {
+                        Verdict::Downlink { .. } => entry.map(|e| (e.tunnel, true)),
+                        Verdict::Uplink(_) => entry.map(|e| (e.tunnel, false)),
+                        _ => None,
+                    };
                     general(&mut buf, self.verdicts[i], entry, &self.fib, state, &mut self.ip_id, self.counters, index)
                 }
             };
@@ -365,6 +376,9 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                         self.counters.drop(index, DropReason::NoBinding);
                         continue;
                     };
+                    if let Some((slot, down)) = session {
+                        self.counters.sessions.count(slot, down, buf.data().len());
+                    }
                     batch.bufs[batch.len] = Some(buf);
                     batch.len += 1;
                 }
