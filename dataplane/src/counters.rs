@@ -114,13 +114,14 @@ impl SessionCounters {
         SessionCounters { slots: (0..capacity).map(|_| SessionSlot::default()).collect() }
     }
 
-    /// Counts one packet of `bytes` for the session of tunnel slot `slot`.
+    /// Counts `packets` packets of `bytes` in all for the session of tunnel
+    /// slot `slot` (nothing for a slot beyond the capacity).
     #[inline(always)]
-    pub fn count(&self, slot: u32, down: bool, bytes: usize) {
+    pub fn count(&self, slot: u32, down: bool, packets: u64, bytes: u64) {
         if let Some(s) = self.slots.get(slot as usize) {
             let (p, b) = if down { (&s.down_packets, &s.down_bytes) } else { (&s.up_packets, &s.up_bytes) };
-            add(p, 1);
-            add(b, bytes as u64);
+            add(p, packets);
+            add(b, bytes);
         }
     }
 
@@ -231,10 +232,10 @@ mod tests {
     #[test]
     fn session_slots_count_each_direction_and_ignore_slots_beyond_capacity() {
         let c = WorkerCounters::with_sessions(4);
-        c.sessions.count(2, true, 100);
-        c.sessions.count(2, true, 60);
-        c.sessions.count(2, false, 84);
-        c.sessions.count(9, true, 1);
+        c.sessions.count(2, true, 1, 100);
+        c.sessions.count(2, true, 1, 60);
+        c.sessions.count(2, false, 1, 84);
+        c.sessions.count(9, true, 1, 1);
         assert_eq!(c.sessions.read(2), [2, 160, 1, 84]);
         assert_eq!(c.sessions.read(9), [0; 4]);
         assert_eq!(WorkerCounters::default().sessions.capacity(), 0);

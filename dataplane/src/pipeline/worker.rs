@@ -266,6 +266,9 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
         // The uplink's last route within this burst (the state is fixed
         // for the burst): most packets of a burst go to the same place.
         let mut route_cache: Option<(u32, Egress)> = None;
+        // Consecutive packets of one session and direction are counted
+        // together: (tunnel slot, towards the node, packets, bytes).
+        let mut run: (u32, bool, u64, u64) = (u32::MAX, false, 0, 0);
         let mut npunt = 0;
         for i in 0..n {
             let Some(mut buf) = self.rx[i].take() else {
@@ -377,7 +380,14 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                         continue;
                     };
                     if let Some((slot, down)) = session {
-                        self.counters.sessions.count(slot, down, buf.data().len());
+                        let bytes = buf.data().len() as u64;
+                        if (slot, down) == (run.0, run.1) {
+                            run.2 += 1;
+                            run.3 += bytes;
+                        } else {
+                            self.counters.sessions.count(run.0, run.1, run.2, run.3);
+                            run = (slot, down, 1, bytes);
+                        }
                     }
                     batch.bufs[batch.len] = Some(buf);
                     batch.len += 1;
@@ -391,6 +401,7 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> Worker<'a, P, R> {
                 Err(None) => drop(buf),
             }
         }
+        self.counters.sessions.count(run.0, run.1, run.2, run.3);
         for (counter, &count) in self.counters.encap.iter().zip(&encaps) {
             if count != 0 {
                 add(counter, count);
