@@ -144,6 +144,11 @@ pub fn sessions(stats: &Value) -> TelValue {
     dict(out)
 }
 
+/// Workers summed up one by one in `/anchor/stats` (the others are in the
+/// totals and in `/anchor/stats,<n>`): keeps the reply well inside DPDK's
+/// 16 KiB, past which it would drop entries silently.
+const WORKERS_LISTED: usize = 64;
+
 /// The counters of a `show stats` port row.
 const PORT_KEYS: [&str; 6] = ["rx", "tx", "dropped", "punted", "punt_ring_full", "tx_full"];
 
@@ -209,7 +214,10 @@ pub fn stats(stats: &Value, params: &str) -> TelValue {
         row.push(("hw".to_owned(), from_json(&p["hw"])));
         out.push((format!("port_{name}"), dict(row)));
     }
-    for w in workers {
+    if workers.len() > WORKERS_LISTED {
+        out.push(("workers_listed".to_owned(), TelValue::U64(WORKERS_LISTED as u64)));
+    }
+    for w in workers.iter().take(WORKERS_LISTED) {
         let mut row = worker_totals(w);
         row.push(("polls".to_owned(), TelValue::U64(u64_of(w, "polls"))));
         out.push((format!("worker_{}", u64_of(w, "worker")), dict(row)));
@@ -322,6 +330,18 @@ mod tests {
         assert_eq!(get(get(&t, "encap"), "udp-tlv"), &TelValue::U64(0));
         assert!(matches!(get(&stats(&stats_json(), "7"), "error"), TelValue::Str(_)));
         assert!(matches!(get(&stats(&stats_json(), "x"), "error"), TelValue::Str(_)));
+    }
+
+    #[test]
+    fn stats_list_at_most_64_workers_one_by_one_and_say_so() {
+        let mut s = stats_json();
+        s["workers"] = Value::Array((0..100).map(|i| json!({"worker": i, "polls": 1, "ports": []})).collect());
+        let t = stats(&s, "");
+        assert_eq!(get(&t, "workers"), &TelValue::U64(100));
+        assert_eq!(get(&t, "workers_listed"), &TelValue::U64(64));
+        let TelValue::Dict(entries) = &t else { panic!() };
+        assert_eq!(entries.iter().filter(|(k, _)| k.starts_with("worker_")).count(), 64);
+        assert!(matches!(get(&stats(&s, "99"), "polls"), TelValue::U64(1)));
     }
 
     #[test]
