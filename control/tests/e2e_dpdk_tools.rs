@@ -131,6 +131,7 @@ fn telemetry_answers_anchors_commands_next_to_dpdks_own() {
                     "/anchor/stats,0",
                     "/anchor/pools",
                     "/ethdev/stats,0",
+                    "/mempool/info,mbufs-s0",
                 ],
             )?;
             let list = &replies[0]["/"];
@@ -171,6 +172,8 @@ fn telemetry_answers_anchors_commands_next_to_dpdks_own() {
 
             let eth = &replies[6]["/ethdev/stats"];
             ensure!(eth["ipackets"].as_u64().is_some_and(|n| n >= 12), "/ethdev/stats,0: {eth}");
+            let mempool = &replies[7]["/mempool/info"];
+            ensure!(mempool["name"] == "mbufs-s0", "/mempool/info,mbufs-s0: {mempool}");
 
             // The same figures as anchorctl's, at a quiet moment.
             let shown = net.stats()?;
