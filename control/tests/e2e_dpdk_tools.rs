@@ -204,8 +204,18 @@ struct Hugepages {
 impl Drop for Hugepages {
     fn drop(&mut self) {
         if let Some(dir) = self.mounted.take() {
-            let _ = run(&["umount", &dir.display().to_string()]);
-            let _ = std::fs::remove_dir(&dir);
+            let out = run(&["umount", &dir.display().to_string()]);
+            // The mount may take a moment to go from every mount namespace
+            // (ip netns exec made some).
+            let removed = (0..50).any(|_| {
+                std::fs::remove_dir(&dir).is_ok() || {
+                    std::thread::sleep(Duration::from_millis(100));
+                    false
+                }
+            });
+            if !removed {
+                eprintln!("could not remove {} (umount: {:?})", dir.display(), String::from_utf8_lossy(&out.stderr));
+            }
         }
         if let Some(n) = self.nr_before {
             let _ = std::fs::write("/proc/sys/vm/nr_hugepages", n.to_string());
@@ -221,7 +231,8 @@ fn meminfo(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// At least [`HUGEPAGES`] free 2 MiB pages and a hugetlbfs mount, or why not.
+/// At least [`HUGEPAGES`] free 2 MiB pages and a hugetlbfs mount (at `dir`
+/// when there is none), or why not.
 fn hugepages(dir: &Path) -> Result<Hugepages, String> {
     let mut h = Hugepages { nr_before: None, mounted: None };
     if meminfo("Hugepagesize:") != 2048 {
@@ -244,7 +255,7 @@ fn hugepages(dir: &Path) -> Result<Hugepages, String> {
     }
     let mounts = std::fs::read_to_string("/proc/mounts").unwrap_or_default();
     if !mounts.lines().any(|l| l.split_whitespace().nth(2) == Some("hugetlbfs")) {
-        let at = dir.join("hugepages");
+        let at = dir.to_path_buf();
         std::fs::create_dir_all(&at).map_err(|e| e.to_string())?;
         let out = run(&["mount", "-t", "hugetlbfs", "nodev", &at.display().to_string()]);
         ensure!(out.status.success(), "mount hugetlbfs: {}", String::from_utf8_lossy(&out.stderr));
