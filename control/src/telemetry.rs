@@ -4,9 +4,9 @@
 //!
 //! DPDK runs them on its telemetry thread. Like the metrics endpoint, they
 //! ask the control thread (the only owner of sessions and pools) for `show
-//! stats` over the CLI's channel and reshape its JSON, so telemetry,
-//! `anchorctl show stats --json` and `/metrics` always agree and an idle
-//! socket costs the control loop nothing. The reshaping functions are pure
+//! stats` (`show pools`, `show version`) over the CLI's channel and reshape
+//! its JSON, so telemetry, `anchorctl show stats --json` and `/metrics`
+//! always agree and an idle socket costs the control loop nothing. The reshaping functions are pure
 //! and tested here; `dataplane::port::telemetry` keeps the result within
 //! DPDK's limits (names, string lengths, 256 entries, two levels).
 

@@ -161,13 +161,18 @@ fn telemetry_answers_anchors_commands_next_to_dpdks_own() {
             ensure!(worker["encap"]["gre"].as_u64().is_some_and(|n| n >= 1), "/anchor/stats,0 encap: {worker}");
 
             let pools = &replies[5]["/anchor/pools"];
-            ensure!(pools["pmip6/ipv4_hoa"]["used"] == 1, "pmip6/ipv4_hoa is not 1 used: {pools}");
-            ensure!(pools["pmip6/hnp"]["used"] == 1, "pmip6/hnp is not 1 used: {pools}");
-            let mbufs = pools
-                .as_object()
-                .and_then(|o| o.iter().find(|(k, _)| k.starts_with("mbufs")))
-                .map(|(_, v)| v.clone())
-                .ok_or_else(|| format!("no mbuf pool in {pools}"))?;
+            let find = |prefix: &str, name: &str| {
+                pools
+                    .as_object()
+                    .and_then(|o| o.iter().find(|(k, v)| k.starts_with(prefix) && v["pool"] == name))
+                    .map(|(_, v)| v.clone())
+                    .ok_or_else(|| format!("no {prefix}* with pool {name} in /anchor/pools: {pools}"))
+            };
+            let hoas = find("pmip6/ipv4/", "203.0.113.0/24")?;
+            ensure!(hoas["in_use"].as_u64().is_some_and(|n| n >= 1), "pmip6 IPv4 home addresses in use: {hoas}");
+            let hnps = find("pmip6/ipv6_prefix/", "2001:db8:100::/48")?;
+            ensure!(hnps["in_use"] == 1, "pmip6 home network prefixes in use: {hnps}");
+            let mbufs = find("mbuf/", "mbufs-s0")?;
             ensure!(mbufs["free"].as_u64().is_some_and(|n| n > 0), "mbuf pool: {mbufs}");
 
             let eth = &replies[6]["/ethdev/stats"];
@@ -175,18 +180,23 @@ fn telemetry_answers_anchors_commands_next_to_dpdks_own() {
             let mempool = &replies[7]["/mempool/info"];
             ensure!(mempool["name"] == "mbufs-s0", "/mempool/info,mbufs-s0: {mempool}");
 
-            // The same figures as anchorctl's, at a quiet moment.
-            let shown = net.stats()?;
+            // The same figures as anchorctl's show pools.
+            let shown = net.ctl(&["show", "pools"])?;
             let again = telemetry(&prefix, &["/anchor/pools"])?;
-            let hoa = shown["pools"]
-                .as_array()
-                .and_then(|a| a.iter().find(|p| p["pool"] == "pmip6/ipv4_hoa"))
-                .ok_or_else(|| format!("no pmip6/ipv4_hoa in show stats: {}", shown["pools"]))?;
+            let tel = again[0]["/anchor/pools"].as_object().cloned().unwrap_or_default();
+            let rows = shown.as_array().cloned().unwrap_or_default();
             ensure!(
-                again[0]["/anchor/pools"]["pmip6/ipv4_hoa"]["free"] == hoa["free"],
-                "telemetry and show stats disagree on pmip6/ipv4_hoa: {} vs {hoa}",
-                again[0]
+                rows.len() + 1 == tel.len(),
+                "show pools has {} rows, /anchor/pools {} entries",
+                rows.len(),
+                tel.len()
             );
+            for row in &rows {
+                let same = tel
+                    .values()
+                    .any(|t| ["pool", "in_use", "withheld", "free", "size"].iter().all(|k| t[*k] == row[*k]));
+                ensure!(same, "show pools row {row} is not in /anchor/pools: {}", again[0]);
+            }
             Ok(())
         },
     );
