@@ -39,6 +39,8 @@ cleanup() {
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid"
     wait "$pid" && echo "demo: anchord stopped cleanly" || echo "demo: anchord exited with $?"
+    # DPDK's runtime files (telemetry and multi-process sockets).
+    rm -rf /var/run/dpdk/anchor-demo
   fi
   # Only what this demo built: never another run's namespaces.
   [ -n "$net_up" ] && bash scripts/netns.sh down
@@ -152,8 +154,14 @@ step ip netns exec anc-mn6 ping -6 -c 3 -i 0.2 -W 2 2001:db8:2::2
 step ip netns exec anc-mn6 ping -c 3 -i 0.2 -W 2 198.51.100.2
 step ctl show binding ds6@anchor.test
 step ctl show stats
+# The same figures through DPDK's telemetry socket, with DPDK's own beside
+# them (README "Looking inside a running anchord").
+telemetry() { printf '%s\n' "$@" | dpdk-telemetry.py -f anchor-demo; }
+step telemetry /anchor/sessions /anchor/pools /ethdev/stats,0
 
 if [ -z "${DEMO_ONESHOT:-}" ]; then
-  printf '\nAnchor is running in namespace anc-lma. Try: %s/anchorctl show stats\nPress Ctrl-C to stop.\n' "$bin"
+  printf '\nAnchor is running in namespace anc-lma. Try: %s/anchorctl show stats\n' "$bin"
+  printf 'or dpdk-telemetry.py -f anchor-demo (then /anchor/stats, /ethdev/stats,0, ...)\nPress Ctrl-C to stop.\n'
+
   wait "$pid"
 fi

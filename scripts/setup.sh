@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  libdpdk-dev dpdk-dev        # DPDK 22.11 headers/libs, dpdk-testpmd
+  libdpdk-dev dpdk-dev        # DPDK 22.11 headers/libs; testpmd, dumpcap, telemetry client
   clang libclang-dev          # bindgen
   pkg-config build-essential
   iproute2 iputils-ping ethtool procps

@@ -336,8 +336,6 @@ mod tests {
                 "-m",
                 "256",
                 "--no-pci",
-                "--no-shconf",
-                "--no-telemetry",
             ]
         );
     }

@@ -71,6 +71,8 @@ struct Shared {
     rings: Vec<Ring>,
     workers: Vec<WorkerCounters>,
     control: WorkerCounters,
+    /// The mbuf pools, one per NUMA socket with a port (`show stats` `mempools`).
+    mempools: Vec<Arc<Mempool>>,
 }
 
 /// Tunnel slots each worker counts packets and bytes for: one per
@@ -122,9 +124,61 @@ pub fn run(config: Config, stop: Arc<AtomicBool>, hooks: Hooks) -> anyhow::Resul
     let started = Instant::now();
     let eal = Eal::init(&config.eal_args("anchord")).context("starting DPDK")?;
     tracing::info!("{} initialised", Eal::version());
+    let pdump = start_pdump(&eal, &config);
     let result = run_with_eal(&eal, &config, &stop, started, &hooks);
+    if pdump {
+        eal.pdump_uninit();
+    }
     eal.cleanup();
     result
+}
+
+/// Whether an EAL argument is in `eal.args`.
+fn eal_arg(config: &Config, arg: &str) -> bool {
+    config.eal.args.iter().any(|a| a == arg)
+}
+
+/// Lets `dpdk-dumpcap` capture the ports (`rte_pdump_init`). A failure is
+/// only a warning: anchord forwards the same without it.
+fn start_pdump(eal: &Eal, config: &Config) -> bool {
+    let prefix = &config.eal.file_prefix;
+    if eal_arg(config, "--no-shconf") || eal_arg(config, "--in-memory") {
+        tracing::warn!("packet capture off: eal.args has --no-shconf or --in-memory, so dpdk-dumpcap cannot attach (anchord runs on without it)");
+        return false;
+    }
+    match eal.pdump_init() {
+        Ok(()) if eal_arg(config, "--no-huge") => {
+            tracing::info!("packet capture ready, but dpdk-dumpcap cannot attach to an EAL started with --no-huge: drop it from eal.args and reserve hugepages to capture");
+            true
+        }
+        Ok(()) => {
+            tracing::info!("packet capture ready: dpdk-dumpcap --file-prefix {prefix} -i <port> -w <file.pcapng>");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "packet capture (dpdk-dumpcap) unavailable; anchord runs on without it");
+            false
+        }
+    }
+}
+
+/// Registers Anchor's telemetry commands (`telemetry.rs`); a refusal is
+/// only a warning.
+fn start_telemetry(config: &Config, control: &std::sync::mpsc::Sender<CliCall>) {
+    if eal_arg(config, "--no-telemetry") {
+        tracing::info!("telemetry off (eal.args has --no-telemetry)");
+        return;
+    }
+    let refused = crate::telemetry::register(control);
+    for e in &refused {
+        tracing::warn!(error = %e, "telemetry command not registered; anchord runs on without it");
+    }
+    if refused.is_empty() {
+        tracing::info!(
+            "telemetry commands registered: dpdk-telemetry.py -f {} (/anchor/stats, /anchor/sessions, /anchor/pools...)",
+            config.eal.file_prefix
+        );
+    }
 }
 
 fn run_with_eal(
@@ -206,6 +260,7 @@ fn run_with_eal(
         rings,
         workers: (0..workers).map(|_| WorkerCounters::with_sessions(session_slots(config))).collect(),
         control: WorkerCounters::default(),
+        mempools: pools.values().cloned().collect(),
     });
     let sh = shared.clone();
     forwarding.set_session_counters(Box::new(move |slot| {
@@ -278,6 +333,7 @@ fn control_loop(
         }
         None => None,
     };
+    start_telemetry(config, &cli.control());
     let n = &config.neighbor;
     let neigh = Neighbors::new(
         shared.addrs.clone(),
@@ -354,6 +410,7 @@ fn control_loop(
     signalling.persist_final(STORE_FINAL_WAIT);
     // Queued requests go with the receiver, so neither thread waits for an
     // answer that will not come.
+    crate::telemetry::withdraw();
     drop(calls);
     drop(metrics);
     drop(cli);
@@ -428,6 +485,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["overload"] = ctx.signalling.overload_stats_json();
             stats["dsmip6"] = ctx.signalling.dsmip6_stats_json();
             stats["home_link"] = home_link_stats(ctx);
+            stats["mempools"] = mempool_stats(ctx.shared);
             Reply::data(stats)
         }
         "show neighbors" => Reply::data(show_neighbors(ctx.config, ctx.cp)),
@@ -712,6 +770,20 @@ fn session_counts(ctx: &Ctx<'_, '_>) -> Value {
 
 fn per_kind(counts: &[u64; 5]) -> Value {
     Value::Object(TunnelKind::ALL.iter().zip(counts).map(|(k, n)| (k.name().to_string(), json!(n))).collect())
+}
+
+/// The mbuf pools (`show stats` `mempools`): mbufs in use (in rings,
+/// queues and per-lcore caches) and free, of each pool.
+fn mempool_stats(shared: &Shared) -> Value {
+    let rows: Vec<Value> = shared
+        .mempools
+        .iter()
+        .map(|m| {
+            let (in_use, free) = (m.in_use(), m.available());
+            json!({ "pool": m.name(), "size": u64::from(in_use) + u64::from(free), "in_use": in_use, "free": free })
+        })
+        .collect();
+    Value::Array(rows)
 }
 
 /// Proxy ARP / ND on home links (`show stats` `home_link`), null when no

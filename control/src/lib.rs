@@ -21,3 +21,4 @@ pub mod reload;
 pub mod signalling;
 pub mod slowpath;
 pub mod store;
+pub mod telemetry;

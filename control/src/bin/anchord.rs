@@ -54,7 +54,13 @@ FILES
     /run/anchor/anchord.sock
         The operator socket (the config's cli.socket).
     /run/dpdk/<eal.file_prefix>/
-        DPDK's runtime files.
+        DPDK's runtime files, with the telemetry socket: `dpdk-telemetry.py
+        -f <eal.file_prefix>` answers /anchor/stats, /anchor/sessions,
+        /anchor/pools (and /anchor/info, /anchor/lma, /anchor/ha,
+        /anchor/dsmip6) next to DPDK's /ethdev/stats; `dpdk-dumpcap
+        --file-prefix <eal.file_prefix> -i <port> -w FILE` captures a port
+        live (hugepages needed: not with --no-huge). Both tools come with
+        the dpdk-dev package.
     /dev/hugepages
         hugetlbfs: DPDK's packet memory and the forwarding table's 2 MiB
         pages come from hugepages reserved before the start.

@@ -197,6 +197,12 @@ impl Env {
         }
     }
 
+    /// This run's EAL file prefix (`eal.file_prefix`): DPDK's runtime files,
+    /// the telemetry socket among them, are in `/var/run/dpdk/<prefix>`.
+    pub fn prefix(&self) -> &str {
+        &self.name
+    }
+
     /// Runs a command that must succeed.
     pub fn sh(&self, cmd: &[&str]) {
         let out = run(cmd);
@@ -329,6 +335,9 @@ impl Drop for Env {
         }
         let _ = run(&["bash", &script("netns.sh"), "down"]);
         let _ = std::fs::remove_dir_all(&self.dir);
+        // The EAL's runtime files (config, telemetry and multi-process
+        // sockets) of this run's own file prefix.
+        let _ = std::fs::remove_dir_all(Path::new("/var/run/dpdk").join(&self.name));
     }
 }
 

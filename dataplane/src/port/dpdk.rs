@@ -140,6 +140,27 @@ impl Eal {
         unsafe { sys::rte_eal_cleanup() };
     }
 
+    /// Lets DPDK secondary processes such as `dpdk-dumpcap` capture any
+    /// port's packets (`rte_pdump_init`): it only registers a request
+    /// handler on the EAL's multi-process channel; the RX/TX callbacks that
+    /// copy packets are installed while a capture runs and removed after,
+    /// so an idle capture costs the workers nothing. Needs the EAL's shared
+    /// runtime files (no `--no-shconf`); secondaries attach only to a
+    /// primary that uses hugepages (no `--no-huge`).
+    pub fn pdump_init(&self) -> Result<(), PortError> {
+        // SAFETY: plain EAL call once the EAL is up (self proves it).
+        if unsafe { sys::rte_pdump_init() } != 0 {
+            return Err(PortError::Pdump(rte_errno_text()));
+        }
+        Ok(())
+    }
+
+    /// Undoes [`Eal::pdump_init`] (before the ports close).
+    pub fn pdump_uninit(&self) {
+        // SAFETY: plain EAL call; harmless when pdump_init failed.
+        unsafe { sys::rte_pdump_uninit() };
+    }
+
     /// TSC ticks per second.
     pub fn tsc_hz(&self) -> u64 {
         // SAFETY: plain query.

@@ -5,6 +5,7 @@
 pub mod dpdk;
 pub mod hint;
 pub mod mem;
+pub mod telemetry;
 
 /// Largest burst a worker handles at once (the config's `burst_size` is <= this).
 pub const BURST_MAX: usize = 64;
@@ -100,6 +101,8 @@ pub enum PortError {
     Mempool { name: String, what: String },
     #[error("ring {name}: {what}")]
     Ring { name: String, what: String },
+    #[error("packet capture (pdump): {0}")]
+    Pdump(String),
     #[error("lcore {lcore}: {what}")]
     Lcore { lcore: u32, what: String },
 }
