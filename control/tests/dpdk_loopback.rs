@@ -126,4 +126,6 @@ fn echo_request_on_a_dpdk_ring_port_is_answered_and_no_mbuf_leaks() {
         assert_eq!(pool.in_use(), 0, "every mbuf is back in the pool");
     }
     eal.cleanup();
+    // The EAL makes its runtime directory even with --no-shconf.
+    let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}"));
 }
