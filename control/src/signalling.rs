@@ -15,10 +15,11 @@ use dataplane::wire::MacAddr;
 use serde_json::{json, Value};
 
 use crate::forwarding::{Binding, Forwarding};
+use crate::icmp_error::{self, IcmpError};
 use crate::mh_io::{self, RxError};
 use crate::mip4_io;
-use crate::pmip6::{Encap, Lma, Output, Session, PMIP6_DATA_PORT};
-use crate::proto::{BindingError, MhMessage};
+use crate::pmip6::{Encap, Lma, Output, Session, Transport, PMIP6_DATA_PORT};
+use crate::proto::{BindingError, MhError, MhMessage};
 use crate::punt::ControlPlane;
 
 mod dsmip6;
@@ -152,10 +153,37 @@ impl Signalling {
                             self.apply(vec![Output::Send { src: dst, dst: src, transport, msg }], cp, fwd, config, now);
                         }
                     }
+                    // §2.1: a wrong Payload Proto or a Header Len below the
+                    // type's minimum SHOULD get an ICMPv6 Parameter Problem
+                    // pointing at the field (rate limited with the Binding
+                    // Errors); over IPv4-UDP there is none.
+                    if let Some(frame) = self.parameter_problem(port, &frame, &error, transport, cp, now) {
+                        self.send_reply(cp, port, frame);
+                    }
                 }
                 Err(RxError::NotMobility) => self.malformed += 1,
             }
         }
+    }
+
+    /// The ICMPv6 Parameter Problem for a refused Mobility Header over
+    /// IPv6 (RFC 6275 §9.2), if one is due and the rate limit allows.
+    fn parameter_problem<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        port: usize,
+        frame: &[u8],
+        error: &MhError,
+        transport: Transport,
+        cp: &ControlPlane<'_, P, R>,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
+        let at = error.parameter_problem_pointer()?;
+        if !matches!(transport, Transport::Ipv6) || !self.binding_error_allowed(now) {
+            return None;
+        }
+        // mh_io takes a Mobility Header only right after the fixed IPv6 header.
+        let pointer = u32::try_from(40 + at).ok()?;
+        icmp_error::build(frame, cp.port_addrs(port)?, IcmpError::ParameterProblem { pointer })
     }
 
     /// Role timers (lifetimes, deletion delays, retransmissions, heartbeats).
