@@ -53,6 +53,8 @@ enum Reply {
     Arp,
     /// A Neighbor Advertisement to the crafted solicitation.
     Na,
+    /// An ICMPv6 Parameter Problem, code 0, pointing at this offset.
+    ParamProblem(u64),
 }
 
 impl Reply {
@@ -64,6 +66,9 @@ impl Reply {
             Reply::Rrp(c) => ("rrp", "code", c),
             Reply::Arp => return v["kind"] == "arp-reply",
             Reply::Na => return v["kind"] == "na",
+            Reply::ParamProblem(p) => {
+                return v["kind"] == "icmp6" && v["type"] == 4 && v["code"] == 0 && v["pointer"] == p
+            }
         };
         v["kind"] == kind && v[field] == want
     }
@@ -89,9 +94,11 @@ const ROWS: &[Row] = &[
     // PMIPv6 Proxy Binding Updates over IPv6 (PROTOCOLS.md §2.1, §3.2).
     row("pmip6-truncated", &[], &[("lma.malformed", 1)]),
     row("pmip6-header-len-past-end", &[], &[("lma.malformed", 1)]),
-    row("pmip6-header-len-short", &[], &[("lma.malformed", 1)]),
+    // §2.1: dropped, with an ICMPv6 Parameter Problem pointing at Header
+    // Len (offset 41 = 40 + 1) or Payload Proto (40).
+    row("pmip6-header-len-short", &[ParamProblem(41)], &[("lma.malformed", 1)]),
     row("pmip6-bad-checksum", &[], &[("lma.malformed", 1)]),
-    row("pmip6-payload-proto", &[], &[("lma.malformed", 1)]),
+    row("pmip6-payload-proto", &[ParamProblem(40)], &[("lma.malformed", 1)]),
     row("pmip6-unknown-type-11", &[Be(2)], &[("lma.malformed", 1)]),
     row("pmip6-unknown-type-200", &[Be(2)], &[("lma.malformed", 1)]),
     row("pmip6-option-past-end", &[], &[("lma.malformed", 1)]),
@@ -451,13 +458,13 @@ fn malformed_and_hostile_packets_get_the_standard_answer_and_leave_every_binding
         eprintln!("skipped: python3 scapy not installed");
         return;
     }
-    let env = Env::namespaces("anchor-badinput", "rows", true);
-    env.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{MIP4_COA}/24"), "dev", "mag-core"]);
+    // From here on Drop deletes what was built, the extra namespaces too.
+    let mut bad = Bad { net: Net::new(Env::namespaces("anchor-badinput", "rows", true)) };
+    bad.net.sh(&["ip", "-n", "anc-mag", "addr", "add", &format!("{MIP4_COA}/24"), "dev", "mag-core"]);
     for ns in [MN4_NS, MN6_NS] {
-        env.sh(&["ip", "netns", "add", ns]);
-        env.sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        bad.net.sh(&["ip", "netns", "add", ns]);
+        bad.net.sh(&["ip", "-n", ns, "link", "set", "lo", "up"]);
     }
-    let mut bad = Bad { net: Net::new(env) };
     let mut cfg = bad.net.demo_config();
     cfg.remove("binding");
     bad.net.start_anchord(&cfg);

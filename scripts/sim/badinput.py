@@ -668,8 +668,8 @@ def summarise(frame):
         if nh == 135:
             return mh_summary(up, "ipv6")
         if nh == 58 and up:
-            if up[0] in (1, 2, 3, 4):
-                return {"kind": "icmp6", "type": up[0], "code": up[1]}
+            if up[0] in (1, 2, 3, 4) and len(up) >= 8:
+                return {"kind": "icmp6", "type": up[0], "code": up[1], "pointer": struct.unpack("!I", up[4:8])[0]}
             if up[0] == 136 and p[24:40] == ipaddress.IPv6Address(CRAFT6).packed:
                 return {"kind": "na"}
         return None
