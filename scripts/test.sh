@@ -18,6 +18,11 @@ rustfmt --check --edition 2021 fuzz/src/lib.rs fuzz/fuzz_targets/*.rs
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 # The end-to-end tests share the demo namespaces: one test thread.
 cargo test --workspace -- --test-threads=1
+# Short soak (README "Reliability"): 60 s of PMIPv6 session churn (attach,
+# refresh, handoff between the MAGs, detach) with pings through a tunnel;
+# fails on a lost registration, memory or fd growth, or pings lost outside
+# handoffs. About 65 s on 2 cores.
+bash scripts/soak.sh 60 20
 # Fuzzing smoke run (README "Fuzzing"): each cargo-fuzz target in fuzz/
 # (eight) for 20 s; fails on a crash and names the saved input. About 6
 # minutes with a cold fuzz build on 2 cores.

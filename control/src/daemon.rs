@@ -701,6 +701,13 @@ fn port_rows(config: &Config, snap: &CounterSnapshot) -> Vec<Value> {
         .collect()
 }
 
+/// Adds one thread's drop counters to the totals of `show stats`.
+fn add_drops(total: &mut BTreeMap<&'static str, u64>, snap: &CounterSnapshot) {
+    for &(name, n) in &snap.drops {
+        *total.entry(name).or_default() += n;
+    }
+}
+
 fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
     let nports = config.ports.len();
     let mut drops: BTreeMap<&'static str, u64> = BTreeMap::new();
@@ -711,9 +718,7 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
         .enumerate()
         .map(|(i, w)| {
             let snap = w.snapshot(nports);
-            for (name, n) in &snap.drops {
-                *drops.entry(name).or_default() += n;
-            }
+            add_drops(&mut drops, &snap);
             for (t, c) in totals.iter_mut().zip(&snap.ports) {
                 let add = [c.rx, c.tx, c.dropped, c.punted, c.punt_ring_full];
                 t.iter_mut().zip(add).for_each(|(a, b)| *a += b);
@@ -730,6 +735,9 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
         })
         .collect();
     let control = shared.control.snapshot(nports);
+    // The control thread drops too (reassembly, fragmentation, uplinks it
+    // forwards after reassembling them): its reasons count in the totals.
+    add_drops(&mut drops, &control);
     let ports: Vec<Value> = config
         .ports
         .iter()
@@ -750,7 +758,10 @@ fn show_stats(config: &Config, shared: &Shared, lcores: &[LcoreId]) -> Value {
     json!({
         "ports": ports,
         "workers": workers,
-        "control": { "ports": port_rows(config, &control) },
+        "control": {
+            "ports": port_rows(config, &control),
+            "drops": control.drops.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        },
         "drops": drops,
     })
 }
@@ -851,4 +862,24 @@ fn show_neighbors(config: &Config, cp: &Cp<'_>) -> Value {
         })
         .collect();
     Value::Array(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use dataplane::counters::{DropReason, WorkerCounters};
+
+    use super::*;
+
+    #[test]
+    fn drops_counted_by_the_control_thread_are_in_the_totals() {
+        let (worker, control) = (WorkerCounters::default(), WorkerCounters::default());
+        worker.drop(0, DropReason::Spoofed);
+        control.drop(0, DropReason::ReassemblyFailed);
+        control.drop(0, DropReason::Spoofed);
+        let mut total = BTreeMap::new();
+        add_drops(&mut total, &worker.snapshot(1));
+        add_drops(&mut total, &control.snapshot(1));
+        assert_eq!(total.get("reassembly-failed"), Some(&1));
+        assert_eq!(total.get("spoofed"), Some(&2));
+    }
 }

@@ -19,6 +19,13 @@ pub enum IcmpError {
     TooBig {
         mtu: u16,
     },
+    /// IPv6 only: Parameter Problem, code 0 (erroneous header field), with
+    /// the offset in the offending packet of the field it points at (RFC
+    /// 4443 §3.4; RFC 6275 §9.2 for a Mobility Header's Payload Proto and
+    /// Header Len). Nothing is sent over IPv4.
+    ParameterProblem {
+        pointer: u32,
+    },
 }
 
 /// Most of the offending packet quoted: IPv4 to 576 octets in all (RFC
@@ -57,6 +64,7 @@ fn v4(l3: &[u8], addrs: &PortAddrs, to_mac: MacAddr, err: IcmpError) -> Option<V
             let m = mtu.to_be_bytes();
             (3, 4, [0, 0, m[0], m[1]])
         }
+        IcmpError::ParameterProblem { .. } => return None,
     };
     let icmp_len = 8 + quote.len();
     let mut f = vec![0u8; 14 + 20 + icmp_len];
@@ -89,6 +97,7 @@ fn v6(l3: &[u8], addrs: &PortAddrs, to_mac: MacAddr, err: IcmpError) -> Option<V
     let (typ, rest) = match err {
         IcmpError::TimeExceeded => (3u8, [0u8; 4]),
         IcmpError::TooBig { mtu } => (2, u32::from(mtu).to_be_bytes()),
+        IcmpError::ParameterProblem { pointer } => (4, pointer.to_be_bytes()),
     };
     let icmp_len = 8 + quote.len();
     let mut f = vec![0u8; 14 + 40 + icmp_len];
@@ -187,5 +196,30 @@ mod tests {
         assert!(icmp.verify_checksum(ip.src_addr(), ip.dst_addr()));
         assert_eq!(icmp.msg_type(), 2);
         assert_eq!(&ip.payload()[4..8], &1280u32.to_be_bytes());
+    }
+
+    #[test]
+    fn parameter_problem_for_ipv6_points_at_the_field_and_none_goes_out_over_ipv4() {
+        let mut f = vec![0u8; 14 + 40 + 16];
+        ethernet::emit_header(&mut f, MacAddr([2, 0, 0, 0, 1, 1]), MacAddr([2, 0, 0, 0, 0, 9]), 0x86dd);
+        let r = ipv6::Ipv6Repr {
+            src: "2001:db8:2::2".parse().unwrap(),
+            dst: "2001:db8:2::1".parse().unwrap(),
+            next_header: 135,
+            hop_limit: 64,
+            payload_len: 16,
+        };
+        r.emit(&mut f[14..54]);
+        // A Mobility Header whose Payload Proto (its first octet) is 6.
+        f[54] = 6;
+        let out = build(&f, &addrs(), IcmpError::ParameterProblem { pointer: 40 }).unwrap();
+        let ip = ipv6::Packet::new_checked(&out[14..]).unwrap();
+        assert_eq!(ip.dst_addr(), "2001:db8:2::2".parse::<Ipv6Addr>().unwrap());
+        let icmp = icmpv6::Packet::new_checked(ip.payload()).unwrap();
+        assert!(icmp.verify_checksum(ip.src_addr(), ip.dst_addr()));
+        assert_eq!((icmp.msg_type(), ip.payload()[1]), (4, 0));
+        assert_eq!(&ip.payload()[4..8], &40u32.to_be_bytes());
+        assert_eq!(&ip.payload()[8..], &f[14..]);
+        assert!(build(&v4_frame(17, 0), &addrs(), IcmpError::ParameterProblem { pointer: 0 }).is_none());
     }
 }

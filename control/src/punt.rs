@@ -236,6 +236,11 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         }
     }
 
+    /// The addresses of port `index`.
+    pub fn port_addrs(&self, index: usize) -> Option<&PortAddrs> {
+        self.addrs.get(index)
+    }
+
     fn port_index(&self, buf: &P::Buf) -> Option<usize> {
         let id = buf.rx_port();
         self.ports.iter().position(|p| p.id() == id)

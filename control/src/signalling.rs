@@ -15,10 +15,11 @@ use dataplane::wire::MacAddr;
 use serde_json::{json, Value};
 
 use crate::forwarding::{Binding, Forwarding};
+use crate::icmp_error::{self, IcmpError};
 use crate::mh_io::{self, RxError};
 use crate::mip4_io;
-use crate::pmip6::{Encap, Lma, Output, Session, PMIP6_DATA_PORT};
-use crate::proto::{BindingError, MhMessage};
+use crate::pmip6::{Encap, Lma, Output, Session, Transport, PMIP6_DATA_PORT};
+use crate::proto::{BindingError, MhError, MhMessage};
 use crate::punt::ControlPlane;
 
 mod dsmip6;
@@ -217,10 +218,37 @@ impl Signalling {
                             self.apply(vec![Output::Send { src: dst, dst: src, transport, msg }], cp, fwd, config, now);
                         }
                     }
+                    // §2.1: a wrong Payload Proto or a Header Len below the
+                    // type's minimum SHOULD get an ICMPv6 Parameter Problem
+                    // pointing at the field (rate limited with the Binding
+                    // Errors); over IPv4-UDP there is none.
+                    if let Some(frame) = self.parameter_problem(port, &frame, &error, transport, cp, now) {
+                        self.send_reply(cp, port, frame);
+                    }
                 }
                 Err(RxError::NotMobility) => self.malformed += 1,
             }
         }
+    }
+
+    /// The ICMPv6 Parameter Problem for a refused Mobility Header over
+    /// IPv6 (RFC 6275 §9.2), if one is due and the rate limit allows.
+    fn parameter_problem<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        port: usize,
+        frame: &[u8],
+        error: &MhError,
+        transport: Transport,
+        cp: &ControlPlane<'_, P, R>,
+        now: Instant,
+    ) -> Option<Vec<u8>> {
+        let at = error.parameter_problem_pointer()?;
+        if !matches!(transport, Transport::Ipv6) || !self.binding_error_allowed(now) {
+            return None;
+        }
+        // mh_io takes a Mobility Header only right after the fixed IPv6 header.
+        let pointer = u32::try_from(40 + at).ok()?;
+        icmp_error::build(frame, cp.port_addrs(port)?, IcmpError::ParameterProblem { pointer })
     }
 
     /// Role timers (lifetimes, deletion delays, retransmissions, heartbeats).
@@ -453,6 +481,19 @@ impl Signalling {
             "shadows_created": c.shadows_created,
             "shadows_activated": c.shadows_activated,
             "shadows_revoked": c.shadows_revoked,
+            "not_proxy": c.not_proxy,
+            "pbu_held": c.pbu_held,
+            "pbu_absorbed": c.pbu_absorbed,
+            "heartbeat_requests_received": c.heartbeat_requests_received,
+            "heartbeat_responses_sent": c.heartbeat_responses_sent,
+            "heartbeat_peer_restarts": c.heartbeat_peer_restarts,
+            "bri_retransmitted": c.bri_retransmitted,
+            "bri_exhausted": c.bri_exhausted,
+            "bra_unknown": c.bra_unknown,
+            "bri_received": c.bri_received,
+            "bra_sent": c.bra_sent,
+            "binding_errors_received": c.binding_errors_received,
+            "unexpected": c.unexpected,
             "unrouted_replies": self.unrouted,
         })
     }
@@ -499,4 +540,57 @@ fn binding_of(s: &Session, fwd: &Forwarding, config: &Config) -> (Binding, Tunne
         state: s.state.name(),
     };
     (binding, spec)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The top-level field names of a struct's `Debug` output.
+    fn fields(debug: &str) -> Vec<String> {
+        let inner = debug.split_once('{').map(|(_, r)| r).unwrap_or_default();
+        let (mut depth, mut names, mut word) = (0, Vec::new(), String::new());
+        for ch in inner.chars() {
+            match ch {
+                '{' | '[' | '(' => depth += 1,
+                '}' | ']' | ')' => depth -= 1,
+                ':' if depth == 0 => names.push(std::mem::take(&mut word).trim().to_string()),
+                ',' if depth == 0 => word.clear(),
+                c if depth == 0 => word.push(c),
+                _ => {}
+            }
+        }
+        names
+    }
+
+    /// Every counter a role keeps is in `show stats` under its own name: a
+    /// silent drop that moves a counter the operator cannot see looks like
+    /// no drop at all (the bad-input suite found `missing_ipv4_coa`,
+    /// `not_proxy` and others missing).
+    #[test]
+    fn show_stats_has_every_counter_of_each_role() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+        let config = anchor_config::load(&path).expect("config/demo.toml loads");
+        let s = Signalling::new(&config, Instant::now());
+        let roles = [
+            ("lma", format!("{:?}", s.lma().map(|l| l.counters().clone()).unwrap_or_default()), s.stats_json()),
+            (
+                "ha",
+                format!("{:?}", s.ha.as_ref().map(|g| g.ha.counters().clone()).unwrap_or_default()),
+                s.ha_stats_json(),
+            ),
+            (
+                "dsmip6",
+                format!("{:?}", s.dsmip6.as_ref().map(|g| g.ha.counters().clone()).unwrap_or_default()),
+                s.dsmip6_stats_json(),
+            ),
+        ];
+        for (role, debug, json) in roles {
+            let names = fields(&debug);
+            assert!(names.len() > 10, "{role}: {names:?} from {debug}");
+            for name in names {
+                assert!(json.get(&name).is_some(), "{role}: counter {name} is not in show stats: {json}");
+            }
+        }
+    }
 }

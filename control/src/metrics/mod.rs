@@ -165,12 +165,19 @@ pub fn render(stats: &Value) -> String {
         "Poll-loop iterations of the worker",
         workers.iter().filter_map(|w| w["polls"].as_u64().map(|n| (vec![("worker", label(&w["worker"]))], n))),
     );
+    // The workers, and the control thread (worker="control"), which drops
+    // too (reassembly, fragmentation) but has no encap / decap of its own.
+    let threads: Vec<(String, &Value)> = workers
+        .iter()
+        .map(|w| (label(&w["worker"]), w))
+        .chain(std::iter::once(("control".to_string(), &stats["control"])))
+        .collect();
     let per_key = |field: &'static str, label_name: &'static str| {
-        workers
+        threads
             .iter()
-            .flat_map(move |w| {
+            .flat_map(move |(name, w)| {
                 w[field].as_object().into_iter().flatten().filter_map(move |(k, v)| {
-                    v.as_u64().map(|n| (vec![("worker", label(&w["worker"])), (label_name, k.clone())], n))
+                    v.as_u64().map(|n| (vec![("worker", name.clone()), (label_name, k.clone())], n))
                 })
             })
             .collect::<Vec<Sample>>()
@@ -178,7 +185,7 @@ pub fn render(stats: &Value) -> String {
     x.family(
         "anchor_packet_drops_total",
         Kind::Counter,
-        "Packets the worker dropped, by reason",
+        "Packets the worker (or the control thread) dropped, by reason",
         per_key("drops", "reason"),
     );
     x.family(
@@ -289,7 +296,10 @@ mod tests {
                 "encap": {"ipip": 0, "gre": 7},
                 "decap": {"ipip": 0, "gre": 6},
             }],
-            "control": {"ports": [{"port": "core", "rx": 0, "tx": 5, "dropped": 0, "punted": 0, "punt_ring_full": 0, "tx_full": 0}]},
+            "control": {
+                "ports": [{"port": "core", "rx": 0, "tx": 5, "dropped": 0, "punted": 0, "punt_ring_full": 0, "tx_full": 0}],
+                "drops": {"reassembly-failed": 3},
+            },
             "ports": [{"port": "core", "rx": 10, "hw": {"ipackets": 12, "obytes": 900}, "xstats": {"rx_good_packets": 12}}],
             "drops": {"ipv4-checksum": 1},
             "sessions": [{"role": "pmip6", "state": "active", "count": 1}, {"role": "pmip6", "state": "deprecated", "count": 0}],
@@ -347,6 +357,10 @@ mod tests {
         assert_eq!(
             sample(&text, "anchor_packet_drops_total", &[("worker", "0"), ("reason", "ipv4-checksum")]),
             Some(1)
+        );
+        assert_eq!(
+            sample(&text, "anchor_packet_drops_total", &[("worker", "control"), ("reason", "reassembly-failed")]),
+            Some(3)
         );
         assert_eq!(sample(&text, "anchor_encapsulated_packets_total", &[("worker", "0"), ("tunnel", "gre")]), Some(7));
         assert_eq!(sample(&text, "anchor_decapsulated_packets_total", &[("worker", "0"), ("tunnel", "gre")]), Some(6));

@@ -622,6 +622,9 @@ impl Signalling {
             "keepalives_rate_limited": glue.keepalives.rate_limited,
             "keepalives_malformed": glue.keepalives.malformed,
             "unexpected": c.unexpected,
+            "dad_started": c.dad_started,
+            "dad_duplicates": c.dad_duplicates,
+            "dad_timeouts": c.dad_timeouts,
             "install_failures": glue.install_failures,
             "unrouted_messages": glue.unrouted,
         })
