@@ -290,6 +290,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         total
     }
 
+    /// Whether the forwarding table binds `a` (what
+    /// [`ControlPlane::send_into_tunnel`] looks for).
+    pub fn binds(&self, a: IpAddr) -> bool {
+        self.lookup(a).is_some()
+    }
+
     fn lookup(&self, a: IpAddr) -> Option<FibEntry> {
         self.fib.lookup(&worker::key_of(a)).or_else(|| worker::lookup_host(&self.fib, a))
     }

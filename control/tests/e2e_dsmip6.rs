@@ -10,8 +10,10 @@
 //! Cases: an IPv6 foreign network (IPv6 and IPv4 in IPv6); an IPv4 foreign
 //! network with plain IPv4 encapsulation; an IPv4 network behind a NAT
 //! (detected, UDP 4191 encapsulation); replayed and forged Binding Updates
-//! refused with 144 and 146 while the binding keeps working; and
-//! de-registration.
+//! refused with 144 and 146 while the binding keeps working;
+//! de-registration; and a registration that survives `kill -9` of anchord
+//! through the session store (`[store]`), forwarding again after the
+//! restart with no new Binding Update.
 //!
 //! Needs root; skipped with a message otherwise. Processes are ended by pid
 //! and the namespaces deleted by Drop guards, also when a test fails; a
@@ -169,4 +171,74 @@ fn replayed_and_forged_binding_updates_are_refused_and_change_nothing() {
         ensure!(d["replays"] == 1 && d["auth_failures"] == 1, "counters: {d}");
         net.alive()
     });
+}
+
+/// The fields of a binding that a restart must not change.
+fn identity(b: &Value) -> Value {
+    let keep =
+        ["session", "mn_id", "role", "state", "ipv4_hoa", "ipv6_hoa", "coa", "tunnel", "tunnel_remote", "sequence"];
+    Value::Object(keep.iter().map(|k| (k.to_string(), b[*k].clone())).collect())
+}
+
+#[test]
+fn a_registration_survives_kill_9_and_forwards_again_without_a_new_binding_update() {
+    let Some(_g) = guard() else { return };
+    let mut net = Net::new(Env::namespaces("anchor-dsmip6", "restart", true));
+    let mut cfg = net.demo_config();
+    cfg.remove("binding");
+    net.start_anchord(&cfg);
+    if let Err(e) = kill_and_restart_body(&mut net, &cfg) {
+        panic!("restart: {e}\n{}", net.report());
+    }
+}
+
+fn kill_and_restart_body(net: &mut Net, cfg: &toml::Table) -> Result<(), String> {
+    let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
+    let mut before = net.dsmip6_rows()?;
+    before.sort_by_key(|b| b["session"].as_u64());
+    let stats = net.stats()?;
+    ensure!(
+        stats["store"]["batches_committed"].as_u64().unwrap_or(0) >= 1,
+        "nothing committed to the store before the kill: {}",
+        stats["store"]
+    );
+
+    // kill -9: nothing is saved on the way out.
+    let mut child = net.env.daemon.take().ok_or("anchord is not running")?;
+    child.kill().map_err(|e| format!("kill -9 anchord: {e}"))?;
+    let status = child.wait().map_err(|e| e.to_string())?;
+    ensure!(!status.success(), "anchord exited cleanly after SIGKILL: {status}");
+    net.env.start_anchord(cfg);
+
+    // Both bindings are back as they were, with the lifetime they had left.
+    let mut after = net.dsmip6_rows()?;
+    after.sort_by_key(|b| b["session"].as_u64());
+    ensure!(after.len() == 2, "not two dsmip6 bindings after the restart: {after:?}");
+    for (a, b) in after.iter().zip(&before) {
+        ensure!(identity(a) == identity(b), "binding changed across the restart:\nbefore {b}\nafter  {a}");
+        let left = a["lifetime_left_s"].as_u64().unwrap_or(0);
+        ensure!(left > 0 && left <= b["lifetime_left_s"].as_u64().unwrap_or(0), "lifetime left {left} s: {a}");
+    }
+    let stats = net.stats()?;
+    ensure!(stats["store"]["restored_dsmip6"] == 1, "show stats store: {}", stats["store"]);
+
+    // Traffic to and from both home addresses resumes with no new BU.
+    net.ping("anc-cn", HOA)?;
+    net.ping("anc-cn", HOA4)?;
+    net.ping(MN_NS, CN_V6)?;
+    net.ping(MN_NS, CN_V4)?;
+    let stats = net.stats()?;
+    ensure!(stats["dsmip6"]["bu_received"] == 0, "a Binding Update reached the restarted anchord: {}", stats["dsmip6"]);
+
+    // The restored registration goes on: its sequence number and MESG-ID
+    // state came back, so a refresh is a renewal, not a new registration.
+    let ba = net.answer(m, "register", "ba")?;
+    ensure!(ba["status"] == 0, "refresh after the restart refused: {ba}");
+    let stats = net.stats()?;
+    ensure!(
+        stats["dsmip6"]["renewals"] == 1 && stats["dsmip6"]["registrations_created"] == 0,
+        "the refresh was not a renewal: {}",
+        stats["dsmip6"]
+    );
+    net.alive()
 }

@@ -3,7 +3,8 @@
 //! [`Ha6`] over the codec of [`crate::proto`] and [`crate::proto::dsmip6`].
 //!
 //! Files: `auth` (RFC 4285 MN-HA authenticator and MESG-ID, §11.3), `bu`
-//! (Binding Update processing, §11.1–§11.2), `golden` (scapy- and
+//! (Binding Update processing, §11.1–§11.2), `persist` (registrations to
+//! and from the session store's records), `golden` (scapy- and
 //! tshark-checked vectors in `testdata/`), `tests` (one test per rule).
 //! `docs/conformance/dsmip6.md` maps each rule to its test.
 //!
@@ -24,6 +25,7 @@ pub mod auth;
 mod bu;
 #[cfg(test)]
 mod golden;
+mod persist;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -41,6 +43,7 @@ use crate::proto::{BindingAck, MhMessage};
 
 pub use crate::mip4::ntp_of;
 pub use crate::proto::dsmip6::DSMIP6_PORT;
+pub use persist::Restored;
 
 /// NATKATIMEOUT (RFC 5555 §4.1): the default NAT keepalive refresh time.
 pub const NAT_KEEPALIVE_DEFAULT: u32 = 110;
@@ -369,6 +372,11 @@ pub struct Ha6 {
     timers: BTreeSet<(Instant, usize)>,
     next_id: u32,
     counters: Ha6Counters,
+    /// Registrations by their IPv6 binding's id (the session store's key).
+    by_v6_id: HashMap<u32, usize>,
+    /// IPv6 binding ids of the registrations created, changed or removed
+    /// since [`Ha6::take_changed`] (only once [`Ha6::track_changes`] ran).
+    changed: Option<BTreeSet<u32>>,
 }
 
 impl Ha6 {
@@ -408,6 +416,8 @@ impl Ha6 {
             timers: BTreeSet::new(),
             next_id: 0,
             counters: Ha6Counters::default(),
+            by_v6_id: HashMap::new(),
+            changed: None,
         }
     }
 
@@ -520,6 +530,8 @@ impl Ha6 {
         if let Some(old) = self.regs.remove(&reg.mn) {
             self.timers.remove(&(old.expires, old.mn));
             self.ids.remove(&old.v6.id);
+            self.by_v6_id.remove(&old.v6.id);
+            self.note_changed(old.v6.id);
             if let Some(b) = &old.v4 {
                 self.ids.remove(&b.id);
                 if let IpAddr::V4(a) = b.hoa {
@@ -528,6 +540,8 @@ impl Ha6 {
             }
         }
         self.ids.insert(reg.v6.id);
+        self.by_v6_id.insert(reg.v6.id, reg.mn);
+        self.note_changed(reg.v6.id);
         if let Some(b) = &reg.v4 {
             self.ids.insert(b.id);
             if let IpAddr::V4(a) = b.hoa {
@@ -544,6 +558,8 @@ impl Ha6 {
         let reg = self.regs.remove(&mn)?;
         self.timers.remove(&(reg.expires, mn));
         self.ids.remove(&reg.v6.id);
+        self.by_v6_id.remove(&reg.v6.id);
+        self.note_changed(reg.v6.id);
         out.push(Output::Owned { mn_id: reg.v6.mn_id.clone(), ipv4: None, ipv6: None });
         out.push(Output::Remove { id: reg.v6.id });
         if let Some(b) = &reg.v4 {

@@ -188,8 +188,10 @@ impl Signalling {
                     // A destination the forwarding table binds (a node on
                     // its home link behind a MAG, reached through the proxy
                     // binding's tunnel) goes into that tunnel, as the
-                    // workers would send it; any other is routed.
-                    match cp.send_into_tunnel(&packet) {
+                    // workers would send it; any other is routed. Either
+                    // way held until the changes are durable when
+                    // `store.sync_replies` says so.
+                    match self.send_reply_into_tunnel(cp, packet.clone()) {
                         Some(true) => continue,
                         Some(false) => {
                             // Its next hop is being resolved: again soon.
@@ -213,59 +215,20 @@ impl Signalling {
                     frame.extend_from_slice(&ethertype.to_be_bytes());
                     frame.extend_from_slice(&packet);
                     tracing::debug!(%dst, status = ba.status, seq = ba.seq, port, "sending binding acknowledgement");
-                    cp.send_now(port, &frame);
+                    self.send_reply(cp, port, frame);
                 }
                 Output::Install(b) => {
-                    let Some(glue) = self.dsmip6.as_ref() else { continue };
-                    let expires = glue
-                        .ha
-                        .registrations()
-                        .find(|r| r.v6.id == b.id || r.v4.as_ref().is_some_and(|v| v.id == b.id))
-                        .map(|r| r.expires);
-                    let mut spec = b.tunnel.spec();
-                    spec.port = fwd.port_towards(spec.remote).unwrap_or(0);
-                    spec.ttl = config.tunnel.ttl;
-                    spec.ecn_compat = config.tunnel.ecn == EcnMode::Compat;
-                    spec.path_mtu = config.ports.get(spec.port).map_or(1500, |p| config.tunnel.path_mtu(p));
-                    if spec.nested {
-                        // The outer tunnel (a proxy binding's, chosen per
-                        // packet) takes its headers from the same path MTU:
-                        // leave room for the largest, so that what is too
-                        // big is refused (ICMP) before the first header.
-                        spec.path_mtu = spec.path_mtu.saturating_sub(NESTED_OUTER_MAX);
-                    }
-                    spec.ipv6_over_ipv4_mtu = config.tunnel.ipv6_over_ipv4_mtu;
-                    let binding = Binding {
-                        id: 0,
-                        mn_id: b.mn_id.to_string(),
-                        role: "dsmip6",
-                        vrf: 0,
-                        ipv4_hoa: match b.hoa {
-                            IpAddr::V4(a) => Some(a),
-                            IpAddr::V6(_) => None,
-                        },
-                        hnps: Vec::new(),
-                        ipv6_hoa: match b.hoa {
-                            IpAddr::V6(a) => Some(a),
-                            IpAddr::V4(_) => None,
-                        },
-                        tunnel: 0,
-                        expires,
-                        state: "active",
-                    };
-                    let Some(glue) = self.dsmip6.as_mut() else { continue };
-                    match fwd.install(glue.installed.get(&b.id).copied(), binding, spec, now) {
-                        Ok(id) => {
-                            glue.installed.insert(b.id, id);
-                            hops_changed = true;
-                            // RFC 6275 §10.4.1 / RFC 5555 §4.5: answered
-                            // for on its home link while away.
-                            self.home_link_claim(HomeLinkOwner::Dsmip6(b.id), b.hoa, cp, config, now);
-                        }
-                        Err(e) => {
-                            glue.install_failures += 1;
-                            tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install: {e}");
-                        }
+                    let expires = self.dsmip6.as_ref().and_then(|glue| {
+                        glue.ha
+                            .registrations()
+                            .find(|r| r.v6.id == b.id || r.v4.as_ref().is_some_and(|v| v.id == b.id))
+                            .map(|r| r.expires)
+                    });
+                    if self.dsmip6_install_forwarding(&b, expires, fwd, config, now) {
+                        hops_changed = true;
+                        // RFC 6275 §10.4.1 / RFC 5555 §4.5: answered
+                        // for on its home link while away.
+                        self.home_link_claim(HomeLinkOwner::Dsmip6(b.id), b.hoa, cp, config, now);
                     }
                     if let IpAddr::V4(a) = b.hoa {
                         self.dsmip6_reserve_foreign(b.id, a);
@@ -304,6 +267,130 @@ impl Signalling {
         }
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
+        }
+    }
+
+    /// Binding `b`'s forwarding entry with its tunnel (installed or
+    /// replaced); false when the forwarding table refused it.
+    fn dsmip6_install_forwarding(
+        &mut self,
+        b: &dsmip6::Binding,
+        expires: Option<Instant>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) -> bool {
+        let mut spec = b.tunnel.spec();
+        spec.port = fwd.port_towards(spec.remote).unwrap_or(0);
+        spec.ttl = config.tunnel.ttl;
+        spec.ecn_compat = config.tunnel.ecn == EcnMode::Compat;
+        spec.path_mtu = config.ports.get(spec.port).map_or(1500, |p| config.tunnel.path_mtu(p));
+        if spec.nested {
+            // The outer tunnel (a proxy binding's, chosen per packet) takes
+            // its headers from the same path MTU: leave room for the
+            // largest, so that what is too big is refused (ICMP) before the
+            // first header.
+            spec.path_mtu = spec.path_mtu.saturating_sub(NESTED_OUTER_MAX);
+        }
+        spec.ipv6_over_ipv4_mtu = config.tunnel.ipv6_over_ipv4_mtu;
+        let binding = Binding {
+            id: 0,
+            mn_id: b.mn_id.to_string(),
+            role: "dsmip6",
+            vrf: 0,
+            ipv4_hoa: match b.hoa {
+                IpAddr::V4(a) => Some(a),
+                IpAddr::V6(_) => None,
+            },
+            hnps: Vec::new(),
+            ipv6_hoa: match b.hoa {
+                IpAddr::V6(a) => Some(a),
+                IpAddr::V4(_) => None,
+            },
+            tunnel: 0,
+            expires,
+            state: "active",
+        };
+        let Some(glue) = self.dsmip6.as_mut() else { return false };
+        match fwd.install(glue.installed.get(&b.id).copied(), binding, spec, now) {
+            Ok(id) => {
+                glue.installed.insert(b.id, id);
+                true
+            }
+            Err(e) => {
+                glue.install_failures += 1;
+                tracing::warn!(binding = b.id, mn_id = %b.mn_id, "cannot install: {e}");
+                false
+            }
+        }
+    }
+
+    /// A registration restored from the session store (signalling/persist.rs),
+    /// before the workers poll: the forwarding of the home addresses it
+    /// forwards, its IPv4 home address reserved in the other roles' pools,
+    /// and the LMA told which addresses the node holds itself (a PBU for
+    /// them makes a shadow binding, PROTOCOLS.md §11.4). The home-link
+    /// claims are made by [`Signalling::claim_restored`] once the control
+    /// plane runs.
+    pub(super) fn dsmip6_restored(
+        &mut self,
+        r: &dsmip6::Registration,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let (fwd4, fwd6) = r.forwarded();
+        for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
+            let forwarded = match b.hoa {
+                IpAddr::V4(a) => fwd4 == Some(a),
+                IpAddr::V6(a) => fwd6 == Some(a),
+            };
+            if forwarded {
+                self.dsmip6_install_forwarding(b, Some(r.expires), fwd, config, now);
+            }
+            if let IpAddr::V4(a) = b.hoa {
+                // The home agent holds the address in its own pool now: an
+                // LMA session's reservation there (an activated shadow
+                // restored before it) must not free it when it goes.
+                for e in self.lma_reserved_at_ha.values_mut() {
+                    if e.at_dsmip6 == Some(a) {
+                        e.at_dsmip6 = None;
+                    }
+                }
+                self.dsmip6_reserve_foreign(b.id, a);
+            }
+        }
+        if let Some(lma) = self.lma.as_mut() {
+            lma.set_mn_owned(&r.v6.mn_id, fwd4, fwd6);
+        }
+    }
+
+    /// (binding id, home address) of every home address the DSMIPv6
+    /// registrations forward (for the home-link claims after a restore).
+    pub(super) fn dsmip6_forwarded(&self) -> Vec<(u32, IpAddr)> {
+        let Some(glue) = &self.dsmip6 else { return Vec::new() };
+        let mut out = Vec::new();
+        for r in glue.ha.registrations() {
+            let (fwd4, fwd6) = r.forwarded();
+            for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
+                let forwarded = match b.hoa {
+                    IpAddr::V4(a) => fwd4 == Some(a),
+                    IpAddr::V6(a) => fwd6 == Some(a),
+                };
+                if forwarded && glue.installed.contains_key(&b.id) {
+                    out.push((b.id, b.hoa));
+                }
+            }
+        }
+        out
+    }
+
+    /// Acknowledgements whose tunnel had no next-hop MAC yet when their
+    /// batch was committed: sent again on the next ticks, as those of
+    /// [`Output::Send`].
+    pub(super) fn dsmip6_retry_later(&mut self, packets: Vec<Vec<u8>>, now: Instant) {
+        if let Some(g) = self.dsmip6.as_mut() {
+            g.retry.extend(packets.into_iter().map(|p| (now + RETRY_FOR, p)));
         }
     }
 

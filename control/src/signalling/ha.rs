@@ -900,7 +900,7 @@ impl Signalling {
 #[derive(Debug, Default)]
 pub(super) struct LmaReservation {
     held: Held,
-    at_dsmip6: Option<Ipv4Addr>,
+    pub(super) at_dsmip6: Option<Ipv4Addr>,
     /// Its forwarding is gone; released once the LMA frees the addresses.
     draining: bool,
 }
