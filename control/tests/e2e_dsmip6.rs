@@ -11,7 +11,9 @@
 //! network with plain IPv4 encapsulation; an IPv4 network behind a NAT
 //! (detected, UDP 4191 encapsulation); replayed and forged Binding Updates
 //! refused with 144 and 146 while the binding keeps working;
-//! de-registration; and a registration that survives `kill -9` of anchord
+//! de-registration; a home address on the anchor's home link, checked
+//! by duplicate address detection before the BA (134 while another node
+//! holds it); and a registration that survives `kill -9` of anchord
 //! through the session store (`[store]`), forwarding again after the
 //! restart with no new Binding Update.
 //!
@@ -26,7 +28,7 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
-use common::{guard, script, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
+use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
 
 const NAI: &str = "ds6@anchor.test";
 const HOA: &str = "2001:db8:300::10";
@@ -55,8 +57,15 @@ impl Net {
     /// Starts dsmip6.py for ds6@anchor.test with `extra` arguments (the
     /// care-of address among them), asking for an IPv4 home address.
     fn mn(&mut self, extra: &[&str]) -> Result<usize, String> {
+        self.mn_as((NAI, HOA, SPI, KEY), extra)
+    }
+
+    /// Starts dsmip6.py for the node (NAI, home address, SPI, key), as
+    /// [`Net::mn`].
+    fn mn_as(&mut self, node: (&str, &str, &str, &str), extra: &[&str]) -> Result<usize, String> {
+        let (nai, hoa, spi, key) = node;
         let script = script("sim/dsmip6.py");
-        let base = [&script[..], "--mn-id", NAI, "--hoa", HOA, "--spi", SPI, "--key", KEY, "--ha", HA, "--ha4", HA4];
+        let base = [&script[..], "--mn-id", nai, "--hoa", hoa, "--spi", spi, "--key", key, "--ha", HA, "--ha4", HA4];
         let args: Vec<String> = base
             .iter()
             .chain(&["--ipv4-hoa", "0.0.0.0", "--mn-ns", MN_NS])
@@ -66,6 +75,13 @@ impl Net {
         let sim = Sim::start(&self.env.dir, "mn", "anc-mag", &args)?;
         self.sims.push(sim);
         Ok(self.sims.len() - 1)
+    }
+
+    /// The `show proxy` row of `addr`, if listed.
+    fn proxy_row(&self, addr: &str) -> Result<Option<Value>, String> {
+        let rows = self.ctl(&["show", "proxy"])?;
+        let rows = rows.as_array().ok_or_else(|| format!("show proxy is not an array: {rows}"))?;
+        Ok(rows.iter().find(|r| r["ip"] == addr).cloned())
     }
 
     /// The `show bindings` rows of the DSMIPv6 home agent.
@@ -240,5 +256,70 @@ fn kill_and_restart_body(net: &mut Net, cfg: &toml::Table) -> Result<(), String>
         "the refresh was not a renewal: {}",
         stats["dsmip6"]
     );
+    net.alive()
+}
+
+/// A second node whose IPv6 home address lies on the home port's link
+/// (2001:db8:2::/64, made a home link below): the anchor answers for it
+/// there (proxy ND) while the node is away.
+const HL_NAI: &str = "ds6home@anchor.test";
+const HL_HOA: &str = "2001:db8:2::10";
+const HL_SPI: &str = "8449";
+const HL_KEY: &str = "4142434445464748494a4b4c4d4e4f5051525354";
+
+#[test]
+fn a_home_address_on_the_home_link_is_checked_by_dad_before_the_ba_and_refused_134_while_another_node_holds_it() {
+    let Some(_g) = guard() else { return };
+    let mut net = Net::new(Env::namespaces("anchor-dsmip6", "dad", true));
+    let mut cfg = net.demo_config();
+    cfg.remove("binding");
+    // demo.toml's home port as the home link, and the node on it.
+    let port = cfg["port"].as_array_mut().and_then(|ports| ports.get_mut(1)).and_then(|p| p.as_table_mut());
+    let port = port.expect("demo.toml has a second [[port]]");
+    assert_eq!(port["role"].as_str(), Some("home"));
+    port.insert("home_link".into(), toml::Value::Boolean(true));
+    let mut mn = toml::Table::new();
+    for (k, v) in [("mn_id", HL_NAI), ("home_address", HL_HOA), ("key", HL_KEY)] {
+        mn.insert(k.into(), v.into());
+    }
+    mn.insert("spi".into(), toml::Value::Integer(8449));
+    cfg["dsmip6"]["mn"].as_array_mut().expect("demo.toml has [[dsmip6.mn]]").push(toml::Value::Table(mn));
+    net.start_anchord(&cfg);
+    if let Err(e) = dad_body(&mut net) {
+        panic!("dad: {e}\n{}", net.report());
+    }
+}
+
+fn dad_body(net: &mut Net) -> Result<(), String> {
+    // The correspondent holds the node's home address on the home link.
+    net.sh(&["ip", "-n", "anc-cn", "addr", "add", &format!("{HL_HOA}/64"), "dev", "cn-home", "nodad"]);
+    let m = net.mn_as((HL_NAI, HL_HOA, HL_SPI, HL_KEY), &["--coa", COA6])?;
+    // RFC 6275 §10.3.1: DAD fails → 134, nothing installed or answered for.
+    let ba = net.answer(m, "register", "ba")?;
+    ensure!(ba["status"] == 134 && ba["auth_ok"] == true, "not refused with 134 (DAD failed): {ba}");
+    ensure!(net.dsmip6_rows()?.is_empty(), "a binding was installed: {:?}", net.dsmip6_rows()?);
+    ensure!(net.proxy_row(HL_HOA)?.is_none(), "the duplicate address is answered for");
+    let stats = net.stats()?;
+    ensure!(stats["dsmip6"]["dad_duplicates"] == 1, "stats: {}", stats["dsmip6"]);
+
+    // The other node lets it go: the next BU passes DAD and is accepted
+    // (the BA waited for it), and the address is defended on the home link.
+    net.sh(&["ip", "-n", "anc-cn", "addr", "del", &format!("{HL_HOA}/64"), "dev", "cn-home"]);
+    let ba = net.answer(m, "register", "ba")?;
+    ensure!(ba["status"] == 0, "not accepted once the address is free: {ba}");
+    net.sims[m].event("attached", Duration::from_secs(10))?;
+    wait_until(Duration::from_secs(10), "the home address answered for on the home link", || {
+        Ok(net.proxy_row(HL_HOA)?.filter(|r| r["state"] == "active"))
+    })?;
+    let row = net.proxy_row(HL_HOA)?.unwrap_or_default();
+    // Handed from the DAD run to the binding that took the address.
+    ensure!(row["owner"].as_str().is_some_and(|o| o.starts_with("dsmip6 binding")), "show proxy owner: {row}");
+    let rows = net.dsmip6_rows()?;
+    ensure!(rows.iter().any(|b| b["ipv6_hoa"] == HL_HOA && b["state"] == "active"), "bindings: {rows:?}");
+    // Reached from the home link through proxy ND and the tunnel.
+    net.ping("anc-cn", HL_HOA)?;
+    net.ping(MN_NS, CN_V6)?;
+    let stats = net.stats()?;
+    ensure!(stats["dsmip6"]["dad_started"] == 2, "stats: {}", stats["dsmip6"]);
     net.alive()
 }

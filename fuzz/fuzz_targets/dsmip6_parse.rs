@@ -124,6 +124,9 @@ fn check(ha: &Ha6, out: &[Output]) {
                 }
             }
             Output::AtHome { .. } => {}
+            // A home address on a home link waits for DAD: never one here
+            // (no home links configured).
+            Output::Dad { addr } => panic!("DAD for {addr} without a home link"),
         }
     }
     for reg in ha.registrations() {

@@ -6,15 +6,16 @@
 //! silent drop), RFC 4285 authentication (146) and MESG-ID (145, 144) — a
 //! Binding Update that fails these changes nothing but the replay state of
 //! an authenticated one — then the home registration rules (home address,
-//! sequence number 135, de-registration 133, F flag 129, lifetime), the
-//! IPv4 part (its result in the IPv4 Address Acknowledgement), the
-//! bindings, and the Binding Acknowledgement.
+//! sequence number 135, de-registration 133, F flag 129, duplicate address
+//! detection of a home address on a home link 134, lifetime), the IPv4 part
+//! (its result in the IPv4 Address Acknowledgement), the bindings, and the
+//! Binding Acknowledgement.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::auth::{self, auth_care_of, auth_option, mesg_id_mismatch_reply, mesg_id_valid, AUTHENTICATOR_LEN};
-use super::{ntp_of, Binding, CareOf, Ha6, Home, Output, Registration, Tunnel, NO_KEEPALIVES};
+use super::{ntp_of, Binding, CareOf, Ha6, Home, Output, PendingDad, Registration, Tunnel, NO_KEEPALIVES};
 use crate::proto::dsmip6::{ipv6_packet, udp4_packet, Framing, MhPacket};
 use crate::proto::options::{auth_subtype, find, mn_id_subtype};
 use crate::proto::{bu_flags, emit, ipv4_ack_status, status, BindingAck, BindingUpdate, MhMessage, MobilityOption};
@@ -41,8 +42,11 @@ struct Reply {
 }
 
 impl Ha6 {
+    /// One Binding Update: `raw` the whole packet (kept when it must wait
+    /// for DAD), `pkt` its parse.
     pub(super) fn handle_bu(
         &mut self,
+        raw: &[u8],
         pkt: &MhPacket,
         bu: &BindingUpdate,
         now: Instant,
@@ -161,8 +165,12 @@ impl Ha6 {
         }
 
         // RFC 4285 §6: MESG-ID required (145), timely and newer (144).
+        // A Binding Update run again with its DAD result passed this when
+        // it came (its MESG-ID is the last accepted one now).
         let ntp_now = ntp_of(wall);
+        let resumed = self.dad_result.is_some();
         match mesg_id {
+            _ if resumed => {}
             None if self.cfg.require_mesg_id => {
                 self.counters.mesg_id_missing += 1;
                 self.send_ba(&reply, status::MIPV6_MESG_ID_REQD, 0, None, out);
@@ -179,6 +187,11 @@ impl Ha6 {
                 self.last_mesg_id.insert(mn, ts);
             }
         }
+
+        // An authentic, timely Binding Update replaces one of the same node
+        // still waiting for DAD (the node moved on; that one goes
+        // unanswered).
+        let waiting = if resumed { None } else { self.dad_pending.remove(&mn) };
 
         // RFC 6275 §10.3.1: the home address must be this mobile node's.
         if hoa != sa.hoa {
@@ -237,6 +250,35 @@ impl Ha6 {
         if matches!(pkt.framing, Framing::Udp4 { .. }) && bu.flags & bu_flags::F != 0 && !self.cfg.accept_udp_forcing {
             self.send_ba(&reply, status::ADMINISTRATIVELY_PROHIBITED, 0, None, out);
             return;
+        }
+
+        // RFC 6275 §10.3.1: a home address on a home link we answer for
+        // goes through duplicate address detection before we start
+        // defending it (a new binding, or the node leaving its IPv6 home);
+        // the BA waits for the result, 134 when another node holds it, and
+        // then nothing is installed.
+        let defended = self.regs.get(&mn).is_some_and(|r| r.home != Home::Ipv6);
+        if !at_ipv6_home && !defended && self.on_home_link(hoa) {
+            match self.dad_result {
+                Some((a, true)) if a == hoa => {}
+                Some((a, false)) if a == hoa => {
+                    self.send_ba(&reply, status::DUPLICATE_ADDRESS_DETECTION_FAILED, 0, None, out);
+                    return;
+                }
+                _ => {
+                    // A retransmission while DAD runs starts nothing new.
+                    let since = match &waiting {
+                        Some(w) if w.addr == hoa => w.since,
+                        _ => {
+                            self.counters.dad_started += 1;
+                            out.push(Output::Dad { addr: hoa });
+                            now
+                        }
+                    };
+                    self.dad_pending.insert(mn, PendingDad { packet: raw.to_vec(), addr: hoa, since });
+                    return;
+                }
+            }
         }
 
         // Accepted: the lifetime, capped (RFC 6275 §10.3.1).

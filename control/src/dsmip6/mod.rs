@@ -99,6 +99,11 @@ pub struct Ha6Config {
     /// Whether a Binding Update without a MESG-ID option is refused with
     /// status 145 (RFC 4285 policy).
     pub require_mesg_id: bool,
+    /// The IPv6 subnets of our home links (ports with `home_link = true`),
+    /// as (prefix, length): an IPv6 home address in one goes through
+    /// duplicate address detection before its binding is accepted (RFC
+    /// 6275 §10.3.1, [`Output::Dad`]).
+    pub home_links: Vec<(Ipv6Addr, u8)>,
 }
 
 impl Default for Ha6Config {
@@ -112,6 +117,7 @@ impl Default for Ha6Config {
             accept_udp_forcing: true,
             replay_tolerance: REPLAY_TOLERANCE_DEFAULT,
             require_mesg_id: true,
+            home_links: Vec::new(),
         }
     }
 }
@@ -137,6 +143,12 @@ pub enum Output {
     /// (PROTOCOLS.md §11.4): its own binding for `addr` no longer forwards,
     /// and a shadow proxy binding holding `addr` takes over.
     AtHome { mn_id: Arc<str>, addr: IpAddr },
+    /// RFC 6275 §10.3.1: run duplicate address detection for home address
+    /// `addr` on its home link, then report it with [`Ha6::dad_done`]; the
+    /// Binding Update that asked for it is answered then (134 when another
+    /// node holds the address). A unique address is defended (proxy ND)
+    /// by the binding that takes it.
+    Dad { addr: Ipv6Addr },
 }
 
 /// Where a registered node is (draft-premec-mext-extended-home-link §5.2).
@@ -345,7 +357,27 @@ pub struct Ha6Counters {
     pub nat_detected: u64,
     /// Registrations that put the node on a home link (PROTOCOLS.md §11.4).
     pub at_home: u64,
+    /// Duplicate address detection runs asked for ([`Output::Dad`]).
+    pub dad_started: u64,
+    /// Home addresses another node on the home link holds (BA 134).
+    pub dad_duplicates: u64,
+    /// Binding Updates dropped because DAD gave no result in time.
+    pub dad_timeouts: u64,
 }
+
+/// A Binding Update waiting for duplicate address detection of its home
+/// address (RFC 6275 §10.3.1): run again, and answered, with the result.
+#[derive(Debug)]
+struct PendingDad {
+    /// The whole packet, as received.
+    packet: Vec<u8>,
+    addr: Ipv6Addr,
+    since: Instant,
+}
+
+/// How long a Binding Update waits for a DAD result before it is dropped
+/// (the node retransmits); DAD itself takes one RetransTimer (1 s).
+const DAD_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// The DSMIPv6 home agent: registrations and their indexes, the IPv4 pool,
 /// the replay state, timers.
@@ -377,6 +409,12 @@ pub struct Ha6 {
     /// IPv6 binding ids of the registrations created, changed or removed
     /// since [`Ha6::take_changed`] (only once [`Ha6::track_changes`] ran).
     changed: Option<BTreeSet<u32>>,
+    /// Binding Updates waiting for DAD, by mobile node (one each: a newer
+    /// authentic one replaces it).
+    dad_pending: HashMap<usize, PendingDad>,
+    /// While a waiting Binding Update is run again: its address and
+    /// whether DAD found it unique.
+    dad_result: Option<(Ipv6Addr, bool)>,
 }
 
 impl Ha6 {
@@ -418,6 +456,8 @@ impl Ha6 {
             counters: Ha6Counters::default(),
             by_v6_id: HashMap::new(),
             changed: None,
+            dad_pending: HashMap::new(),
+            dad_result: None,
         }
     }
 
@@ -440,7 +480,7 @@ impl Ha6 {
             MhMessage::BindingUpdate(bu) => {
                 self.counters.bu_received += 1;
                 let bu = bu.clone();
-                self.handle_bu(&pkt, &bu, now, wall, &mut out);
+                self.handle_bu(packet, &pkt, &bu, now, wall, &mut out);
             }
             _ => self.counters.unexpected += 1,
         }
@@ -451,6 +491,9 @@ impl Ha6 {
     /// §10.3.1: no message is sent on expiry).
     pub fn poll(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
+        let before = self.dad_pending.len();
+        self.dad_pending.retain(|_, p| now < p.since + DAD_WAIT_MAX);
+        self.counters.dad_timeouts += (before - self.dad_pending.len()) as u64;
         while let Some(&(at, mn)) = self.timers.first() {
             if at > now {
                 break;
@@ -466,7 +509,43 @@ impl Ha6 {
 
     /// The earliest time [`Ha6::poll`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.first().map(|(at, _)| *at)
+        let dad = self.dad_pending.values().map(|p| p.since + DAD_WAIT_MAX).min();
+        self.timers.first().map(|(at, _)| *at).into_iter().chain(dad).min()
+    }
+
+    /// The result of an [`Output::Dad`]: `unique` when no other node on
+    /// the home link answered for `addr`. The Binding Update that waited
+    /// for it is run again with the result and answered (RFC 6275
+    /// §10.3.1: 134 for a duplicate). A result nobody waits for (the node
+    /// sent another Binding Update meanwhile, or it timed out) does nothing.
+    pub fn dad_done(&mut self, addr: Ipv6Addr, unique: bool, now: Instant, wall: SystemTime) -> Vec<Output> {
+        let mut out = Vec::new();
+        if !unique {
+            self.counters.dad_duplicates += 1;
+        }
+        let Some(mn) = self.dad_pending.iter().find(|(_, p)| p.addr == addr).map(|(mn, _)| *mn) else {
+            return out;
+        };
+        let Some(p) = self.dad_pending.remove(&mn) else { return out };
+        // It parsed and was a Binding Update when it came.
+        if let Ok(pkt) = parse_packet(&p.packet) {
+            if let MhMessage::BindingUpdate(bu) = &pkt.msg {
+                let bu = bu.clone();
+                self.dad_result = Some((addr, unique));
+                self.handle_bu(&p.packet, &pkt, &bu, now, wall, &mut out);
+                self.dad_result = None;
+            }
+        }
+        out
+    }
+
+    /// Whether IPv6 home address `a` lies on one of our home links.
+    fn on_home_link(&self, a: Ipv6Addr) -> bool {
+        self.cfg.home_links.iter().any(|&(prefix, len)| {
+            let len = u32::from(len.min(128));
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            u128::from(a) & mask == u128::from(prefix) & mask
+        })
     }
 
     /// Every registration.

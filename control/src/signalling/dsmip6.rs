@@ -20,7 +20,7 @@ use dataplane::port::{Port, PuntRing};
 use dataplane::wire::ethernet::{self, ethertype};
 use serde_json::{json, Value};
 
-use super::ha::HomeLinkOwner;
+use super::ha::{HomeLinkClaim, HomeLinkOwner};
 use super::Signalling;
 use crate::dsmip6::{self, CareOf, Ha6, Ha6Config, MobileNode, Output};
 use crate::forwarding::{Binding, Forwarding};
@@ -76,6 +76,12 @@ impl Dsmip6Glue {
             accept_udp_forcing: d.udp_forcing,
             replay_tolerance: d.replay_tolerance,
             require_mesg_id: d.require_mesg_id,
+            home_links: config
+                .ports
+                .iter()
+                .filter(|p| p.home_link)
+                .flat_map(|p| p.ipv6.iter().map(|c| (c.addr, c.prefix_len)))
+                .collect(),
         };
         Some(Dsmip6Glue {
             ha: Ha6::new(cfg),
@@ -182,6 +188,9 @@ impl Signalling {
         now: Instant,
     ) {
         let mut hops_changed = false;
+        // DAD results known at once (an address already checked, or one
+        // that cannot be).
+        let mut decided: Vec<(std::net::Ipv6Addr, bool)> = Vec::new();
         for o in outputs {
             match o {
                 Output::Send { dst, packet, ba } => {
@@ -227,8 +236,17 @@ impl Signalling {
                     if self.dsmip6_install_forwarding(&b, expires, fwd, config, now) {
                         hops_changed = true;
                         // RFC 6275 §10.4.1 / RFC 5555 §4.5: answered
-                        // for on its home link while away.
-                        self.home_link_claim(HomeLinkOwner::Dsmip6(b.id), b.hoa, cp, config, now);
+                        // for on its home link while away; an IPv6 home
+                        // address that passed DAD for this registration
+                        // (Dsmip6Dad) is handed over as it is.
+                        let owner = HomeLinkOwner::Dsmip6(b.id);
+                        let checked = match b.hoa {
+                            IpAddr::V6(a) => self.home_link_transfer(HomeLinkOwner::Dsmip6Dad(a), owner, b.hoa),
+                            IpAddr::V4(_) => false,
+                        };
+                        if !checked {
+                            self.home_link_claim(owner, b.hoa, cp, config, now);
+                        }
                     }
                     if let IpAddr::V4(a) = b.hoa {
                         self.dsmip6_reserve_foreign(b.id, a);
@@ -255,6 +273,17 @@ impl Signalling {
                         self.apply(out, cp, fwd, config, now);
                     }
                 }
+                Output::Dad { addr } => {
+                    // RFC 6275 §10.3.1: DAD on the home link, answered
+                    // through home_link_dad_done; an address another
+                    // binding holds, or that cannot be checked, counts as
+                    // in use (134).
+                    match self.home_link_claim(HomeLinkOwner::Dsmip6Dad(addr), IpAddr::V6(addr), cp, config, now) {
+                        HomeLinkClaim::DadPending => {}
+                        HomeLinkClaim::Proxied | HomeLinkClaim::NotOnHomeLink => decided.push((addr, true)),
+                        HomeLinkClaim::HeldBy(_) | HomeLinkClaim::Refused(_) => decided.push((addr, false)),
+                    }
+                }
                 Output::Remove { id } => {
                     if let Some(fid) = self.dsmip6.as_mut().and_then(|g| g.installed.remove(&id)) {
                         fwd.remove(fid, now);
@@ -265,9 +294,30 @@ impl Signalling {
                 }
             }
         }
+        for (addr, unique) in decided {
+            self.dsmip6_dad_done(addr, unique, cp, fwd, config, now);
+        }
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
         }
+    }
+
+    /// A DAD result for a home address a Binding Update waits for: the
+    /// home agent answers it (and installs the binding when the address is
+    /// unique); what no binding took is withdrawn.
+    pub(super) fn dsmip6_dad_done<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        addr: std::net::Ipv6Addr,
+        unique: bool,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &mut Forwarding,
+        config: &Config,
+        now: Instant,
+    ) {
+        let Some(glue) = self.dsmip6.as_mut() else { return };
+        let out = glue.ha.dad_done(addr, unique, now, SystemTime::now());
+        self.apply_dsmip6(out, cp, fwd, config, now);
+        self.home_link_release(HomeLinkOwner::Dsmip6Dad(addr), cp, now);
     }
 
     /// Binding `b`'s forwarding entry with its tunnel (installed or
@@ -491,6 +541,9 @@ impl Signalling {
             "handoffs": c.handoffs,
             "deregistrations": c.deregistrations,
             "expired": c.expired,
+            "dad_started": c.dad_started,
+            "dad_duplicates": c.dad_duplicates,
+            "dad_timeouts": c.dad_timeouts,
             "registrations": glue.ha.registrations().count(),
             "unrouted_messages": glue.unrouted,
             "install_failures": glue.install_failures,

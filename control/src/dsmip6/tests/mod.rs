@@ -12,6 +12,7 @@
 
 mod authentication;
 mod churn;
+mod dad;
 mod home;
 mod ipv4;
 mod registration;
