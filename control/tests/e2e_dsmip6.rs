@@ -144,10 +144,22 @@ fn registered_round_trip(
 fn a_node_on_an_ipv6_foreign_network_reaches_the_correspondent_over_ipv6_and_ipv4() {
     run_test("v6-coa", |net| {
         let m = registered_round_trip(net, &["--coa", COA6], None, "ipip", COA6)?;
-        // De-registration: both bindings go.
+        // De-registration: the anchor is also the LMA here (the extended
+        // home link, PROTOCOLS.md §11.4), so both bindings are deprecated —
+        // forwarding nothing — and deleted after MinDelayBeforeBCEDelete
+        // (10 s in demo.toml).
         let ba = net.answer(m, "deregister", "ba")?;
         ensure!(ba["status"] == 0, "de-registration refused: {ba}");
-        ensure!(net.dsmip6_rows()?.is_empty(), "bindings left after de-registration");
+        let rows = net.dsmip6_rows()?;
+        ensure!(
+            rows.len() == 2 && rows.iter().all(|b| b["state"] == "deprecated" && b["tunnel"].is_null()),
+            "not two deprecated bindings after de-registration: {rows:?}"
+        );
+        wait_until(Duration::from_secs(20), "the deprecated bindings deleted", || {
+            Ok(net.dsmip6_rows()?.is_empty().then_some(()))
+        })?;
+        let stats = net.stats()?;
+        ensure!(stats["dsmip6"]["deleted_after_delay"] == 1, "stats: {}", stats["dsmip6"]);
         net.alive()
     });
 }

@@ -229,11 +229,10 @@ impl Ha6 {
         // that family's binding stops.
         let at_ipv6_home = care_of.addr() == IpAddr::V6(hoa) && ipv4_request.is_some();
         if bu.lifetime == 0 || (care_of.addr() == IpAddr::V6(hoa) && !at_ipv6_home) {
-            let Some(reg) = self.remove_registration(mn, out) else {
+            let Some(reg) = self.deregister(mn, bu.seq, now, out) else {
                 self.send_ba(&reply, status::NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE, 0, None, out);
                 return;
             };
-            self.counters.deregistrations += 1;
             let ack = ipv4_request.map(|(_, _, addr)| {
                 let bound = reg.v4.as_ref().and_then(|b| match b.hoa {
                     IpAddr::V4(a) => Some((a, b.prefix_len)),
@@ -257,7 +256,7 @@ impl Ha6 {
         // defending it (a new binding, or the node leaving its IPv6 home);
         // the BA waits for the result, 134 when another node holds it, and
         // then nothing is installed.
-        let defended = self.regs.get(&mn).is_some_and(|r| r.home != Home::Ipv6);
+        let defended = self.regs.get(&mn).is_some_and(|r| r.forwarded().1 == Some(hoa));
         if !at_ipv6_home && !defended && self.on_home_link(hoa) {
             match self.dad_result {
                 Some((a, true)) if a == hoa => {}
@@ -291,8 +290,12 @@ impl Ha6 {
         let away = care_of.tunnel(self.cfg.address);
         let name = self.mn_name(mn);
         let old = self.regs.get(&mn).cloned();
+        // A deprecated registration (de-registered, not deleted yet) comes
+        // back: its ids and addresses, but nothing of it forwards now.
+        let old_forwarded = old.as_ref().map(Registration::forwarded);
         match &old {
             None => self.counters.registrations_created += 1,
+            Some(o) if o.deprecated => self.counters.revived += 1,
             Some(o) if o.care_of.addr() != care_of.addr() => self.counters.handoffs += 1,
             Some(_) => self.counters.renewals += 1,
         }
@@ -368,11 +371,11 @@ impl Ha6 {
             None => self.new_id(),
         };
         let v6 = Binding { id: v6_id, mn_id: name.clone(), hoa: hoa.into(), prefix_len: 128, tunnel: v6_tunnel };
-        let old_home = old.as_ref().map(|o| o.home);
+        let old_home = old.as_ref().filter(|o| !o.deprecated).map(|o| o.home);
         // Each family's binding forwards unless the node is on its home
         // link; one that stops forwarding is removed (a shadow proxy
         // binding takes over), one that starts again is installed.
-        let was_fwd_v6 = old.is_some() && old_home != Some(Home::Ipv6);
+        let was_fwd_v6 = old_forwarded.is_some_and(|(_, v6)| v6.is_some());
         if home != Home::Ipv6 {
             if !was_fwd_v6 || old.as_ref().is_some_and(|o| o.v6 != v6) {
                 out.push(Output::Install(v6.clone()));
@@ -381,7 +384,8 @@ impl Ha6 {
             out.push(Output::Remove { id: v6.id });
         }
         if let Some(b) = &v4 {
-            let was_fwd_v4 = old_v4.as_ref().is_some_and(|o| o.id == b.id) && old_home != Some(Home::Ipv4);
+            let was_fwd_v4 =
+                old_v4.as_ref().is_some_and(|o| o.id == b.id) && old_forwarded.is_some_and(|(v4, _)| v4.is_some());
             if home != Home::Ipv4 {
                 if !was_fwd_v4 || old_v4.as_ref() != Some(b) {
                     out.push(Output::Install(b.clone()));
@@ -400,14 +404,58 @@ impl Ha6 {
                 out.push(Output::AtHome { mn_id: name.clone(), addr });
             }
         }
-        let reg = Registration { mn, seq: bu.seq, care_of, lifetime, expires: now + lifetime, v6, v4, home };
+        let reg = Registration {
+            mn,
+            seq: bu.seq,
+            care_of,
+            lifetime,
+            expires: now + lifetime,
+            v6,
+            v4,
+            home,
+            deprecated: false,
+        };
         let owned = reg.forwarded();
-        let old_owned = old.as_ref().map(Registration::forwarded);
+        let old_owned = old_forwarded;
         self.store(reg);
         if old_owned != Some(owned) {
             out.push(Output::Owned { mn_id: name, ipv4: owned.0, ipv6: owned.1 });
         }
         self.send_ba(&reply, status::ACCEPTED, units, ack, out);
+    }
+
+    /// RFC 6275 §10.3.2: a de-registration deletes the node's registration
+    /// (returned, `None` when it has none). Where the home agent is also
+    /// the LMA (PROTOCOLS.md §11.4, [`Ha6Config::deregistration_delay`]) it
+    /// is deprecated instead: its forwarding goes, its addresses stay, and
+    /// it is deleted after MinDelayBeforeBCEDelete unless a Binding Update
+    /// revives it first; a repeated de-registration changes nothing.
+    fn deregister(&mut self, mn: usize, seq: u16, now: Instant, out: &mut Vec<Output>) -> Option<Registration> {
+        let Some(delay) = self.cfg.deregistration_delay else {
+            let reg = self.remove_registration(mn, out)?;
+            self.counters.deregistrations += 1;
+            return Some(reg);
+        };
+        let mut reg = self.regs.get(&mn)?.clone();
+        reg.seq = seq;
+        if reg.deprecated {
+            // Its deletion stays where the first de-registration put it.
+            self.store(reg.clone());
+            return Some(reg);
+        }
+        self.counters.deregistrations += 1;
+        let (fwd4, fwd6) = reg.forwarded();
+        if fwd6.is_some() {
+            out.push(Output::Remove { id: reg.v6.id });
+        }
+        if let Some(b) = reg.v4.as_ref().filter(|_| fwd4.is_some()) {
+            out.push(Output::Remove { id: b.id });
+        }
+        out.push(Output::Owned { mn_id: reg.v6.mn_id.clone(), ipv4: None, ipv6: None });
+        reg.deprecated = true;
+        reg.expires = now + delay;
+        self.store(reg.clone());
+        Some(reg)
     }
 
     /// The IPv4 home address for a request (prefix length, P, address),

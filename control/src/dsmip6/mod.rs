@@ -104,6 +104,13 @@ pub struct Ha6Config {
     /// duplicate address detection before its binding is accepted (RFC
     /// 6275 §10.3.1, [`Output::Dad`]).
     pub home_links: Vec<(Ipv6Addr, u8)>,
+    /// MinDelayBeforeBCEDelete for a node's de-registration where the home
+    /// agent is also the LMA (the extended home link, PROTOCOLS.md §11.4:
+    /// "any de-registration (from MAG or MN): do not delete immediately;
+    /// mark deprecated and delete after MinDelayBeforeBCEDelete unless a
+    /// related mobility message arrives first"). `None`: deleted at once
+    /// (RFC 6275 §10.3.2).
+    pub deregistration_delay: Option<Duration>,
 }
 
 impl Default for Ha6Config {
@@ -118,6 +125,7 @@ impl Default for Ha6Config {
             replay_tolerance: REPLAY_TOLERANCE_DEFAULT,
             require_mesg_id: true,
             home_links: Vec::new(),
+            deregistration_delay: None,
         }
     }
 }
@@ -303,6 +311,10 @@ pub struct Registration {
     pub v4: Option<Binding>,
     /// Whether the node is on a home link, and of which family.
     pub home: Home,
+    /// De-registered, waiting [`Ha6Config::deregistration_delay`] before it
+    /// is deleted: nothing forwards, its addresses stay the node's, and a
+    /// Binding Update from the node revives it.
+    pub deprecated: bool,
 }
 
 impl Registration {
@@ -316,6 +328,9 @@ impl Registration {
             IpAddr::V6(a) => Some(a),
             IpAddr::V4(_) => None,
         };
+        if self.deprecated {
+            return (None, None);
+        }
         (v4.filter(|_| self.home != Home::Ipv4), v6.filter(|_| self.home != Home::Ipv6))
     }
 }
@@ -352,6 +367,10 @@ pub struct Ha6Counters {
     pub handoffs: u64,
     pub deregistrations: u64,
     pub expired: u64,
+    /// De-registered registrations deleted after the deprecation delay.
+    pub deleted_after_delay: u64,
+    /// Deprecated registrations a Binding Update revived.
+    pub revived: u64,
     /// Binding Updates over IPv4 whose care-of address differed from the
     /// outer source.
     pub nat_detected: u64,
@@ -499,9 +518,13 @@ impl Ha6 {
                 break;
             }
             self.timers.pop_first();
-            if self.regs.get(&mn).is_some_and(|r| r.expires <= now) {
+            if let Some(deprecated) = self.regs.get(&mn).filter(|r| r.expires <= now).map(|r| r.deprecated) {
                 self.remove_registration(mn, &mut out);
-                self.counters.expired += 1;
+                if deprecated {
+                    self.counters.deleted_after_delay += 1;
+                } else {
+                    self.counters.expired += 1;
+                }
             }
         }
         out

@@ -115,6 +115,7 @@ impl Ha6 {
             lifetime_ms: u64::try_from(r.lifetime.as_millis()).unwrap_or(u64::MAX),
             expires_ms: clock.wall_ms(r.expires),
             last_mesg_id: self.last_mesg_id.get(&r.mn).copied(),
+            deprecated: r.deprecated,
         })
     }
 
@@ -179,6 +180,7 @@ impl Ha6 {
             },
             v4,
             home,
+            deprecated: saved.deprecated,
         };
         self.next_id = self.next_id.max(saved.id).max(v4_id.unwrap_or(0));
         self.store(reg.clone());

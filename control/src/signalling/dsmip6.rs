@@ -21,10 +21,12 @@ use dataplane::wire::ethernet::{self, ethertype};
 use serde_json::{json, Value};
 
 use super::ha::{HomeLinkClaim, HomeLinkOwner};
-use super::Signalling;
+use super::{binding_of, Signalling};
 use crate::dsmip6::{self, CareOf, Ha6, Ha6Config, MobileNode, Output};
 use crate::forwarding::{Binding, Forwarding};
+use crate::pmip6::SessionState;
 use crate::punt::ControlPlane;
+use dataplane::tunnel::Tunnel;
 
 /// The DSMIPv6 home agent and what the glue keeps for it.
 pub(super) struct Dsmip6Glue {
@@ -82,6 +84,8 @@ impl Dsmip6Glue {
                 .filter(|p| p.home_link)
                 .flat_map(|p| p.ipv6.iter().map(|c| (c.addr, c.prefix_len)))
                 .collect(),
+            // The extended home link: the home agent is also the LMA.
+            deregistration_delay: config.lma.as_ref().map(|l| l.min_delay_before_bce_delete),
         };
         Some(Dsmip6Glue {
             ha: Ha6::new(cfg),
@@ -200,7 +204,21 @@ impl Signalling {
                     // workers would send it; any other is routed. Either
                     // way held until the changes are durable when
                     // `store.sync_replies` says so.
-                    match self.send_reply_into_tunnel(cp, packet.clone()) {
+                    //
+                    // A destination the node's own binding still forwards
+                    // is the node at home (the BA goes to the BU's source:
+                    // its home address): never into that binding's tunnel,
+                    // which leads to where the node was (a 135 to a stale
+                    // BU from home changes nothing). Through the shadow
+                    // proxy binding that holds the address when there is
+                    // one (a refusal changes nothing: not held), else routed
+                    // to its home link.
+                    let at_home = self.dsmip6_own_binding_holds(dst);
+                    if at_home && self.dsmip6_send_through_shadow(&packet, dst, cp, fwd, config, now) {
+                        continue;
+                    }
+                    let tunnelled = if at_home { None } else { self.send_reply_into_tunnel(cp, packet.clone()) };
+                    match tunnelled {
                         Some(true) => continue,
                         Some(false) => {
                             // Its next hop is being resolved: again soon.
@@ -300,6 +318,46 @@ impl Signalling {
         if hops_changed {
             cp.set_next_hops(fwd.wanted_neighbors());
         }
+    }
+
+    /// Whether `dst` is a home address a DSMIPv6 registration's own
+    /// binding forwards (to its care-of address).
+    fn dsmip6_own_binding_holds(&self, dst: IpAddr) -> bool {
+        let Some(g) = &self.dsmip6 else { return false };
+        match dst {
+            IpAddr::V6(a) => g.ha.registration(a).is_some_and(|r| r.forwarded().1 == Some(a)),
+            IpAddr::V4(a) => g.ha.registration_by_ipv4(a).is_some_and(|r| r.forwarded().0 == Some(a)),
+        }
+    }
+
+    /// Sends `packet` (to `dst`, a home address) through the tunnel of the
+    /// LMA's shadow binding holding `dst` (the node on its home link behind
+    /// that MAG, PROTOCOLS.md §11.4); false when there is none or its MAG
+    /// is not resolved.
+    fn dsmip6_send_through_shadow<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        packet: &[u8],
+        dst: IpAddr,
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &Forwarding,
+        config: &Config,
+        now: Instant,
+    ) -> bool {
+        let Some(lma) = self.lma.as_ref() else { return false };
+        let holds = |s: &&crate::pmip6::Session| match dst {
+            IpAddr::V4(a) => s.ipv4_hoa.is_some_and(|(h, _, _)| h == a),
+            IpAddr::V6(a) => s.hnps.iter().any(|p| p.segments()[..4] == a.segments()[..4]),
+        };
+        let Some(session) = lma.sessions().filter(|s| s.state == SessionState::Shadow).find(holds) else {
+            return false;
+        };
+        let (_, spec) = binding_of(session, fwd, config);
+        let Some((port, src_mac, mac)) = self.egress(spec.remote, cp, fwd, now) else { return false };
+        let sent = cp.send_through(port, packet, &Tunnel::new(spec, src_mac, Some(mac)));
+        if sent {
+            tracing::debug!(%dst, port, "binding acknowledgement to a node at home, through its shadow proxy binding");
+        }
+        sent
     }
 
     /// A DAD result for a home address a Binding Update waits for: the
@@ -411,7 +469,11 @@ impl Signalling {
             }
         }
         if let Some(lma) = self.lma.as_mut() {
-            lma.set_mn_owned(&r.v6.mn_id, fwd4, fwd6);
+            if fwd4.is_none() && fwd6.is_none() {
+                lma.clear_mn_owned(&r.v6.mn_id);
+            } else {
+                lma.set_mn_owned(&r.v6.mn_id, fwd4, fwd6);
+            }
         }
     }
 
@@ -518,7 +580,12 @@ impl Signalling {
     /// Registrations by role and state, for `show stats` `sessions`.
     pub(super) fn count_dsmip6(&self, counts: &mut std::collections::BTreeMap<(&'static str, &'static str), u64>) {
         if let Some(glue) = &self.dsmip6 {
-            *counts.entry(("dsmip6", "active")).or_default() += glue.ha.registrations().count() as u64;
+            for state in ["active", "deprecated"] {
+                counts.entry(("dsmip6", state)).or_default();
+            }
+            for r in glue.ha.registrations() {
+                *counts.entry(("dsmip6", if r.deprecated { "deprecated" } else { "active" })).or_default() += 1;
+            }
         }
     }
 
@@ -541,6 +608,8 @@ impl Signalling {
             "handoffs": c.handoffs,
             "deregistrations": c.deregistrations,
             "expired": c.expired,
+            "deleted_after_delay": c.deleted_after_delay,
+            "revived": c.revived,
             "dad_started": c.dad_started,
             "dad_duplicates": c.dad_duplicates,
             "dad_timeouts": c.dad_timeouts,

@@ -110,6 +110,9 @@ pub struct SavedRegistration6 {
     pub expires_ms: u64,
     /// The last accepted RFC 4285 MESG-ID (replay protection across the restart).
     pub last_mesg_id: Option<u64>,
+    /// De-registered, to be deleted at `expires_ms` (PROTOCOLS.md §11.4).
+    #[serde(default)]
+    pub deprecated: bool,
 }
 
 /// How a DSMIPv6 node is reached.

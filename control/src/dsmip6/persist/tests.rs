@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use super::super::tests::*;
-use super::super::DSMIP6_PORT;
+use super::super::{Ha6Config, DSMIP6_PORT};
 use super::*;
 use crate::proto::status;
 
@@ -177,4 +177,19 @@ fn a_node_at_its_ipv4_home_is_restored_at_home() {
     assert_eq!(reg.home, Home::Ipv4);
     assert!(reg.v6.tunnel.nested);
     assert_eq!(n.ha.registration(v6(MN_HOA)).unwrap().forwarded(), (None, Some(v6(MN_HOA))));
+}
+
+#[test]
+fn a_deprecated_registration_is_restored_deprecated_and_deleted_at_its_time() {
+    let mut h = Harness::with(Ha6Config { deregistration_delay: Some(secs(10)), ..config() });
+    h.send(Bu::new(MN_HOA, 1).ipv4_hoa("0.0.0.0"));
+    h.send(Bu::new(MN_HOA, 2).lifetime(0));
+    let saved = saved_all(&h);
+    assert!(saved[0].deprecated);
+    let (mut n, r) = restarted(&h, saved, secs(3));
+    let Restored::Active(reg) = &r[0] else { panic!("{r:?}") };
+    assert!(reg.deprecated);
+    assert_eq!(reg.forwarded(), (None, None), "nothing to install");
+    n.advance(secs(8));
+    assert!(n.ha.registration(v6(MN_HOA)).is_none());
 }

@@ -13,6 +13,7 @@
 mod authentication;
 mod churn;
 mod dad;
+mod deprecation;
 mod home;
 mod ipv4;
 mod registration;

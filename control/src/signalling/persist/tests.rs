@@ -210,6 +210,7 @@ fn registration6(expires_ms: u64) -> crate::store::SavedRegistration6 {
         lifetime_ms: 60_000,
         expires_ms,
         last_mesg_id: Some(1),
+        deprecated: false,
     }
 }
 
