@@ -577,11 +577,11 @@ impl Ha6 {
 
 /// A unicast routable IPv6 address: not unspecified, loopback, multicast
 /// or link-local.
-fn is_unicast_v6(a: Ipv6Addr) -> bool {
+pub(super) fn is_unicast_v6(a: Ipv6Addr) -> bool {
     !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// A unicast IPv4 address a host may hold.
-fn is_unicast(a: Ipv4Addr) -> bool {
+pub(super) fn is_unicast(a: Ipv4Addr) -> bool {
     !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() || a.octets()[0] >= 240)
 }

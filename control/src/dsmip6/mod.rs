@@ -38,8 +38,8 @@ use anchor_config::Ipv4Pool;
 use dataplane::tunnel::{TunnelKind, TunnelSpec};
 
 use crate::pool::Ipv4HoaPool;
-use crate::proto::dsmip6::{parse_packet, PacketError};
-use crate::proto::{BindingAck, MhMessage};
+use crate::proto::dsmip6::{framing_of, ipv6_packet, parse_packet, udp4_packet, Framing, PacketError};
+use crate::proto::{be_status, emit, BindingAck, BindingError, Checksum, MhMessage};
 
 pub use crate::mip4::ntp_of;
 pub use crate::proto::dsmip6::DSMIP6_PORT;
@@ -157,6 +157,10 @@ pub enum Output {
     /// node holds the address). A unique address is defended (proxy ND)
     /// by the binding that takes it.
     Dad { addr: Ipv6Addr },
+    /// Send a Binding Error (RFC 6275 §9.3.3) with `status`: `packet` a
+    /// whole IP packet to `dst`, the offending packet's source. Rate
+    /// limited by the control loop (RFC 6275 §9.2).
+    BindingError { dst: IpAddr, packet: Vec<u8>, status: u8 },
 }
 
 /// Where a registered node is (draft-premec-mext-extended-home-link §5.2).
@@ -382,6 +386,9 @@ pub struct Ha6Counters {
     pub dad_duplicates: u64,
     /// Binding Updates dropped because DAD gave no result in time.
     pub dad_timeouts: u64,
+    /// Binding Errors asked for, by status (1: no binding for the Home
+    /// Address option, 2: unrecognized MH Type).
+    pub binding_errors: BTreeMap<u8, u64>,
 }
 
 /// A Binding Update waiting for duplicate address detection of its home
@@ -492,6 +499,19 @@ impl Ha6 {
                     self.counters.malformed += 1;
                 }
                 tracing::debug!("dsmip6 packet refused: {e}");
+                // RFC 6275 §9.2: an unknown MH Type gets Binding Error 2
+                // (1 when its Home Address option names no binding, the
+                // option being processed first, §9.3.1).
+                if let PacketError::Mh(m) = e {
+                    if let (Some(status), Ok(framing)) = (m.binding_error_status(), framing_of(packet)) {
+                        let status = if self.unknown_home_address(&framing) {
+                            be_status::UNKNOWN_BINDING_FOR_HOME_ADDRESS_DEST_OPTION
+                        } else {
+                            status
+                        };
+                        self.binding_error(framing, status, &mut out);
+                    }
+                }
                 return out;
             }
         };
@@ -501,9 +521,65 @@ impl Ha6 {
                 let bu = bu.clone();
                 self.handle_bu(packet, &pkt, &bu, now, wall, &mut out);
             }
-            _ => self.counters.unexpected += 1,
+            _ => {
+                self.counters.unexpected += 1;
+                // RFC 6275 §9.3.1: a Home Address option (outside a
+                // Binding Update) for which there is no binding → Binding
+                // Error 1.
+                if self.unknown_home_address(&pkt.framing) {
+                    let status = be_status::UNKNOWN_BINDING_FOR_HOME_ADDRESS_DEST_OPTION;
+                    self.binding_error(pkt.framing, status, &mut out);
+                }
+            }
         }
         out
+    }
+
+    /// Whether `framing` carries a Home Address option for which there is
+    /// no binding with the packet's source as care-of address (RFC 6275
+    /// §9.3.1).
+    fn unknown_home_address(&self, framing: &Framing) -> bool {
+        let Framing::Ipv6 { src, home_address: Some(h), .. } = *framing else { return false };
+        !self.registration(h).is_some_and(|r| r.forwarded().1 == Some(h) && r.care_of.addr() == IpAddr::V6(src))
+    }
+
+    /// Asks for a Binding Error with `status` to the source of the packet
+    /// `framing` describes (RFC 6275 §9.3.3: to its source address, the
+    /// care-of address when it carried a Home Address option, whose
+    /// address goes in the message; no routing header), from our address;
+    /// over IPv4 | UDP 4191 back to where it came from. Nothing for a
+    /// packet not sent to us or from a source no answer can reach.
+    fn binding_error(&mut self, framing: Framing, status: u8, out: &mut Vec<Output>) {
+        let ha = self.cfg.address;
+        let (dst, packet) = match framing {
+            Framing::Ipv6 { src, dst, home_address, .. } => {
+                if dst != ha || !bu::is_unicast_v6(src) {
+                    return;
+                }
+                let msg = BindingError { status, home_address: home_address.unwrap_or(Ipv6Addr::UNSPECIFIED) };
+                let mh = emit(&MhMessage::BindingError(msg), Checksum::Ipv6 { src: ha, dst: src });
+                (IpAddr::V6(src), ipv6_packet(ha, src, None, &mh))
+            }
+            Framing::Udp4 { src, dst, src_port, dst_port, inner_src, inner_dst } => {
+                if inner_dst != ha || dst_port != DSMIP6_PORT || !bu::is_unicast(src) {
+                    return;
+                }
+                let back = Framing::Udp4 {
+                    src: dst,
+                    dst: src,
+                    src_port: dst_port,
+                    dst_port: src_port,
+                    inner_src: ha,
+                    inner_dst: inner_src,
+                };
+                let msg = BindingError { status, home_address: Ipv6Addr::UNSPECIFIED };
+                let mh = emit(&MhMessage::BindingError(msg), back.checksum());
+                let Some(p) = udp4_packet(&back, &mh) else { return };
+                (IpAddr::V4(src), p)
+            }
+        };
+        *self.counters.binding_errors.entry(status).or_default() += 1;
+        out.push(Output::BindingError { dst, packet, status });
     }
 
     /// Registrations whose lifetime ended by `now` go, silently (RFC 6275

@@ -42,6 +42,8 @@ pub(super) struct Dsmip6Glue {
     unrouted: u64,
     /// Bindings the forwarding table refused.
     install_failures: u64,
+    /// Binding Errors over the rate limit, not sent.
+    binding_errors_rate_limited: u64,
     /// Acknowledgements whose tunnel had no next-hop MAC yet (a proxy
     /// binding just activated): sent again on the next ticks, until
     /// [`RETRY_FOR`] has passed.
@@ -94,6 +96,7 @@ impl Dsmip6Glue {
             malformed: 0,
             unrouted: 0,
             install_failures: 0,
+            binding_errors_rate_limited: 0,
             retry: Vec::new(),
         })
     }
@@ -290,6 +293,31 @@ impl Signalling {
                         let out = lma.activate_shadow(addr, now, SystemTime::now());
                         self.apply(out, cp, fwd, config, now);
                     }
+                }
+                Output::BindingError { dst, packet, status } => {
+                    // RFC 6275 §9.2: rate limited (one budget with the
+                    // LMA's Binding Errors); it changes nothing, so it
+                    // waits for no commit.
+                    if !self.binding_error_allowed(now) {
+                        if let Some(g) = self.dsmip6.as_mut() {
+                            g.binding_errors_rate_limited += 1;
+                        }
+                        continue;
+                    }
+                    let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
+                        if let Some(g) = self.dsmip6.as_mut() {
+                            g.unrouted += 1;
+                        }
+                        continue;
+                    };
+                    let ethertype = if dst.is_ipv4() { ethertype::IPV4 } else { ethertype::IPV6 };
+                    let mut frame = Vec::with_capacity(14 + packet.len());
+                    frame.extend_from_slice(&mac.0);
+                    frame.extend_from_slice(&src_mac.0);
+                    frame.extend_from_slice(&ethertype.to_be_bytes());
+                    frame.extend_from_slice(&packet);
+                    tracing::debug!(%dst, status, port, "sending binding error");
+                    cp.send_now(port, &frame);
                 }
                 Output::Dad { addr } => {
                     // RFC 6275 §10.3.1: DAD on the home link, answered
@@ -613,9 +641,72 @@ impl Signalling {
             "dad_started": c.dad_started,
             "dad_duplicates": c.dad_duplicates,
             "dad_timeouts": c.dad_timeouts,
+            "binding_errors": c.binding_errors.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+            "binding_errors_rate_limited": glue.binding_errors_rate_limited,
             "registrations": glue.ha.registrations().count(),
             "unrouted_messages": glue.unrouted,
             "install_failures": glue.install_failures,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv6Addr;
+    use std::path::Path;
+
+    use dataplane::counters::WorkerCounters;
+    use dataplane::port::mem::{MemBuf, MemPort, MemRing};
+    use dataplane::port::{PortId, QueueId};
+    use dataplane::route::StatePublisher;
+
+    use super::*;
+    use crate::proto::dsmip6::ipv6_packet_with_home_address;
+    use crate::proto::header::Packet;
+    use crate::proto::Checksum;
+
+    #[test]
+    fn binding_errors_are_rate_limited_to_ten_a_second() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+        let config = anchor_config::load(&path).expect("config/demo.toml loads");
+        let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
+        let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
+        let counters = WorkerCounters::default();
+        let addrs = crate::neigh::testutil::ports();
+        let mut cp = ControlPlane::new(
+            &ports,
+            &addrs,
+            &rings,
+            QueueId(1),
+            crate::neigh::testutil::neighbors(),
+            &counters,
+            vec![],
+            StatePublisher::new(Default::default()),
+            dataplane::fib::new(64, 1).1,
+        );
+        let mut fwd = Forwarding::new(
+            &config,
+            vec![Default::default(), Default::default()],
+            dataplane::fib::new(64, 1).0,
+            StatePublisher::new(Default::default()),
+        )
+        .unwrap();
+        let now = Instant::now();
+        let mut s = Signalling::new(&config, now);
+        // An unknown MH Type (99) with a Home Address option, from
+        // 2001:db8:1::2 to the home agent of demo.toml.
+        let (coa, ha, hoa): (Ipv6Addr, Ipv6Addr, Ipv6Addr) =
+            ("2001:db8:1::2".parse().unwrap(), "2001:db8:1::1".parse().unwrap(), "2001:db8:300::10".parse().unwrap());
+        let mut mh = vec![59, 1, 99, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        Packet::new_checked(&mut mh[..]).unwrap().fill_checksum(Checksum::Ipv6 { src: hoa, dst: ha });
+        let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x86, 0xdd];
+        frame.extend(ipv6_packet_with_home_address(coa, ha, hoa, &mh));
+        s.receive(vec![(0, frame.clone()); 15], &mut cp, &mut fwd, &config, now);
+        assert_eq!(ports[0].take_tx().len(), 10, "ten Binding Errors in the first second");
+        assert_eq!(s.dsmip6_stats_json()["binding_errors_rate_limited"], 5);
+        assert_eq!(s.dsmip6_stats_json()["binding_errors"]["1"], 15);
+        // A second later there is room again.
+        s.receive(vec![(0, frame)], &mut cp, &mut fwd, &config, now + std::time::Duration::from_millis(1001));
+        assert_eq!(ports[0].take_tx().len(), 1);
     }
 }

@@ -11,6 +11,7 @@
 //! from the packets the home agent sends.
 
 mod authentication;
+mod binding_error;
 mod churn;
 mod dad;
 mod deprecation;
