@@ -13,7 +13,8 @@
 //! refused with 144 and 146 while the binding keeps working;
 //! de-registration; a home address on the anchor's home link, checked
 //! by duplicate address detection before the BA (134 while another node
-//! holds it); and a registration that survives `kill -9` of anchord
+//! holds it); Binding Errors for a Mobility Header the home agent does not
+//! know; and a registration that survives `kill -9` of anchord
 //! through the session store (`[store]`), forwarding again after the
 //! restart with no new Binding Update.
 //!
@@ -334,4 +335,33 @@ fn dad_body(net: &mut Net) -> Result<(), String> {
     let stats = net.stats()?;
     ensure!(stats["dsmip6"]["dad_started"] == 2, "stats: {}", stats["dsmip6"]);
     net.alive()
+}
+
+#[test]
+fn an_unknown_mobility_header_gets_a_binding_error_and_changes_nothing() {
+    run_test("binding-error", |net| {
+        let m = net.mn(&["--coa", COA6])?;
+        // RFC 6275 §9.3.1: its Home Address option names no binding yet → 1.
+        let be = net.answer(m, "unknown-mh 99", "be")?;
+        ensure!(
+            be["status"] == 1 && be["home_address"] == HOA && be["checksum_ok"] == true && be["source"] == HA,
+            "not Binding Error 1 for the home address from the home agent: {be}"
+        );
+        // Registered from that care-of address: the MH Type itself → 2
+        // (RFC 6275 §9.2), and the binding is untouched.
+        let ba = net.answer(m, "register", "ba")?;
+        ensure!(ba["status"] == 0, "registration refused: {ba}");
+        net.sims[m].event("attached", Duration::from_secs(10))?;
+        let be = net.answer(m, "unknown-mh 99", "be")?;
+        ensure!(
+            be["status"] == 2 && be["home_address"] == HOA && be["checksum_ok"] == true,
+            "not Binding Error 2: {be}"
+        );
+        net.ping(MN_NS, CN_V6)?;
+        let stats = net.stats()?;
+        let d = &stats["dsmip6"];
+        ensure!(d["binding_errors"]["1"] == 1 && d["binding_errors"]["2"] == 1, "counters: {d}");
+        ensure!(d["registrations_created"] == 1 && d["registrations"] == 1, "counters: {d}");
+        net.alive()
+    });
 }
