@@ -154,6 +154,7 @@ fn run_with_eal(eal: &Eal, config: &Config, stop: &Arc<AtomicBool>, started: Ins
         tracing::info!(
             pmip6 = r.lma,
             ha = r.ha,
+            dsmip6 = r.dsmip6,
             expired = r.expired,
             conflicts = r.conflicts,
             restart_counter,
