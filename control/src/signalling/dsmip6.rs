@@ -336,7 +336,13 @@ impl Signalling {
                         hops_changed = true;
                     }
                     self.home_link_release(HomeLinkOwner::Dsmip6(id), cp, now);
-                    self.dsmip6_release_foreign(id);
+                    // A de-registered (deprecated) registration still holds
+                    // its IPv4 home address until it is deleted
+                    // (PROTOCOLS.md §11.4): the other roles must not hand
+                    // it out meanwhile.
+                    if !self.dsmip6_held_while_deprecated(id) {
+                        self.dsmip6_release_foreign(id);
+                    }
                 }
             }
         }
@@ -534,6 +540,15 @@ impl Signalling {
         }
     }
 
+    /// Whether IPv4 binding `id`'s home address is still held by a
+    /// deprecated registration (its reservation in the other roles' pools
+    /// stays until the registration is deleted).
+    fn dsmip6_held_while_deprecated(&self, id: u32) -> bool {
+        let Some(g) = &self.dsmip6 else { return false };
+        let Some(f) = g.reserved.get(&id) else { return false };
+        g.ha.registration_by_ipv4(f.addr).is_some_and(|r| r.deprecated && r.v4.as_ref().is_some_and(|b| b.id == id))
+    }
+
     /// Reserves a DSMIPv6 binding's IPv4 home address in the LMA's and the
     /// MIPv4 home agent's pools (one address space).
     fn dsmip6_reserve_foreign(&mut self, id: u32, addr: Ipv4Addr) {
@@ -708,5 +723,62 @@ mod tests {
         // A second later there is room again.
         s.receive(vec![(0, frame)], &mut cp, &mut fwd, &config, now + std::time::Duration::from_millis(1001));
         assert_eq!(ports[0].take_tx().len(), 1);
+    }
+    #[test]
+    fn a_deprecated_registration_keeps_its_ipv4_home_address_reserved_in_the_other_roles_pools_until_deleted() {
+        use crate::dsmip6::tests::{Bu, MesgId, Via};
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
+        let config = anchor_config::load(&path).expect("config/demo.toml loads");
+        let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
+        let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
+        let counters = WorkerCounters::default();
+        let addrs = crate::neigh::testutil::ports();
+        let mut cp = ControlPlane::new(
+            &ports,
+            &addrs,
+            &rings,
+            QueueId(1),
+            crate::neigh::testutil::neighbors(),
+            &counters,
+            vec![],
+            StatePublisher::new(Default::default()),
+            dataplane::fib::new(64, 1).1,
+        );
+        let mut fwd = Forwarding::new(
+            &config,
+            vec![Default::default(), Default::default()],
+            dataplane::fib::new(64, 1).0,
+            StatePublisher::new(Default::default()),
+        )
+        .unwrap();
+        let now = Instant::now();
+        let mut s = Signalling::new(&config, now);
+        // ds6@anchor.test of demo.toml (static IPv4 home address
+        // 203.0.113.201) from 2001:db8:1::2; demo.toml has [lma], so a
+        // de-registration deprecates for MinDelayBeforeBCEDelete (10 s).
+        let bu = |seq: u16, lifetime: u16| {
+            let mut bu = Bu::new("2001:db8:300::10", seq)
+                .via(Via::Ipv6 { coa: "2001:db8:1::2".parse().unwrap() })
+                .ipv4_hoa("0.0.0.0")
+                .lifetime(lifetime)
+                .mesg_id(MesgId::Value(crate::dsmip6::ntp_of(SystemTime::now()) + u64::from(seq)));
+            bu.key = (0x21..=0x34).collect();
+            bu.spi = 8448;
+            bu.ha = "2001:db8:1::1".parse().unwrap();
+            let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x86, 0xdd];
+            frame.extend(bu.packet());
+            frame
+        };
+        let hoa4: Ipv4Addr = "203.0.113.201".parse().unwrap();
+        let at_lma = |s: &Signalling| s.lma.as_ref().unwrap().pools().1.is_in_use(hoa4);
+        s.receive(vec![(0, bu(1, 100))], &mut cp, &mut fwd, &config, now);
+        assert_eq!(s.dsmip6.as_ref().unwrap().ha.registrations().count(), 1);
+        assert!(at_lma(&s), "registered: reserved at the LMA");
+        s.receive(vec![(0, bu(2, 0))], &mut cp, &mut fwd, &config, now);
+        assert!(s.dsmip6.as_ref().unwrap().ha.registrations().all(|r| r.deprecated));
+        assert!(at_lma(&s), "deprecated: still reserved at the LMA");
+        s.poll(&mut cp, &mut fwd, &config, now + std::time::Duration::from_secs(11));
+        assert_eq!(s.dsmip6.as_ref().unwrap().ha.registrations().count(), 0);
+        assert!(!at_lma(&s), "deleted: released");
     }
 }
