@@ -186,9 +186,9 @@ pub struct MetricsConfig {
 pub struct StoreConfig {
     /// The database file; `None` (`path = ""`) = nothing is persisted.
     pub path: Option<PathBuf>,
-    /// A PBA / Registration Reply is sent only once the change it
-    /// announces is committed (batched): a peer never holds a binding the
-    /// anchor would forget in a crash.
+    /// A PBA / Registration Reply / Binding Acknowledgement is sent only
+    /// once the change it announces is committed (batched): a peer never
+    /// holds a binding the anchor would forget in a crash.
     pub sync_replies: bool,
     /// How long changes may wait before they are committed together.
     pub batch_interval: Duration,

@@ -248,6 +248,7 @@ fn run_with_eal(
         tracing::info!(
             pmip6 = r.lma,
             ha = r.ha,
+            dsmip6 = r.dsmip6,
             expired = r.expired,
             conflicts = r.conflicts,
             restart_counter,

@@ -12,7 +12,8 @@ use dataplane::pipeline::worker::{self, punt_reason};
 use dataplane::pipeline::{classify, Verdict};
 use dataplane::port::{PacketBuf, Port, PuntRing, QueueId, BURST_MAX};
 use dataplane::route::{ForwardingState, RouteMiss, StatePublisher};
-use dataplane::tunnel::encap::encapsulate_oversize;
+use dataplane::tunnel::encap::{encapsulate, encapsulate_oversize};
+use dataplane::tunnel::Tunnel;
 
 use crate::icmp_error::{self, IcmpError};
 use crate::neigh::{Neighbors, Punted};
@@ -167,6 +168,26 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         }
     }
 
+    /// Sends `packet` (an IP packet) inside tunnel `t` (its template holds
+    /// the Ethernet header to the next hop) on `port`, now: for a tunnel
+    /// that is in no forwarding entry (a shadow proxy binding's, PROTOCOLS.md
+    /// §11.4). False when the packet does not fit or no buffer is free.
+    pub fn send_through(&mut self, port: usize, packet: &[u8], t: &Tunnel) -> bool {
+        let Some((_, dst)) = ip_endpoints(packet) else { return false };
+        let ethertype: [u8; 2] = if dst.is_ipv4() { [0x08, 0x00] } else { [0x86, 0xdd] };
+        let l2 = [[0u8; 12].as_slice(), &ethertype].concat();
+        if port >= self.pending.len() {
+            return false;
+        }
+        let Some(mut b) = self.buffer(0, &l2, packet) else { return false };
+        if encapsulate(&mut b, 14, t, &mut self.ip_id).is_err() {
+            return false;
+        }
+        self.pending[port].push(Some(b));
+        self.flush();
+        true
+    }
+
     /// The neighbour table, for resolving where signalling goes.
     pub fn neighbors_mut(&mut self) -> &mut Neighbors {
         &mut self.neigh
@@ -302,6 +323,12 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
         }
         self.flush();
         total
+    }
+
+    /// Whether the forwarding table binds `a` (what
+    /// [`ControlPlane::send_into_tunnel`] looks for).
+    pub fn binds(&self, a: IpAddr) -> bool {
+        self.lookup(a).is_some()
     }
 
     fn lookup(&self, a: IpAddr) -> Option<FibEntry> {

@@ -227,6 +227,34 @@ fn the_node_at_its_ipv4_home_behind_a_mag_activates_the_shadow_and_is_reached_th
 }
 
 #[test]
+fn a_stale_binding_update_from_home_is_answered_135_at_home_not_at_the_old_care_of_address() {
+    run_test("walk1-stale", 90, |net| {
+        let (_, away_seq) = away_then_shadow(net)?;
+        // At home, the node's first BU reuses the sequence number its away
+        // registration was accepted with: 135. The node's own binding still
+        // forwards its address to where it was; the BA must reach it at
+        // home, through the MAG (the shadow proxy binding's tunnel), so
+        // that it can take the number and register (RFC 6275 §11.7.3).
+        // (--seq is the number before the first BU.)
+        let seq = ((away_seq + 0xffff) & 0xffff).to_string();
+        let args = ["--coa", HOA4, "--ipv4-hoa", HOA4, "--on-ipv4-home-link", "--tun", "mn6", "--seq", &seq];
+        let home = net.node("home", MN_NS, &args)?;
+        let ba = net.answer(home, "register", "ba")?;
+        ensure!(
+            ba["status"] == 135 && ba["seq"] == away_seq && ba["auth_ok"] == true && ba["tries"] == 1,
+            "the stale BU from home is not answered 135 at home: {ba}"
+        );
+        let ba = net.sims[home]
+            .wait("the BA after the resync", Duration::from_secs(15), |e| e["event"] == "ba" && e["resync"] == true)?;
+        ensure!(ba["status"] == 0, "not accepted after taking the home agent's number: {ba}");
+        net.sims[home].event("attached", Duration::from_secs(10))?;
+        net.ping(MN_NS, CN_V4)?;
+        net.ping("anc-cn", HOA)?;
+        net.alive()
+    });
+}
+
+#[test]
 fn a_shadow_binding_the_node_never_activates_is_revoked_at_the_mag_by_bri() {
     run_test("walk1-timeout", 3, |net| {
         let (mag, _) = away_then_shadow(net)?;

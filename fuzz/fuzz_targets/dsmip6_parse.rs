@@ -124,6 +124,17 @@ fn check(ha: &Ha6, out: &[Output]) {
                 }
             }
             Output::AtHome { .. } => {}
+            // A home address on a home link waits for DAD: never one here
+            // (no home links configured).
+            Output::Dad { addr } => panic!("DAD for {addr} without a home link"),
+            Output::BindingError { packet, status, .. } => {
+                let p = parse_packet(packet).expect("a Binding Error the home agent sends parses");
+                assert!(
+                    matches!(&p.msg, MhMessage::BindingError(b) if b.status == *status),
+                    "not the Binding Error asked for: {:?}",
+                    p.msg
+                );
+            }
         }
     }
     for reg in ha.registrations() {

@@ -125,6 +125,12 @@ one JSON event per line on stdout:
                         (cmd "forge")
   keepalive             a NAT keepalive (a refreshing BU) now: "keepalive",
                         then "ba" (cmd "keepalive")
+  unknown-mh TYPE       (IPv6 care-of address only) a Mobility Header of
+                        TYPE (one the home agent does not know) with the
+                        Home Address option, as a BU travels; the home
+                        agent answers with a Binding Error: "be" (cmd
+                        "unknown-mh", status, home_address, checksum_ok,
+                        source)
   quit                  "exit"
 
 Events: "ready" (coa, transport "ipv6"|"ipv4", port, hoa, ha, ha4, home);
@@ -169,7 +175,7 @@ import tunnel_peer as tp  # noqa: E402  (TUN, raw tunnels, checksums)
 
 DSMIP6_PORT = 4191
 NH_IPV4, NH_IPV6, NH_UDP, NH_ROUTING, NH_DSTOPTS, NH_MH, NH_NONE = 4, 41, 17, 43, 60, 135, 59
-MH_BU, MH_BA = 5, 6
+MH_BU, MH_BA, MH_BE = 5, 6, 7
 HOME_ADDRESS_OPTION = 201  # RFC 6275 §6.3, alignment 8n+6
 BU_A, BU_H, BU_F = 0x8000, 0x4000, 0x0100
 OPT_PAD1, OPT_PADN, OPT_ALT_COA, OPT_MN_ID, OPT_AUTH, OPT_MESG_ID = 0, 1, 3, 8, 9, 10
@@ -591,8 +597,35 @@ class Node:
                 return seq, sent_mesg
         return None
 
+    def send_unknown_mh(self, mh_type):
+        """A Mobility Header of `mh_type` (no options), from the care-of
+        address with the Home Address option, checksummed over the home
+        address (RFC 6275 §6.1.1)."""
+        a = self.a
+        if self.v4 or self.home == "ipv6":
+            emit("error", what="unknown-mh needs an IPv6 care-of address")
+            return
+        hoa16, ha16 = a.hoa.packed, a.ha.packed
+        mh = bytearray(struct.pack("!BBBBH", NH_NONE, 1, mh_type, 0, 0) + bytes(10))
+        mh[4:6] = struct.pack("!H", mh_checksum(hoa16, ha16, mh))
+        dst = home_address_dstopts(hoa16)
+        self.tx6.sendto(ipv6_header(a.coa.packed, ha16, NH_DSTOPTS, len(dst) + len(mh)) + dst + mh, (str(a.ha), 0))
+
     def on_mh(self, mh, pseudo, framing, source, rh2_hoa=None):
         """A Mobility Header from the home agent."""
+        if len(mh) >= 24 and mh[2] == MH_BE:
+            # RFC 6275 §6.1.9: Status, Reserved, Home Address.
+            self.counts["be_received"] += 1
+            emit(
+                "be",
+                cmd="unknown-mh",
+                status=mh[6],
+                home_address=str(ipaddress.IPv6Address(bytes(mh[8:24]))),
+                checksum_ok=mh_checksum(pseudo[0], pseudo[1], mh[:24]) == struct.unpack_from("!H", mh, 4)[0],
+                framing=framing,
+                source=source,
+            )
+            return
         coa16 = auth_coa16(self.care_of_in_bu())
         ev = parse_ba(self.a, mh, pseudo, coa16, None)
         if ev is None:
@@ -904,6 +937,8 @@ class Node:
             self.start("forge", self.a.lifetime, forge=True)
         elif cmd == "keepalive":
             self.keepalive()
+        elif cmd == "unknown-mh" and len(words) > 1:
+            self.send_unknown_mh(int(words[1], 0) & 0xFF)
         elif cmd == "quit":
             return False
         else:

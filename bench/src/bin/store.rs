@@ -110,7 +110,7 @@ fn run(
                 while w.poll().is_some() {}
                 if last.is_none_or(|l| real - l >= BATCH_INTERVAL) {
                     let d = at(base + (n + 1) * PASS);
-                    let batch = collect_batch(Some(&mut lma), None, Clock::new(now0 + d, wall0 + d));
+                    let batch = collect_batch(Some(&mut lma), None, None, Clock::new(now0 + d, wall0 + d));
                     if !batch.is_empty() {
                         w.submit(batch);
                         batches += 1;
@@ -124,7 +124,7 @@ fn run(
     }
     if let Some(w) = writer {
         let t = Instant::now();
-        let batch = collect_batch(Some(&mut lma), None, Clock::new(now0, wall0));
+        let batch = collect_batch(Some(&mut lma), None, None, Clock::new(now0, wall0));
         if !batch.is_empty() {
             w.submit(batch);
             batches += 1;
@@ -190,7 +190,7 @@ fn main() -> Result<(), String> {
         let d = Duration::from_micros(i as u64 * 10);
         let _ = lma.handle(pbu(i, 1, 900, Ipv6Addr::UNSPECIFIED, wall0 + d), now0 + d, wall0 + d);
     }
-    let batch = collect_batch(Some(&mut lma), None, Clock::new(now0, wall0));
+    let batch = collect_batch(Some(&mut lma), None, None, Clock::new(now0, wall0));
     let t = Instant::now();
     let bytes: usize = batch.lma.iter().filter_map(|(_, r)| r.as_ref()).map(|r| control::store::encode(r).len()).sum();
     let encode = t.elapsed();

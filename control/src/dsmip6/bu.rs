@@ -6,15 +6,16 @@
 //! silent drop), RFC 4285 authentication (146) and MESG-ID (145, 144) — a
 //! Binding Update that fails these changes nothing but the replay state of
 //! an authenticated one — then the home registration rules (home address,
-//! sequence number 135, de-registration 133, F flag 129, lifetime), the
-//! IPv4 part (its result in the IPv4 Address Acknowledgement), the
-//! bindings, and the Binding Acknowledgement.
+//! sequence number 135, de-registration 133, F flag 129, duplicate address
+//! detection of a home address on a home link 134, lifetime), the IPv4 part
+//! (its result in the IPv4 Address Acknowledgement), the bindings, and the
+//! Binding Acknowledgement.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant, SystemTime};
 
 use super::auth::{self, auth_care_of, auth_option, mesg_id_mismatch_reply, mesg_id_valid, AUTHENTICATOR_LEN};
-use super::{ntp_of, Binding, CareOf, Ha6, Home, Output, Registration, Tunnel, NO_KEEPALIVES};
+use super::{ntp_of, Binding, CareOf, Ha6, Home, Output, PendingDad, Registration, Tunnel, NO_KEEPALIVES};
 use crate::proto::dsmip6::{ipv6_packet, udp4_packet, Framing, MhPacket};
 use crate::proto::options::{auth_subtype, find, mn_id_subtype};
 use crate::proto::{bu_flags, emit, ipv4_ack_status, status, BindingAck, BindingUpdate, MhMessage, MobilityOption};
@@ -41,8 +42,11 @@ struct Reply {
 }
 
 impl Ha6 {
+    /// One Binding Update: `raw` the whole packet (kept when it must wait
+    /// for DAD), `pkt` its parse.
     pub(super) fn handle_bu(
         &mut self,
+        raw: &[u8],
         pkt: &MhPacket,
         bu: &BindingUpdate,
         now: Instant,
@@ -161,8 +165,12 @@ impl Ha6 {
         }
 
         // RFC 4285 §6: MESG-ID required (145), timely and newer (144).
+        // A Binding Update run again with its DAD result passed this when
+        // it came (its MESG-ID is the last accepted one now).
         let ntp_now = ntp_of(wall);
+        let resumed = self.dad_result.is_some();
         match mesg_id {
+            _ if resumed => {}
             None if self.cfg.require_mesg_id => {
                 self.counters.mesg_id_missing += 1;
                 self.send_ba(&reply, status::MIPV6_MESG_ID_REQD, 0, None, out);
@@ -179,6 +187,11 @@ impl Ha6 {
                 self.last_mesg_id.insert(mn, ts);
             }
         }
+
+        // An authentic, timely Binding Update replaces one of the same node
+        // still waiting for DAD (the node moved on; that one goes
+        // unanswered).
+        let waiting = if resumed { None } else { self.dad_pending.remove(&mn) };
 
         // RFC 6275 §10.3.1: the home address must be this mobile node's.
         if hoa != sa.hoa {
@@ -216,11 +229,10 @@ impl Ha6 {
         // that family's binding stops.
         let at_ipv6_home = care_of.addr() == IpAddr::V6(hoa) && ipv4_request.is_some();
         if bu.lifetime == 0 || (care_of.addr() == IpAddr::V6(hoa) && !at_ipv6_home) {
-            let Some(reg) = self.remove_registration(mn, out) else {
+            let Some(reg) = self.deregister(mn, bu.seq, now, out) else {
                 self.send_ba(&reply, status::NOT_HOME_AGENT_FOR_THIS_MOBILE_NODE, 0, None, out);
                 return;
             };
-            self.counters.deregistrations += 1;
             let ack = ipv4_request.map(|(_, _, addr)| {
                 let bound = reg.v4.as_ref().and_then(|b| match b.hoa {
                     IpAddr::V4(a) => Some((a, b.prefix_len)),
@@ -239,6 +251,35 @@ impl Ha6 {
             return;
         }
 
+        // RFC 6275 §10.3.1: a home address on a home link we answer for
+        // goes through duplicate address detection before we start
+        // defending it (a new binding, or the node leaving its IPv6 home);
+        // the BA waits for the result, 134 when another node holds it, and
+        // then nothing is installed.
+        let defended = self.regs.get(&mn).is_some_and(|r| r.forwarded().1 == Some(hoa));
+        if !at_ipv6_home && !defended && self.on_home_link(hoa) {
+            match self.dad_result {
+                Some((a, true)) if a == hoa => {}
+                Some((a, false)) if a == hoa => {
+                    self.send_ba(&reply, status::DUPLICATE_ADDRESS_DETECTION_FAILED, 0, None, out);
+                    return;
+                }
+                _ => {
+                    // A retransmission while DAD runs starts nothing new.
+                    let since = match &waiting {
+                        Some(w) if w.addr == hoa => w.since,
+                        _ => {
+                            self.counters.dad_started += 1;
+                            out.push(Output::Dad { addr: hoa });
+                            now
+                        }
+                    };
+                    self.dad_pending.insert(mn, PendingDad { packet: raw.to_vec(), addr: hoa, since });
+                    return;
+                }
+            }
+        }
+
         // Accepted: the lifetime, capped (RFC 6275 §10.3.1).
         let max_units = (self.cfg.max_lifetime.as_secs() / LIFETIME_UNIT).min(u64::from(u16::MAX));
         let units = u16::try_from(u64::from(bu.lifetime).min(max_units)).unwrap_or(u16::MAX);
@@ -249,8 +290,12 @@ impl Ha6 {
         let away = care_of.tunnel(self.cfg.address);
         let name = self.mn_name(mn);
         let old = self.regs.get(&mn).cloned();
+        // A deprecated registration (de-registered, not deleted yet) comes
+        // back: its ids and addresses, but nothing of it forwards now.
+        let old_forwarded = old.as_ref().map(Registration::forwarded);
         match &old {
             None => self.counters.registrations_created += 1,
+            Some(o) if o.deprecated => self.counters.revived += 1,
             Some(o) if o.care_of.addr() != care_of.addr() => self.counters.handoffs += 1,
             Some(_) => self.counters.renewals += 1,
         }
@@ -326,11 +371,11 @@ impl Ha6 {
             None => self.new_id(),
         };
         let v6 = Binding { id: v6_id, mn_id: name.clone(), hoa: hoa.into(), prefix_len: 128, tunnel: v6_tunnel };
-        let old_home = old.as_ref().map(|o| o.home);
+        let old_home = old.as_ref().filter(|o| !o.deprecated).map(|o| o.home);
         // Each family's binding forwards unless the node is on its home
         // link; one that stops forwarding is removed (a shadow proxy
         // binding takes over), one that starts again is installed.
-        let was_fwd_v6 = old.is_some() && old_home != Some(Home::Ipv6);
+        let was_fwd_v6 = old_forwarded.is_some_and(|(_, v6)| v6.is_some());
         if home != Home::Ipv6 {
             if !was_fwd_v6 || old.as_ref().is_some_and(|o| o.v6 != v6) {
                 out.push(Output::Install(v6.clone()));
@@ -339,7 +384,8 @@ impl Ha6 {
             out.push(Output::Remove { id: v6.id });
         }
         if let Some(b) = &v4 {
-            let was_fwd_v4 = old_v4.as_ref().is_some_and(|o| o.id == b.id) && old_home != Some(Home::Ipv4);
+            let was_fwd_v4 =
+                old_v4.as_ref().is_some_and(|o| o.id == b.id) && old_forwarded.is_some_and(|(v4, _)| v4.is_some());
             if home != Home::Ipv4 {
                 if !was_fwd_v4 || old_v4.as_ref() != Some(b) {
                     out.push(Output::Install(b.clone()));
@@ -358,14 +404,58 @@ impl Ha6 {
                 out.push(Output::AtHome { mn_id: name.clone(), addr });
             }
         }
-        let reg = Registration { mn, seq: bu.seq, care_of, lifetime, expires: now + lifetime, v6, v4, home };
+        let reg = Registration {
+            mn,
+            seq: bu.seq,
+            care_of,
+            lifetime,
+            expires: now + lifetime,
+            v6,
+            v4,
+            home,
+            deprecated: false,
+        };
         let owned = reg.forwarded();
-        let old_owned = old.as_ref().map(Registration::forwarded);
+        let old_owned = old_forwarded;
         self.store(reg);
         if old_owned != Some(owned) {
             out.push(Output::Owned { mn_id: name, ipv4: owned.0, ipv6: owned.1 });
         }
         self.send_ba(&reply, status::ACCEPTED, units, ack, out);
+    }
+
+    /// RFC 6275 §10.3.2: a de-registration deletes the node's registration
+    /// (returned, `None` when it has none). Where the home agent is also
+    /// the LMA (PROTOCOLS.md §11.4, [`Ha6Config::deregistration_delay`]) it
+    /// is deprecated instead: its forwarding goes, its addresses stay, and
+    /// it is deleted after MinDelayBeforeBCEDelete unless a Binding Update
+    /// revives it first; a repeated de-registration changes nothing.
+    fn deregister(&mut self, mn: usize, seq: u16, now: Instant, out: &mut Vec<Output>) -> Option<Registration> {
+        let Some(delay) = self.cfg.deregistration_delay else {
+            let reg = self.remove_registration(mn, out)?;
+            self.counters.deregistrations += 1;
+            return Some(reg);
+        };
+        let mut reg = self.regs.get(&mn)?.clone();
+        reg.seq = seq;
+        if reg.deprecated {
+            // Its deletion stays where the first de-registration put it.
+            self.store(reg.clone());
+            return Some(reg);
+        }
+        self.counters.deregistrations += 1;
+        let (fwd4, fwd6) = reg.forwarded();
+        if fwd6.is_some() {
+            out.push(Output::Remove { id: reg.v6.id });
+        }
+        if let Some(b) = reg.v4.as_ref().filter(|_| fwd4.is_some()) {
+            out.push(Output::Remove { id: b.id });
+        }
+        out.push(Output::Owned { mn_id: reg.v6.mn_id.clone(), ipv4: None, ipv6: None });
+        reg.deprecated = true;
+        reg.expires = now + delay;
+        self.store(reg.clone());
+        Some(reg)
     }
 
     /// The IPv4 home address for a request (prefix length, P, address),
@@ -487,11 +577,11 @@ impl Ha6 {
 
 /// A unicast routable IPv6 address: not unspecified, loopback, multicast
 /// or link-local.
-fn is_unicast_v6(a: Ipv6Addr) -> bool {
+pub(super) fn is_unicast_v6(a: Ipv6Addr) -> bool {
     !(a.is_unspecified() || a.is_loopback() || a.is_multicast() || a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// A unicast IPv4 address a host may hold.
-fn is_unicast(a: Ipv4Addr) -> bool {
+pub(super) fn is_unicast(a: Ipv4Addr) -> bool {
     !(a.is_unspecified() || a.is_broadcast() || a.is_multicast() || a.is_loopback() || a.octets()[0] >= 240)
 }

@@ -3,7 +3,8 @@
 //! [`Ha6`] over the codec of [`crate::proto`] and [`crate::proto::dsmip6`].
 //!
 //! Files: `auth` (RFC 4285 MN-HA authenticator and MESG-ID, §11.3), `bu`
-//! (Binding Update processing, §11.1–§11.2), `golden` (scapy- and
+//! (Binding Update processing, §11.1–§11.2), `persist` (registrations to
+//! and from the session store's records), `golden` (scapy- and
 //! tshark-checked vectors in `testdata/`), `tests` (one test per rule).
 //! `docs/conformance/dsmip6.md` maps each rule to its test.
 //!
@@ -24,6 +25,7 @@ pub mod auth;
 mod bu;
 #[cfg(test)]
 mod golden;
+mod persist;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -36,11 +38,12 @@ use anchor_config::Ipv4Pool;
 use dataplane::tunnel::{TunnelKind, TunnelSpec};
 
 use crate::pool::Ipv4HoaPool;
-use crate::proto::dsmip6::{parse_packet, PacketError};
-use crate::proto::{BindingAck, MhMessage};
+use crate::proto::dsmip6::{framing_of, ipv6_packet, parse_packet, udp4_packet, Framing, PacketError};
+use crate::proto::{be_status, emit, BindingAck, BindingError, Checksum, MhMessage};
 
 pub use crate::mip4::ntp_of;
 pub use crate::proto::dsmip6::DSMIP6_PORT;
+pub use persist::Restored;
 
 /// NATKATIMEOUT (RFC 5555 §4.1): the default NAT keepalive refresh time.
 pub const NAT_KEEPALIVE_DEFAULT: u32 = 110;
@@ -96,6 +99,18 @@ pub struct Ha6Config {
     /// Whether a Binding Update without a MESG-ID option is refused with
     /// status 145 (RFC 4285 policy).
     pub require_mesg_id: bool,
+    /// The IPv6 subnets of our home links (ports with `home_link = true`),
+    /// as (prefix, length): an IPv6 home address in one goes through
+    /// duplicate address detection before its binding is accepted (RFC
+    /// 6275 §10.3.1, [`Output::Dad`]).
+    pub home_links: Vec<(Ipv6Addr, u8)>,
+    /// MinDelayBeforeBCEDelete for a node's de-registration where the home
+    /// agent is also the LMA (the extended home link, PROTOCOLS.md §11.4:
+    /// "any de-registration (from MAG or MN): do not delete immediately;
+    /// mark deprecated and delete after MinDelayBeforeBCEDelete unless a
+    /// related mobility message arrives first"). `None`: deleted at once
+    /// (RFC 6275 §10.3.2).
+    pub deregistration_delay: Option<Duration>,
 }
 
 impl Default for Ha6Config {
@@ -109,6 +124,8 @@ impl Default for Ha6Config {
             accept_udp_forcing: true,
             replay_tolerance: REPLAY_TOLERANCE_DEFAULT,
             require_mesg_id: true,
+            home_links: Vec::new(),
+            deregistration_delay: None,
         }
     }
 }
@@ -134,6 +151,16 @@ pub enum Output {
     /// (PROTOCOLS.md §11.4): its own binding for `addr` no longer forwards,
     /// and a shadow proxy binding holding `addr` takes over.
     AtHome { mn_id: Arc<str>, addr: IpAddr },
+    /// RFC 6275 §10.3.1: run duplicate address detection for home address
+    /// `addr` on its home link, then report it with [`Ha6::dad_done`]; the
+    /// Binding Update that asked for it is answered then (134 when another
+    /// node holds the address). A unique address is defended (proxy ND)
+    /// by the binding that takes it.
+    Dad { addr: Ipv6Addr },
+    /// Send a Binding Error (RFC 6275 §9.3.3) with `status`: `packet` a
+    /// whole IP packet to `dst`, the offending packet's source. Rate
+    /// limited by the control loop (RFC 6275 §9.2).
+    BindingError { dst: IpAddr, packet: Vec<u8>, status: u8 },
 }
 
 /// Where a registered node is (draft-premec-mext-extended-home-link §5.2).
@@ -288,6 +315,10 @@ pub struct Registration {
     pub v4: Option<Binding>,
     /// Whether the node is on a home link, and of which family.
     pub home: Home,
+    /// De-registered, waiting [`Ha6Config::deregistration_delay`] before it
+    /// is deleted: nothing forwards, its addresses stay the node's, and a
+    /// Binding Update from the node revives it.
+    pub deprecated: bool,
 }
 
 impl Registration {
@@ -301,6 +332,9 @@ impl Registration {
             IpAddr::V6(a) => Some(a),
             IpAddr::V4(_) => None,
         };
+        if self.deprecated {
+            return (None, None);
+        }
         (v4.filter(|_| self.home != Home::Ipv4), v6.filter(|_| self.home != Home::Ipv6))
     }
 }
@@ -337,12 +371,39 @@ pub struct Ha6Counters {
     pub handoffs: u64,
     pub deregistrations: u64,
     pub expired: u64,
+    /// De-registered registrations deleted after the deprecation delay.
+    pub deleted_after_delay: u64,
+    /// Deprecated registrations a Binding Update revived.
+    pub revived: u64,
     /// Binding Updates over IPv4 whose care-of address differed from the
     /// outer source.
     pub nat_detected: u64,
     /// Registrations that put the node on a home link (PROTOCOLS.md §11.4).
     pub at_home: u64,
+    /// Duplicate address detection runs asked for ([`Output::Dad`]).
+    pub dad_started: u64,
+    /// Home addresses another node on the home link holds (BA 134).
+    pub dad_duplicates: u64,
+    /// Binding Updates dropped because DAD gave no result in time.
+    pub dad_timeouts: u64,
+    /// Binding Errors asked for, by status (1: no binding for the Home
+    /// Address option, 2: unrecognized MH Type).
+    pub binding_errors: BTreeMap<u8, u64>,
 }
+
+/// A Binding Update waiting for duplicate address detection of its home
+/// address (RFC 6275 §10.3.1): run again, and answered, with the result.
+#[derive(Debug)]
+struct PendingDad {
+    /// The whole packet, as received.
+    packet: Vec<u8>,
+    addr: Ipv6Addr,
+    since: Instant,
+}
+
+/// How long a Binding Update waits for a DAD result before it is dropped
+/// (the node retransmits); DAD itself takes one RetransTimer (1 s).
+const DAD_WAIT_MAX: Duration = Duration::from_secs(10);
 
 /// The DSMIPv6 home agent: registrations and their indexes, the IPv4 pool,
 /// the replay state, timers.
@@ -369,6 +430,17 @@ pub struct Ha6 {
     timers: BTreeSet<(Instant, usize)>,
     next_id: u32,
     counters: Ha6Counters,
+    /// Registrations by their IPv6 binding's id (the session store's key).
+    by_v6_id: HashMap<u32, usize>,
+    /// IPv6 binding ids of the registrations created, changed or removed
+    /// since [`Ha6::take_changed`] (only once [`Ha6::track_changes`] ran).
+    changed: Option<BTreeSet<u32>>,
+    /// Binding Updates waiting for DAD, by mobile node (one each: a newer
+    /// authentic one replaces it).
+    dad_pending: HashMap<usize, PendingDad>,
+    /// While a waiting Binding Update is run again: its address and
+    /// whether DAD found it unique.
+    dad_result: Option<(Ipv6Addr, bool)>,
 }
 
 impl Ha6 {
@@ -408,6 +480,10 @@ impl Ha6 {
             timers: BTreeSet::new(),
             next_id: 0,
             counters: Ha6Counters::default(),
+            by_v6_id: HashMap::new(),
+            changed: None,
+            dad_pending: HashMap::new(),
+            dad_result: None,
         }
     }
 
@@ -423,6 +499,19 @@ impl Ha6 {
                     self.counters.malformed += 1;
                 }
                 tracing::debug!("dsmip6 packet refused: {e}");
+                // RFC 6275 §9.2: an unknown MH Type gets Binding Error 2
+                // (1 when its Home Address option names no binding, the
+                // option being processed first, §9.3.1).
+                if let PacketError::Mh(m) = e {
+                    if let (Some(status), Ok(framing)) = (m.binding_error_status(), framing_of(packet)) {
+                        let status = if self.unknown_home_address(&framing) {
+                            be_status::UNKNOWN_BINDING_FOR_HOME_ADDRESS_DEST_OPTION
+                        } else {
+                            status
+                        };
+                        self.binding_error(framing, status, &mut out);
+                    }
+                }
                 return out;
             }
         };
@@ -430,25 +519,88 @@ impl Ha6 {
             MhMessage::BindingUpdate(bu) => {
                 self.counters.bu_received += 1;
                 let bu = bu.clone();
-                self.handle_bu(&pkt, &bu, now, wall, &mut out);
+                self.handle_bu(packet, &pkt, &bu, now, wall, &mut out);
             }
-            _ => self.counters.unexpected += 1,
+            _ => {
+                self.counters.unexpected += 1;
+                // RFC 6275 §9.3.1: a Home Address option (outside a
+                // Binding Update) for which there is no binding → Binding
+                // Error 1.
+                if self.unknown_home_address(&pkt.framing) {
+                    let status = be_status::UNKNOWN_BINDING_FOR_HOME_ADDRESS_DEST_OPTION;
+                    self.binding_error(pkt.framing, status, &mut out);
+                }
+            }
         }
         out
+    }
+
+    /// Whether `framing` carries a Home Address option for which there is
+    /// no binding with the packet's source as care-of address (RFC 6275
+    /// §9.3.1).
+    fn unknown_home_address(&self, framing: &Framing) -> bool {
+        let Framing::Ipv6 { src, home_address: Some(h), .. } = *framing else { return false };
+        !self.registration(h).is_some_and(|r| r.forwarded().1 == Some(h) && r.care_of.addr() == IpAddr::V6(src))
+    }
+
+    /// Asks for a Binding Error with `status` to the source of the packet
+    /// `framing` describes (RFC 6275 §9.3.3: to its source address, the
+    /// care-of address when it carried a Home Address option, whose
+    /// address goes in the message; no routing header), from our address;
+    /// over IPv4 | UDP 4191 back to where it came from. Nothing for a
+    /// packet not sent to us or from a source no answer can reach.
+    fn binding_error(&mut self, framing: Framing, status: u8, out: &mut Vec<Output>) {
+        let ha = self.cfg.address;
+        let (dst, packet) = match framing {
+            Framing::Ipv6 { src, dst, home_address, .. } => {
+                if dst != ha || !bu::is_unicast_v6(src) {
+                    return;
+                }
+                let msg = BindingError { status, home_address: home_address.unwrap_or(Ipv6Addr::UNSPECIFIED) };
+                let mh = emit(&MhMessage::BindingError(msg), Checksum::Ipv6 { src: ha, dst: src });
+                (IpAddr::V6(src), ipv6_packet(ha, src, None, &mh))
+            }
+            Framing::Udp4 { src, dst, src_port, dst_port, inner_src, inner_dst } => {
+                if inner_dst != ha || dst_port != DSMIP6_PORT || !bu::is_unicast(src) {
+                    return;
+                }
+                let back = Framing::Udp4 {
+                    src: dst,
+                    dst: src,
+                    src_port: dst_port,
+                    dst_port: src_port,
+                    inner_src: ha,
+                    inner_dst: inner_src,
+                };
+                let msg = BindingError { status, home_address: Ipv6Addr::UNSPECIFIED };
+                let mh = emit(&MhMessage::BindingError(msg), back.checksum());
+                let Some(p) = udp4_packet(&back, &mh) else { return };
+                (IpAddr::V4(src), p)
+            }
+        };
+        *self.counters.binding_errors.entry(status).or_default() += 1;
+        out.push(Output::BindingError { dst, packet, status });
     }
 
     /// Registrations whose lifetime ended by `now` go, silently (RFC 6275
     /// §10.3.1: no message is sent on expiry).
     pub fn poll(&mut self, now: Instant) -> Vec<Output> {
         let mut out = Vec::new();
+        let before = self.dad_pending.len();
+        self.dad_pending.retain(|_, p| now < p.since + DAD_WAIT_MAX);
+        self.counters.dad_timeouts += (before - self.dad_pending.len()) as u64;
         while let Some(&(at, mn)) = self.timers.first() {
             if at > now {
                 break;
             }
             self.timers.pop_first();
-            if self.regs.get(&mn).is_some_and(|r| r.expires <= now) {
+            if let Some(deprecated) = self.regs.get(&mn).filter(|r| r.expires <= now).map(|r| r.deprecated) {
                 self.remove_registration(mn, &mut out);
-                self.counters.expired += 1;
+                if deprecated {
+                    self.counters.deleted_after_delay += 1;
+                } else {
+                    self.counters.expired += 1;
+                }
             }
         }
         out
@@ -456,7 +608,43 @@ impl Ha6 {
 
     /// The earliest time [`Ha6::poll`] has work.
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.timers.first().map(|(at, _)| *at)
+        let dad = self.dad_pending.values().map(|p| p.since + DAD_WAIT_MAX).min();
+        self.timers.first().map(|(at, _)| *at).into_iter().chain(dad).min()
+    }
+
+    /// The result of an [`Output::Dad`]: `unique` when no other node on
+    /// the home link answered for `addr`. The Binding Update that waited
+    /// for it is run again with the result and answered (RFC 6275
+    /// §10.3.1: 134 for a duplicate). A result nobody waits for (the node
+    /// sent another Binding Update meanwhile, or it timed out) does nothing.
+    pub fn dad_done(&mut self, addr: Ipv6Addr, unique: bool, now: Instant, wall: SystemTime) -> Vec<Output> {
+        let mut out = Vec::new();
+        if !unique {
+            self.counters.dad_duplicates += 1;
+        }
+        let Some(mn) = self.dad_pending.iter().find(|(_, p)| p.addr == addr).map(|(mn, _)| *mn) else {
+            return out;
+        };
+        let Some(p) = self.dad_pending.remove(&mn) else { return out };
+        // It parsed and was a Binding Update when it came.
+        if let Ok(pkt) = parse_packet(&p.packet) {
+            if let MhMessage::BindingUpdate(bu) = &pkt.msg {
+                let bu = bu.clone();
+                self.dad_result = Some((addr, unique));
+                self.handle_bu(&p.packet, &pkt, &bu, now, wall, &mut out);
+                self.dad_result = None;
+            }
+        }
+        out
+    }
+
+    /// Whether IPv6 home address `a` lies on one of our home links.
+    fn on_home_link(&self, a: Ipv6Addr) -> bool {
+        self.cfg.home_links.iter().any(|&(prefix, len)| {
+            let len = u32::from(len.min(128));
+            let mask = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+            u128::from(a) & mask == u128::from(prefix) & mask
+        })
     }
 
     /// Every registration.
@@ -520,6 +708,8 @@ impl Ha6 {
         if let Some(old) = self.regs.remove(&reg.mn) {
             self.timers.remove(&(old.expires, old.mn));
             self.ids.remove(&old.v6.id);
+            self.by_v6_id.remove(&old.v6.id);
+            self.note_changed(old.v6.id);
             if let Some(b) = &old.v4 {
                 self.ids.remove(&b.id);
                 if let IpAddr::V4(a) = b.hoa {
@@ -528,6 +718,8 @@ impl Ha6 {
             }
         }
         self.ids.insert(reg.v6.id);
+        self.by_v6_id.insert(reg.v6.id, reg.mn);
+        self.note_changed(reg.v6.id);
         if let Some(b) = &reg.v4 {
             self.ids.insert(b.id);
             if let IpAddr::V4(a) = b.hoa {
@@ -544,6 +736,8 @@ impl Ha6 {
         let reg = self.regs.remove(&mn)?;
         self.timers.remove(&(reg.expires, mn));
         self.ids.remove(&reg.v6.id);
+        self.by_v6_id.remove(&reg.v6.id);
+        self.note_changed(reg.v6.id);
         out.push(Output::Owned { mn_id: reg.v6.mn_id.clone(), ipv4: None, ipv6: None });
         out.push(Output::Remove { id: reg.v6.id });
         if let Some(b) = &reg.v4 {

@@ -124,10 +124,22 @@ pub enum PacketError {
 /// 4191 | IPv6. The MH checksum is verified with the pseudo-header of
 /// [`Framing::checksum`].
 pub fn parse_packet(packet: &[u8]) -> Result<MhPacket, PacketError> {
+    located(packet, finish)?
+}
+
+/// The framing of a packet carrying a Mobility Header, without parsing the
+/// Mobility Header (what a Binding Error answering an unparsable one needs,
+/// RFC 6275 §9.3.3).
+pub fn framing_of(packet: &[u8]) -> Result<Framing, PacketError> {
+    located(packet, |framing, _| framing)
+}
+
+/// `f` of the framing of `packet` and the octets from its Mobility Header on.
+fn located<R>(packet: &[u8], f: impl FnOnce(Framing, &[u8]) -> R) -> Result<R, PacketError> {
     match packet.first().map(|b| b >> 4) {
         Some(6) => {
             let Ipv6Mh { src, dst, home_address, routing_home, mh } = inner_ipv6(packet)?;
-            finish(Framing::Ipv6 { src, dst, home_address, routing_home }, mh)
+            Ok(f(Framing::Ipv6 { src, dst, home_address, routing_home }, mh))
         }
         Some(4) => {
             let ip = ipv4::Packet::new_checked(packet).map_err(|_| PacketError::Truncated)?;
@@ -167,7 +179,7 @@ pub fn parse_packet(packet: &[u8]) -> Result<MhPacket, PacketError> {
                 inner_src,
                 inner_dst,
             };
-            finish(framing, mh)
+            Ok(f(framing, mh))
         }
         _ => Err(PacketError::NotMobility),
     }

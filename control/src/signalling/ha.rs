@@ -645,6 +645,9 @@ pub enum HomeLinkOwner {
     Static(usize),
     /// A DSMIPv6 home agent binding (its id; issue 6).
     Dsmip6(u32),
+    /// A DSMIPv6 IPv6 home address under DAD for a Binding Update not
+    /// answered yet (RFC 6275 §10.3.1); handed to the binding that takes it.
+    Dsmip6Dad(Ipv6Addr),
 }
 
 impl std::fmt::Display for HomeLinkOwner {
@@ -655,6 +658,7 @@ impl std::fmt::Display for HomeLinkOwner {
             HomeLinkOwner::Lma(id) => write!(f, "pmip6 session {id}"),
             HomeLinkOwner::Static(i) => write!(f, "binding[{i}]"),
             HomeLinkOwner::Dsmip6(id) => write!(f, "dsmip6 binding {id}"),
+            HomeLinkOwner::Dsmip6Dad(a) => write!(f, "dsmip6 registration waiting for DAD of {a}"),
         }
     }
 }
@@ -877,6 +881,8 @@ impl Signalling {
         match owner {
             // draft -01 DSMIPv4: the registration that waited is answered.
             HomeLinkOwner::HaDad(addr) => self.ha_dad_done(addr, ok, _cp, _fwd, _config, _now),
+            // RFC 6275 §10.3.1: the DSMIPv6 Binding Update that waited.
+            HomeLinkOwner::Dsmip6Dad(addr) => self.dsmip6_dad_done(addr, ok, _cp, _fwd, _config, _now),
             HomeLinkOwner::Ha(_) | HomeLinkOwner::Lma(_) | HomeLinkOwner::Static(_) | HomeLinkOwner::Dsmip6(_) => {
                 if ok {
                     tracing::info!(%ip, %owner, "duplicate address detection passed");
@@ -903,7 +909,7 @@ impl Signalling {
 #[derive(Debug, Default)]
 pub(super) struct LmaReservation {
     held: Held,
-    at_dsmip6: Option<Ipv4Addr>,
+    pub(super) at_dsmip6: Option<Ipv4Addr>,
     /// Its forwarding is gone; released once the LMA frees the addresses.
     draining: bool,
 }

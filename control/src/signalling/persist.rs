@@ -1,10 +1,12 @@
 //! The session store's glue (issue 7, item 1): at start the saved sessions
-//! are put back into the LMA and the home agent and published to the
+//! are put back into the LMA, the home agent and the DSMIPv6 home agent
+//! and published to the
 //! forwarding table as an install would (before the workers poll); while
 //! running, the sessions each control-loop pass changed are collected,
 //! turned into one [`Batch`] at most every `store.batch_interval_ms` and
 //! handed to the writer thread; with `store.sync_replies` the replies
-//! (PBA, Registration Reply, and whatever else the roles send) produced
+//! (PBA, Registration Reply, Binding Acknowledgement, and whatever else
+//! the roles send) produced
 //! since the last batch are held until that batch is committed, so a peer
 //! never holds a binding that a crash would lose.
 //!
@@ -22,6 +24,7 @@ use dataplane::port::{Port, PuntRing};
 use serde_json::{json, Value};
 
 use super::{binding_of, HomeLinkOwner, Signalling};
+use crate::dsmip6::{self, Ha6};
 use crate::forwarding::Forwarding;
 use crate::mip4;
 use crate::pmip6;
@@ -29,8 +32,32 @@ use crate::punt::ControlPlane;
 use crate::store::records::Clock;
 use crate::store::{Batch, Done, Opened, Writer};
 
-/// A frame to send once its batch is durable: (port, frame).
-type Frame = (usize, Vec<u8>);
+/// What to send once its batch is durable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Frame {
+    /// A whole frame for a port.
+    Port(usize, Vec<u8>),
+    /// An IP packet for the tunnel the forwarding table has for its
+    /// destination (a DSMIPv6 acknowledgement to a node on its home link
+    /// behind a MAG), else dropped and counted as unrouted.
+    Tunnel(Vec<u8>),
+}
+
+impl Frame {
+    /// Sends it; a tunnelled packet whose tunnel has no next-hop MAC yet
+    /// (a proxy binding just activated) is given back, to try again.
+    fn send<P: Port, R: PuntRing<P::Buf>>(self, cp: &mut ControlPlane<'_, P, R>) -> Option<Vec<u8>> {
+        match self {
+            Frame::Port(port, frame) => cp.send_now(port, &frame),
+            Frame::Tunnel(packet) => match cp.send_into_tunnel(&packet) {
+                Some(true) => {}
+                Some(false) => return Some(packet),
+                None => tracing::debug!("a held acknowledgement found no tunnel to go into"),
+            },
+        }
+        None
+    }
+}
 
 /// The store as the control loop drives it.
 pub(super) struct Persistence {
@@ -60,6 +87,7 @@ struct StoreStats {
     largest_batch: u64,
     restored_lma: u64,
     restored_ha: u64,
+    restored_dsmip6: u64,
     expired_at_restore: u64,
     conflicts_at_restore: u64,
 }
@@ -69,13 +97,20 @@ struct StoreStats {
 pub struct RestoreReport {
     pub lma: usize,
     pub ha: usize,
+    pub dsmip6: usize,
     pub expired: usize,
     pub conflicts: usize,
 }
 
-/// The changed sessions of `lma` and `ha`, each in its latest state (or a
-/// deletion), as one batch (encoded later, by the writer thread).
-pub fn collect_batch(lma: Option<&mut pmip6::Lma>, ha: Option<&mut mip4::Ha>, clock: Clock) -> Batch {
+/// The changed sessions of `lma`, `ha` and `dsmip6`, each in its latest
+/// state (or a deletion), as one batch (encoded later, by the writer
+/// thread).
+pub fn collect_batch(
+    lma: Option<&mut pmip6::Lma>,
+    ha: Option<&mut mip4::Ha>,
+    dsmip6: Option<&mut Ha6>,
+    clock: Clock,
+) -> Batch {
     let mut batch = Batch::default();
     if let Some(lma) = lma {
         for id in lma.take_changed() {
@@ -85,6 +120,11 @@ pub fn collect_batch(lma: Option<&mut pmip6::Lma>, ha: Option<&mut mip4::Ha>, cl
     if let Some(ha) = ha {
         for id in ha.take_changed() {
             batch.ha.push((id, ha.saved(id, clock)));
+        }
+    }
+    if let Some(d) = dsmip6 {
+        for id in d.take_changed() {
+            batch.dsmip6.push((id, d.saved(id, clock)));
         }
     }
     batch
@@ -113,6 +153,9 @@ impl Signalling {
             lma.track_changes();
         }
         if let Some(glue) = self.ha.as_mut() {
+            glue.ha.track_changes();
+        }
+        if let Some(glue) = self.dsmip6.as_mut() {
             glue.ha.track_changes();
         }
         for saved in loaded.lma {
@@ -175,6 +218,41 @@ impl Signalling {
                 }
             }
         }
+        // After the LMA's: an activated shadow session holding a node's
+        // IPv4 home address is the LMA's again before the node's own
+        // registration comes back.
+        for saved in loaded.dsmip6 {
+            let (id, mn_id) = (saved.id, saved.mn_id.clone());
+            // One address space: an IPv4 home address a Mobile IPv4 binding
+            // holds is not this registration's.
+            let v4_at_ha = saved
+                .v4
+                .as_ref()
+                .is_some_and(|(_, a, ..)| self.ha.as_ref().is_some_and(|g| g.ha.bindings().any(|b| b.hoa == *a)));
+            let restored = match self.dsmip6.as_mut() {
+                None => {
+                    dropped.dsmip6.push((id, None));
+                    continue;
+                }
+                Some(_) if v4_at_ha => dsmip6::Restored::Conflict("IPv4 home address"),
+                Some(glue) => glue.ha.restore(saved, clock),
+            };
+            match restored {
+                dsmip6::Restored::Active(r) => {
+                    report.dsmip6 += 1;
+                    self.dsmip6_restored(&r, fwd, config, now);
+                }
+                dsmip6::Restored::Expired => {
+                    report.expired += 1;
+                    dropped.dsmip6.push((id, None));
+                }
+                dsmip6::Restored::Conflict(what) => {
+                    tracing::warn!(registration = id, %mn_id, "saved DSMIPv6 registration not restored: its {what} is taken");
+                    report.conflicts += 1;
+                    dropped.dsmip6.push((id, None));
+                }
+            }
+        }
         // What the restore itself inserted is already in the store.
         if let Some(lma) = self.lma.as_mut() {
             lma.take_changed();
@@ -182,9 +260,13 @@ impl Signalling {
         if let Some(glue) = self.ha.as_mut() {
             glue.ha.take_changed();
         }
+        if let Some(glue) = self.dsmip6.as_mut() {
+            glue.ha.take_changed();
+        }
         let stats = StoreStats {
             restored_lma: report.lma as u64,
             restored_ha: report.ha as u64,
+            restored_dsmip6: report.dsmip6 as u64,
             expired_at_restore: report.expired as u64,
             conflicts_at_restore: report.conflicts as u64,
             ..StoreStats::default()
@@ -245,6 +327,10 @@ impl Signalling {
                 self.home_link_claim(HomeLinkOwner::Ha(id), a, cp, config, now);
             }
         }
+        // DSMIPv6: the home addresses the restored registrations forward.
+        for (id, addr) in self.dsmip6_forwarded() {
+            self.home_link_claim(HomeLinkOwner::Dsmip6(id), addr, cp, config, now);
+        }
     }
 
     /// Sends `frame` on `port` now, or once the changes made so far are
@@ -256,8 +342,31 @@ impl Signalling {
         frame: Vec<u8>,
     ) {
         match self.store.as_mut().filter(|s| s.sync_replies) {
-            Some(s) => s.held.push((port, frame)),
+            Some(s) => s.held.push(Frame::Port(port, frame)),
             None => cp.send_now(port, &frame),
+        }
+    }
+
+    /// Puts `packet` into the tunnel the forwarding table has for its
+    /// destination, now or once the changes made so far are durable
+    /// (`store.sync_replies`). `None` when no binding holds the
+    /// destination, `Some(false)` when its tunnel cannot take it yet (as
+    /// [`ControlPlane::send_into_tunnel`]); a held packet is `Some(true)`.
+    pub(super) fn send_reply_into_tunnel<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        cp: &mut ControlPlane<'_, P, R>,
+        packet: Vec<u8>,
+    ) -> Option<bool> {
+        match self.store.as_mut().filter(|s| s.sync_replies) {
+            Some(s) => {
+                let (_, dst) = crate::punt::ip_endpoints(&packet)?;
+                if !cp.binds(dst) {
+                    return None;
+                }
+                s.held.push(Frame::Tunnel(packet));
+                Some(true)
+            }
+            None => cp.send_into_tunnel(&packet),
         }
     }
 
@@ -267,19 +376,27 @@ impl Signalling {
     pub fn persist<P: Port, R: PuntRing<P::Buf>>(&mut self, cp: &mut ControlPlane<'_, P, R>, now: Instant) {
         let Some(store) = self.store.as_mut() else { return };
         // Commits reported since the last pass.
+        let mut again = Vec::new();
         while let Some(done) = store.writer.poll() {
-            store.done(done, cp);
+            again.extend(store.done(done, cp));
         }
+        self.dsmip6_retry_later(again, now);
+        let Some(store) = self.store.as_mut() else { return };
         let due = store.last_submit.is_none_or(|t| now.saturating_duration_since(t) >= store.interval);
         if !due {
             return;
         }
         let started = Instant::now();
         let mut batch = std::mem::take(&mut store.dropped);
-        let changed =
-            collect_batch(self.lma.as_mut(), self.ha.as_mut().map(|g| &mut g.ha), Clock::new(now, SystemTime::now()));
+        let changed = collect_batch(
+            self.lma.as_mut(),
+            self.ha.as_mut().map(|g| &mut g.ha),
+            self.dsmip6.as_mut().map(|g| &mut g.ha),
+            Clock::new(now, SystemTime::now()),
+        );
         batch.lma.extend(changed.lma);
         batch.ha.extend(changed.ha);
+        batch.dsmip6.extend(changed.dsmip6);
         let Some(store) = self.store.as_mut() else { return };
         if batch.is_empty() {
             // Nothing new to make durable: replies wait only for what is
@@ -287,7 +404,10 @@ impl Signalling {
             let held = std::mem::take(&mut store.held);
             match store.in_flight.back_mut() {
                 Some((_, frames)) => frames.extend(held),
-                None => held.iter().for_each(|(port, frame)| cp.send_now(*port, frame)),
+                None => {
+                    let again = held.into_iter().filter_map(|f| f.send(cp)).collect();
+                    self.dsmip6_retry_later(again, now);
+                }
             }
             return;
         }
@@ -306,12 +426,14 @@ impl Signalling {
         let batch = collect_batch(
             self.lma.as_mut(),
             self.ha.as_mut().map(|g| &mut g.ha),
+            self.dsmip6.as_mut().map(|g| &mut g.ha),
             Clock::new(Instant::now(), SystemTime::now()),
         );
         let Some(mut store) = self.store.take() else { return };
         let mut all = std::mem::take(&mut store.dropped);
         all.lma.extend(batch.lma);
         all.ha.extend(batch.ha);
+        all.dsmip6.extend(batch.dsmip6);
         let last = if all.is_empty() { None } else { Some(store.writer.submit(all)) };
         let deadline = Instant::now() + timeout;
         let mut clean = true;
@@ -355,6 +477,7 @@ impl Signalling {
             "replies_held": s.held.len() + s.in_flight.iter().map(|(_, f)| f.len()).sum::<usize>(),
             "restored_pmip6": st.restored_lma,
             "restored_ha": st.restored_ha,
+            "restored_dsmip6": st.restored_dsmip6,
             "expired_at_restore": st.expired_at_restore,
             "conflicts_at_restore": st.conflicts_at_restore,
         })
@@ -368,7 +491,9 @@ impl Signalling {
 }
 
 impl Persistence {
-    fn done<P: Port, R: PuntRing<P::Buf>>(&mut self, done: Done, cp: &mut ControlPlane<'_, P, R>) {
+    /// The replies of the batches `done` covers go out; what must be tried
+    /// again ([`Frame::send`]) is returned.
+    fn done<P: Port, R: PuntRing<P::Buf>>(&mut self, done: Done, cp: &mut ControlPlane<'_, P, R>) -> Vec<Vec<u8>> {
         let upto = match done {
             Done::Committed(seq) => {
                 self.stats.committed += 1;
@@ -380,13 +505,13 @@ impl Persistence {
                 seq
             }
         };
+        let mut again = Vec::new();
         while self.in_flight.front().is_some_and(|(seq, _)| *seq <= upto) {
             if let Some((_, frames)) = self.in_flight.pop_front() {
-                for (port, frame) in frames {
-                    cp.send_now(port, &frame);
-                }
+                again.extend(frames.into_iter().filter_map(|f| f.send(cp)));
             }
         }
+        again
     }
 }
 

@@ -1,14 +1,15 @@
 //! The durable session store: every committed change of a PMIPv6 session
-//! ([`crate::pmip6::Lma`]) or of a Mobile IPv4 binding
-//! ([`crate::mip4::Ha`]) is written to an embedded ACID database (redb),
+//! ([`crate::pmip6::Lma`]), of a Mobile IPv4 binding ([`crate::mip4::Ha`])
+//! or of a DSMIPv6 registration ([`crate::dsmip6::Ha6`]) is written to an embedded ACID database (redb),
 //! so that a restart — a crash included — finds the bindings again
 //! (issue 7, item 1).
 //!
-//! The file holds three tables: `lma_sessions` and `ha_bindings` (the id →
-//! one record, [`records`], encoded as JSON) and `meta` (the schema version
+//! The file holds four tables: `lma_sessions`, `ha_bindings` and
+//! `dsmip6_registrations` (the id → one record, [`records`], encoded as
+//! JSON) and `meta` (the schema version
 //! and the RFC 5847 Restart Counter). Nothing here knows the protocols: the
 //! role state machines turn their entries into records and back
-//! (`pmip6::persist`, `mip4::persist`), the signalling glue decides when to
+//! (`pmip6::persist`, `mip4::persist`, `dsmip6::persist`), the signalling glue decides when to
 //! write (`signalling::persist`).
 //!
 //! Writes are batched ([`Batch`]: every session changed since the last
@@ -36,10 +37,14 @@ use redb::{Database, Durability, ReadableTable, TableDefinition};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-pub use records::{SavedBinding, SavedSession};
+pub use records::{SavedBinding, SavedRegistration6, SavedSession};
 
 const LMA: TableDefinition<u32, &[u8]> = TableDefinition::new("lma_sessions");
 const HA: TableDefinition<u32, &[u8]> = TableDefinition::new("ha_bindings");
+/// DSMIPv6 home registrations; a file written before this table existed
+/// gets it, empty, at open (the records of the other tables are unchanged,
+/// so the schema version stays).
+const DSMIP6: TableDefinition<u32, &[u8]> = TableDefinition::new("dsmip6_registrations");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 
 /// The layout of the records this code writes; a file with another one is
@@ -83,6 +88,7 @@ pub struct Loaded {
     pub restart_counter: u32,
     pub lma: Vec<SavedSession>,
     pub ha: Vec<SavedBinding>,
+    pub dsmip6: Vec<SavedRegistration6>,
 }
 
 /// What a start says about the Restart Counter.
@@ -108,21 +114,23 @@ pub struct Opened {
 pub struct Batch {
     pub lma: Vec<(u32, Option<SavedSession>)>,
     pub ha: Vec<(u32, Option<SavedBinding>)>,
+    pub dsmip6: Vec<(u32, Option<SavedRegistration6>)>,
 }
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
-        self.lma.is_empty() && self.ha.is_empty()
+        self.lma.is_empty() && self.ha.is_empty() && self.dsmip6.is_empty()
     }
 
     pub fn len(&self) -> usize {
-        self.lma.len() + self.ha.len()
+        self.lma.len() + self.ha.len() + self.dsmip6.len()
     }
 
     /// Appends `later`'s changes: written after ours, they win.
     fn extend(&mut self, later: Batch) {
         self.lma.extend(later.lma);
         self.ha.extend(later.ha);
+        self.dsmip6.extend(later.dsmip6);
     }
 
     /// Keeps only the last change of each id (what a commit of them all
@@ -141,6 +149,7 @@ impl Batch {
         }
         last_only(&mut self.lma);
         last_only(&mut self.ha);
+        last_only(&mut self.dsmip6);
     }
 }
 
@@ -184,6 +193,7 @@ impl Store {
             }
             txn.open_table(LMA).map_err(|e| open_err(e.into()))?;
             txn.open_table(HA).map_err(|e| open_err(e.into()))?;
+            txn.open_table(DSMIP6).map_err(|e| open_err(e.into()))?;
         }
         txn.commit().map_err(|e| open_err(e.into()))?;
         Ok(store)
@@ -216,6 +226,11 @@ impl Store {
         for row in ha.iter().map_err(|e| self.read_err(e))? {
             let (k, v) = row.map_err(|e| self.read_err(e))?;
             loaded.ha.push(decode(&self.path, "ha_bindings", k.value(), v.value())?);
+        }
+        let dsmip6 = txn.open_table(DSMIP6).map_err(|e| self.read_err(e))?;
+        for row in dsmip6.iter().map_err(|e| self.read_err(e))? {
+            let (k, v) = row.map_err(|e| self.read_err(e))?;
+            loaded.dsmip6.push(decode(&self.path, "dsmip6_registrations", k.value(), v.value())?);
         }
         Ok(loaded)
     }
@@ -260,14 +275,21 @@ impl Store {
     pub fn commit(&self, batch: &Batch) -> Result<(), StoreError> {
         let lma: Vec<(u32, Option<Vec<u8>>)> = batch.lma.iter().map(|(id, r)| (*id, r.as_ref().map(encode))).collect();
         let ha: Vec<(u32, Option<Vec<u8>>)> = batch.ha.iter().map(|(id, r)| (*id, r.as_ref().map(encode))).collect();
-        self.commit_encoded(&lma, &ha)
+        let dsmip6: Vec<(u32, Option<Vec<u8>>)> =
+            batch.dsmip6.iter().map(|(id, r)| (*id, r.as_ref().map(encode))).collect();
+        self.commit_encoded(&lma, &ha, &dsmip6)
     }
 
     /// Writes encoded records (`None`: delete) in one transaction.
-    fn commit_encoded(&self, lma: &[(u32, Option<Vec<u8>>)], ha: &[(u32, Option<Vec<u8>>)]) -> Result<(), StoreError> {
+    fn commit_encoded(
+        &self,
+        lma: &[(u32, Option<Vec<u8>>)],
+        ha: &[(u32, Option<Vec<u8>>)],
+        dsmip6: &[(u32, Option<Vec<u8>>)],
+    ) -> Result<(), StoreError> {
         let mut txn = self.db.begin_write().map_err(|e| self.write_err(e))?;
         txn.set_durability(Durability::Immediate);
-        for (def, rows) in [(LMA, lma), (HA, ha)] {
+        for (def, rows) in [(LMA, lma), (HA, ha), (DSMIP6, dsmip6)] {
             let mut table = txn.open_table(def).map_err(|e| self.write_err(e))?;
             for (id, record) in rows {
                 match record {
@@ -291,6 +313,19 @@ impl Store {
             }
         }
         Ok(out)
+    }
+}
+
+impl Store {
+    /// Ids of the DSMIPv6 registrations (for checks and tests).
+    pub fn dsmip6_ids(&self) -> Result<Vec<u32>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.read_err(e))?;
+        let table = txn.open_table(DSMIP6).map_err(|e| self.read_err(e))?;
+        let mut ids = Vec::new();
+        for row in table.iter().map_err(|e| self.read_err(e))? {
+            ids.push(row.map_err(|e| self.read_err(e))?.0.value());
+        }
+        Ok(ids)
     }
 }
 

@@ -86,6 +86,55 @@ pub struct SavedBinding {
     pub revocation: Option<(Ipv4Addr, bool, bool)>,
 }
 
+/// A DSMIPv6 home registration (RFC 6275 / RFC 5555): the node's IPv6
+/// home address binding and, when RFC 5555's IPv4 part was accepted, its
+/// IPv4 one. Keyed by the IPv6 binding's id, which a registration keeps
+/// for its whole life.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedRegistration6 {
+    /// The IPv6 home address's binding id (the record's key).
+    pub id: u32,
+    /// The node's name in bindings: its NAI, or the IPv6 home address.
+    pub mn_id: String,
+    /// The IPv6 home address: finds the node's security association again.
+    pub hoa: Ipv6Addr,
+    /// Sequence number of the last accepted Binding Update.
+    pub seq: u16,
+    pub care_of: SavedCareOf6,
+    /// `away`, `ipv4` or `ipv6` (on which home link the node is).
+    pub home: String,
+    pub v6_tunnel: SavedTunnel6,
+    /// The IPv4 home address binding: id, address, prefix length, tunnel.
+    pub v4: Option<(u32, Ipv4Addr, u8, SavedTunnel6)>,
+    pub lifetime_ms: u64,
+    pub expires_ms: u64,
+    /// The last accepted RFC 4285 MESG-ID (replay protection across the restart).
+    pub last_mesg_id: Option<u64>,
+    /// De-registered, to be deleted at `expires_ms` (PROTOCOLS.md §11.4).
+    #[serde(default)]
+    pub deprecated: bool,
+}
+
+/// How a DSMIPv6 node is reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SavedCareOf6 {
+    Ipv6 { coa: Ipv6Addr },
+    Ipv4 { coa: Ipv4Addr, src: Ipv4Addr, src_port: u16, local: Ipv4Addr, local_port: u16, nat: bool, udp_forced: bool },
+}
+
+/// A DSMIPv6 binding's tunnel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SavedTunnel6 {
+    /// `ipip` or `udp`.
+    pub kind: String,
+    pub local: IpAddr,
+    pub remote: IpAddr,
+    pub local_port: u16,
+    pub peer_port: u16,
+    pub nested: bool,
+}
+
 /// The clock pair a conversion needs: a monotonic instant and the time of
 /// day taken together.
 #[derive(Debug, Clone, Copy)]

@@ -100,12 +100,16 @@ fn committed_sessions_and_bindings_come_back_after_reopening() {
     let d = Dir::new("roundtrip");
     {
         let s = Store::open(&d.file()).unwrap();
-        let batch = Batch { lma: vec![put(1, &session(1)), put(2, &session(2))], ha: vec![put(5, &binding(5))] };
+        let batch = Batch {
+            lma: vec![put(1, &session(1)), put(2, &session(2))],
+            ha: vec![put(5, &binding(5))],
+            ..Batch::default()
+        };
         s.commit(&batch).unwrap();
         // A later batch deletes one and changes another.
         let mut changed = session(1);
         changed.last_seq = 10;
-        s.commit(&Batch { lma: vec![(2, None), put(1, &changed)], ha: vec![] }).unwrap();
+        s.commit(&Batch { lma: vec![(2, None), put(1, &changed)], ha: vec![], ..Batch::default() }).unwrap();
     }
     let s = Store::open(&d.file()).unwrap();
     let loaded = s.load().unwrap();
@@ -142,7 +146,7 @@ fn a_batch_whose_transaction_never_commits_is_absent_after_reopening() {
     let d = Dir::new("uncommitted");
     {
         let s = Store::open(&d.file()).unwrap();
-        s.commit(&Batch { lma: vec![put(1, &session(1))], ha: vec![] }).unwrap();
+        s.commit(&Batch { lma: vec![put(1, &session(1))], ha: vec![], ..Batch::default() }).unwrap();
         // A batch written but not committed (the process dies first).
         let txn = s.db.begin_write().unwrap();
         {
@@ -173,7 +177,7 @@ fn a_record_that_does_not_decode_is_an_error_naming_the_file_table_and_key() {
     let d = Dir::new("record");
     {
         let s = Store::open(&d.file()).unwrap();
-        s.commit_encoded(&[(3, Some(b"{not json".to_vec()))], &[]).unwrap();
+        s.commit_encoded(&[(3, Some(b"{not json".to_vec()))], &[], &[]).unwrap();
     }
     let err = Store::open(&d.file()).unwrap().load().unwrap_err();
     let msg = err.to_string();
@@ -198,8 +202,12 @@ fn another_schema_version_is_refused() {
 fn the_writer_commits_batches_in_order_and_reports_each() {
     let d = Dir::new("writer");
     let mut w = Writer::spawn(Store::open(&d.file()).unwrap()).unwrap();
-    let a = w.submit(Batch { lma: vec![put(1, &session(1))], ha: vec![] });
-    let b = w.submit(Batch { lma: vec![(1, None), put(2, &session(2))], ha: vec![put(4, &binding(4))] });
+    let a = w.submit(Batch { lma: vec![put(1, &session(1))], ha: vec![], ..Batch::default() });
+    let b = w.submit(Batch {
+        lma: vec![(1, None), put(2, &session(2))],
+        ha: vec![put(4, &binding(4))],
+        ..Batch::default()
+    });
     assert!(b > a);
     let mut last = 0;
     while last < b {
@@ -216,7 +224,11 @@ fn the_writer_commits_batches_in_order_and_reports_each() {
 fn squashing_a_batch_keeps_the_last_change_of_each_session() {
     let mut later = session(1);
     later.last_seq = 2;
-    let mut b = Batch { lma: vec![put(1, &session(1)), put(2, &session(2)), (2, None), put(1, &later)], ha: vec![] };
+    let mut b = Batch {
+        lma: vec![put(1, &session(1)), put(2, &session(2)), (2, None), put(1, &later)],
+        ha: vec![],
+        ..Batch::default()
+    };
     b.squash();
     assert_eq!(b.lma, vec![(2, None), put(1, &later)]);
 }

@@ -11,7 +11,10 @@
 //! from the packets the home agent sends.
 
 mod authentication;
+mod binding_error;
 mod churn;
+mod dad;
+mod deprecation;
 mod home;
 mod ipv4;
 mod registration;
@@ -184,6 +187,8 @@ pub struct Bu {
     pub key: Vec<u8>,
     /// Home agent address the packet goes to.
     pub ha: Ipv6Addr,
+    /// Mobility SPI of the association (by default [`SPI`]).
+    pub spi: u32,
 }
 
 impl Bu {
@@ -200,6 +205,7 @@ impl Bu {
             auth: Auth::Good,
             key: key_of(hoa),
             ha: v6(HA),
+            spi: SPI,
         }
     }
 
@@ -266,9 +272,9 @@ impl Bu {
             options.push(MobilityOption::MesgId(v));
         }
         let (subtype, spi) = match self.auth {
-            Auth::MnAaa => (auth_subtype::MN_AAA, SPI),
-            Auth::WrongSpi => (auth_subtype::MN_HA, SPI + 1),
-            _ => (auth_subtype::MN_HA, SPI),
+            Auth::MnAaa => (auth_subtype::MN_AAA, self.spi),
+            Auth::WrongSpi => (auth_subtype::MN_HA, self.spi + 1),
+            _ => (auth_subtype::MN_HA, self.spi),
         };
         if self.auth != Auth::None {
             options.push(MobilityOption::Auth { subtype, spi, data: vec![0; 12] });

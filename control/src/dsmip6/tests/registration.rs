@@ -223,7 +223,10 @@ fn messages_other_than_a_binding_update_and_garbage_change_nothing() {
     let ba_msg = MhMessage::BindingAck(BindingAck { status: 0, flags: 0, seq: 1, lifetime: 1, options: vec![] });
     let mh = emit(&ba_msg, Checksum::Ipv6 { src: v6(MN_HOA), dst: v6(HA) });
     let p = ipv6_packet_with_home_address(v6(COA), v6(HA), v6(MN_HOA), &mh);
-    assert!(h.ha.handle(&p, h.instant(), h.wall()).is_empty());
+    // Nothing but a Binding Error 1: no binding for its Home Address
+    // option (binding_error.rs).
+    let out = h.ha.handle(&p, h.instant(), h.wall());
+    assert!(matches!(out[..], [Output::BindingError { status: 1, .. }]), "{out:?}");
     assert_eq!(h.ha.counters().unexpected, 1);
     let mut bad = Bu::new(MN_HOA, 1).packet();
     let last = bad.len() - 1;

@@ -89,8 +89,12 @@ fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools(
     let mut expired = binding(gone);
     expired.id = 10;
     expired.hoa = Ipv4Addr::new(203, 0, 113, 62);
-    let loaded =
-        Loaded { restart_counter: 6, lma: vec![session(in_a_minute)], ha: vec![binding(in_a_minute), expired] };
+    let loaded = Loaded {
+        restart_counter: 6,
+        lma: vec![session(in_a_minute)],
+        ha: vec![binding(in_a_minute), expired],
+        dsmip6: vec![],
+    };
     let mut fwd = Forwarding::new(
         &config,
         vec![Default::default(), Default::default()],
@@ -101,7 +105,7 @@ fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools(
     let before = fwd.fib_usage().0;
     let mut s = Signalling::new(&config, now);
     let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
-    assert_eq!(r, RestoreReport { lma: 1, ha: 1, expired: 1, conflicts: 0 });
+    assert_eq!(r, RestoreReport { lma: 1, ha: 1, dsmip6: 0, expired: 1, conflicts: 0 });
     assert_eq!(fwd.fib_usage().0 - before, 3, "the HNP and the IPv4 HoA of the session, the binding's HoA");
     assert!(s.installed.contains_key(&4));
     let (lma_prefixes, lma_hoas) = s.lma.as_ref().unwrap().pools();
@@ -173,5 +177,157 @@ fn a_reply_is_held_until_the_batch_with_its_change_is_committed() {
     // By then the session is in the file.
     let store = s.store.take().unwrap().writer.finish().unwrap();
     assert_eq!(store.ids().unwrap(), (vec![4], vec![]));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+const DS6_HOA: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0x300, 0, 0, 0, 0, 0x10);
+const DS6_HOA4: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 70);
+const DS6_KEY: [u8; 20] = [
+    0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f, 0x30, 0x31, 0x32, 0x33,
+    0x34,
+];
+
+fn registration6(expires_ms: u64) -> crate::store::SavedRegistration6 {
+    use crate::store::records::{SavedCareOf6, SavedTunnel6};
+    let coa = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
+    let tunnel = SavedTunnel6 {
+        kind: "ipip".into(),
+        local: IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1)),
+        remote: IpAddr::V6(coa),
+        local_port: 0,
+        peer_port: 0,
+        nested: false,
+    };
+    crate::store::SavedRegistration6 {
+        id: 3,
+        mn_id: "ds6@anchor.test".into(),
+        hoa: DS6_HOA,
+        seq: 5,
+        care_of: SavedCareOf6::Ipv6 { coa },
+        home: "away".into(),
+        v6_tunnel: tunnel.clone(),
+        v4: Some((4, DS6_HOA4, 24, tunnel)),
+        lifetime_ms: 60_000,
+        expires_ms,
+        last_mesg_id: Some(1),
+        deprecated: false,
+    }
+}
+
+#[test]
+fn a_restored_dsmip6_registration_is_forwarded_and_its_ipv4_home_address_held_in_every_pool() {
+    let config = demo();
+    let dir = std::env::temp_dir().join(format!("anchor-restore-ds6-{}", std::process::id()));
+    let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let in_a_minute = Clock::new(now, wall).wall_ms(now + Duration::from_secs(60));
+    let mut expired = registration6(Clock::new(now, wall).wall_ms(now) - 1000);
+    expired.id = 30;
+    let loaded = Loaded { dsmip6: vec![registration6(in_a_minute), expired], ..Loaded::default() };
+    let mut fwd = Forwarding::new(
+        &config,
+        vec![Default::default(), Default::default()],
+        dataplane::fib::new(64, 1).0,
+        StatePublisher::new(Default::default()),
+    )
+    .unwrap();
+    let before = fwd.fib_usage().0;
+    let mut s = Signalling::new(&config, now);
+    let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
+    assert_eq!(r, RestoreReport { lma: 0, ha: 0, dsmip6: 1, expired: 1, conflicts: 0 });
+    assert_eq!(fwd.fib_usage().0 - before, 2, "the IPv6 and the IPv4 home address");
+    let glue = s.dsmip6.as_ref().unwrap();
+    assert!(glue.ha.pool().is_in_use(DS6_HOA4), "the home agent's pool");
+    assert!(s.lma.as_ref().unwrap().pools().1.is_in_use(DS6_HOA4), "the LMA's pool");
+    assert!(s.ha.as_ref().unwrap().ha.pools().0.is_in_use(DS6_HOA4), "the MIPv4 home agent's pool");
+    assert_eq!(s.dsmip6_forwarded().len(), 2);
+    assert_eq!(s.store_stats_json()["restored_dsmip6"], 1);
+    assert_eq!(s.store.as_ref().unwrap().dropped.dsmip6, vec![(30, None)]);
+    s.persist_final(Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_dsmip6_registration_held_by_a_mip4_binding_is_not_restored() {
+    let config = demo();
+    let dir = std::env::temp_dir().join(format!("anchor-restore-ds6-clash-{}", std::process::id()));
+    let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let in_a_minute = Clock::new(now, wall).wall_ms(now + Duration::from_secs(60));
+    let mut clash = registration6(in_a_minute);
+    clash.v4 = clash.v4.map(|(id, _, len, t)| (id, HA_HOA, len, t));
+    let loaded = Loaded { ha: vec![binding(in_a_minute)], dsmip6: vec![clash], ..Loaded::default() };
+    let mut fwd = Forwarding::new(
+        &config,
+        vec![Default::default(), Default::default()],
+        dataplane::fib::new(64, 1).0,
+        StatePublisher::new(Default::default()),
+    )
+    .unwrap();
+    let mut s = Signalling::new(&config, now);
+    let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
+    assert_eq!(r, RestoreReport { lma: 0, ha: 1, dsmip6: 0, expired: 0, conflicts: 1 });
+    assert_eq!(s.store.as_ref().unwrap().dropped.dsmip6, vec![(3, None)]);
+    s.persist_final(Duration::from_secs(10));
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_binding_acknowledgement_is_held_until_its_registration_is_committed() {
+    use crate::dsmip6::tests::{Bu, MesgId, Via};
+    let config = demo();
+    let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
+    let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
+    let counters = WorkerCounters::default();
+    let addrs = crate::neigh::testutil::ports();
+    let mut cp = ControlPlane::new(
+        &ports,
+        &addrs,
+        &rings,
+        QueueId(1),
+        crate::neigh::testutil::neighbors(),
+        &counters,
+        vec![],
+        StatePublisher::new(Default::default()),
+        dataplane::fib::new(64, 1).1,
+    );
+    let mut fwd = Forwarding::new(
+        &config,
+        vec![Default::default(), Default::default()],
+        dataplane::fib::new(64, 1).0,
+        StatePublisher::new(Default::default()),
+    )
+    .unwrap();
+    let dir = std::env::temp_dir().join(format!("anchor-held-ba-{}", std::process::id()));
+    let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
+    let (now, wall) = (Instant::now(), SystemTime::now());
+    let mut s = Signalling::new(&config, now);
+    s.restore(Opened { loaded: Loaded::default(), restart_counter: 1, writer }, &mut fwd, &config, now, wall);
+    // ds6@anchor.test of demo.toml registers from 2001:db8:1::2.
+    let coa = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 2);
+    let mut bu = Bu::new("2001:db8:300::10", 1)
+        .via(Via::Ipv6 { coa })
+        .mesg_id(MesgId::Value(crate::dsmip6::ntp_of(SystemTime::now())));
+    bu.key = DS6_KEY.to_vec();
+    bu.spi = 8448;
+    bu.ha = Ipv6Addr::new(0x2001, 0xdb8, 1, 0, 0, 0, 0, 1);
+    let mut frame = vec![0x02, 0, 0, 0, 0, 1, 0x02, 0, 0, 0, 0, 2, 0x86, 0xdd];
+    frame.extend(bu.packet());
+    s.receive(vec![(0, frame)], &mut cp, &mut fwd, &config, now);
+    assert_eq!(s.dsmip6.as_ref().unwrap().ha.registrations().count(), 1, "registered");
+    let sent = |ports: &[MemPort]| ports[0].take_tx().len();
+    assert_eq!(sent(&ports), 0, "the BA waits for the commit");
+    let later = now + Duration::from_millis(10);
+    s.persist(&mut cp, later);
+    assert_eq!(s.store_stats_json()["replies_held"], 1);
+    let mut waited = 0;
+    while sent(&ports) == 0 {
+        assert!(waited < 1000, "the BA never went out");
+        std::thread::sleep(Duration::from_millis(10));
+        waited += 1;
+        s.persist(&mut cp, later);
+    }
+    let store = s.store.take().unwrap().writer.finish().unwrap();
+    assert_eq!(store.dsmip6_ids().unwrap().len(), 1, "by then the registration is in the file");
     let _ = std::fs::remove_dir_all(dir);
 }
