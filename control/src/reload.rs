@@ -1,7 +1,7 @@
 //! Configuration reload (`anchorctl reload`, SIGHUP): which changes the
 //! running daemon may take. What may change live: profiles, the LMA's MAGs,
-//! the home agent's mobile-node keys and foreign agents, timers and limits
-//! of the roles, added pools, the log level and the overload limits. What
+//! the home agents' mobile-node keys (MIPv4 and DSMIPv6) and foreign
+//! agents, timers and limits of the roles, added pools, the log level and the overload limits. What
 //! shapes ports, workers, tables and sockets needs a restart; a reload that
 //! changes any of it is refused as a whole, naming the keys, and changes
 //! nothing.
@@ -28,9 +28,11 @@ pub fn refused(old: &Config, new: &Config) -> Vec<String> {
     whole("route", old.routes == new.routes);
     whole("tunnel", old.tunnel == new.tunnel);
     whole("binding", old.bindings == new.bindings);
-    // DSMIPv6 registrations are indexed by their association's position.
-    whole("dsmip6", old.dsmip6 == new.dsmip6);
-    for (key, was, is) in [("lma", old.lma.is_some(), new.lma.is_some()), ("ha", old.ha.is_some(), new.ha.is_some())] {
+    for (key, was, is) in [
+        ("lma", old.lma.is_some(), new.lma.is_some()),
+        ("ha", old.ha.is_some(), new.ha.is_some()),
+        ("dsmip6", old.dsmip6.is_some(), new.dsmip6.is_some()),
+    ] {
         if was != is {
             out.push(format!("{key}: a role cannot be turned {} while anchord runs", if is { "on" } else { "off" }));
         }
@@ -46,6 +48,20 @@ pub fn refused(old: &Config, new: &Config) -> Vec<String> {
     if let (Some(o), Some(n)) = (&old.ha, &new.ha) {
         if o.address != n.address {
             out.push(format!("ha.address: {restart}"));
+        }
+    }
+    // The DSMIPv6 home agent's mobile nodes are checked by the role (their
+    // registrations are indexed by position): keys, SPIs and timers may
+    // change, not who they are.
+    if let (Some(o), Some(n)) = (&old.dsmip6, &new.dsmip6) {
+        if o.address != n.address {
+            out.push(format!("dsmip6.address: {restart}"));
+        }
+        if o.ipv4_address != n.ipv4_address {
+            out.push(format!("dsmip6.ipv4_address: {restart}"));
+        }
+        if o.ipv4_pools != n.ipv4_pools {
+            out.push(format!("dsmip6.ipv4_pools: {restart}"));
         }
     }
     // Pools may be added after the existing ones (whose positions the roles
@@ -90,6 +106,9 @@ mod tests {
         let ha = new.ha.as_mut().unwrap();
         ha.mobile_nodes[0].key = vec![7; 16];
         ha.foreign_agents.pop();
+        let ds = new.dsmip6.as_mut().unwrap();
+        ds.mobile_nodes[0].key = vec![9; 20];
+        ds.max_lifetime /= 2;
         let mut pool = new.pools.ipv4[0].clone();
         pool.subnet = "192.0.2.128/25".parse().unwrap();
         new.pools.ipv4.push(pool);

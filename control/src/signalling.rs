@@ -42,6 +42,7 @@ const BINDING_ERRORS_PER_S: u32 = 10;
 pub struct Reload {
     lma: Option<crate::pmip6::LmaReload>,
     ha: Option<crate::mip4::HaReload>,
+    dsmip6: Option<crate::dsmip6::Ha6Config>,
     overload: anchor_config::OverloadConfig,
 }
 
@@ -146,6 +147,14 @@ impl Signalling {
         Ok(Reload {
             lma: self.lma.as_ref().map(|l| l.prepare_reload(config)).transpose()?,
             ha: self.ha.as_ref().map(|g| g.ha.prepare_reload(config)).transpose()?,
+            dsmip6: match (&self.dsmip6, dsmip6::ha6_config(config)) {
+                (Some(g), Some(cfg)) => {
+                    g.ha.check_reload(&cfg)?;
+                    Some(cfg)
+                }
+                (Some(_), None) => return Err("dsmip6: a role cannot be turned off while anchord runs".into()),
+                _ => None,
+            },
             overload: config.overload.clone(),
         })
     }
@@ -157,6 +166,9 @@ impl Signalling {
             lma.apply_reload(new, now);
         }
         if let (Some(glue), Some(new)) = (self.ha.as_mut(), r.ha) {
+            glue.ha.apply_reload(new);
+        }
+        if let (Some(glue), Some(new)) = (self.dsmip6.as_mut(), r.dsmip6) {
             glue.ha.apply_reload(new);
         }
         self.admission.reconfigure(&r.overload);

@@ -30,7 +30,7 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "the matching bindings in full: every field, with the RFC 5563 access technology, Interface, Device and Subscriber IDs of a proxy MIPv4 registration, and the packets and bytes the workers forwarded for it since it was installed (packets_down/bytes_down towards the mobile node, packets_up/bytes_up from it; Ethernet frames as sent)",
     ),
     ("set log-level <level>", "changes the log filter at once (a level: error, warn, info, debug, trace, off; or a tracing directive list such as info,control::pmip6=debug); until the next reload or restart"),
-    ("reload", "re-reads the configuration file (as SIGHUP does) and applies what may change live: profiles, MAG and FA peers, mobile node keys, pool growth, timers, log level, overload limits; anything else changed is refused naming its key, and nothing is applied then; sessions are untouched"),
+    ("reload", "re-reads the configuration file (as SIGHUP does) and applies what may change live: profiles, MAG and FA peers, mobile node keys (MIPv4 and DSMIPv6), pool growth, timers, log level, overload limits; anything else changed is refused naming its key, and nothing is applied then; sessions are untouched"),
     ("clear binding <mn-id|address>", "revoke a binding: Binding Revocation to its MAG (PMIPv6), Registration Revocation to its FA, PMA or mobile node (MIPv4, RFC 3543), then removal"),
     (
         "clear binding mag <address>",

@@ -678,6 +678,30 @@ impl Ha6 {
         &mut self.pool
     }
 
+    /// Checks settings from a configuration reload: the mobile nodes must
+    /// be the same ones in the same order (same NAI, home address and
+    /// IPv4 home address; registrations are indexed by position), the
+    /// pools and home links unchanged. Their keys, SPIs, timers and limits
+    /// may change. Changes nothing.
+    pub fn check_reload(&self, cfg: &Ha6Config) -> Result<(), String> {
+        let identity = |m: &MobileNode| (m.mn_id.clone(), m.hoa, m.ipv4_hoa);
+        if self.cfg.mobile_nodes.iter().map(identity).ne(cfg.mobile_nodes.iter().map(identity)) {
+            return Err("dsmip6.mn: adding, removing, reordering or readdressing a mobile node needs a restart \
+                 (its keys, SPIs and the [dsmip6] timers may change)"
+                .into());
+        }
+        if self.cfg.ipv4_pools != cfg.ipv4_pools || self.cfg.home_links != cfg.home_links {
+            return Err("dsmip6.ipv4_pools: cannot change while anchord runs (restart to apply)".into());
+        }
+        Ok(())
+    }
+
+    /// Takes settings [`Ha6::check_reload`] accepted: the next Binding
+    /// Update is authenticated and answered with them; registrations stay.
+    pub fn apply_reload(&mut self, cfg: Ha6Config) {
+        self.cfg = cfg;
+    }
+
     pub fn config(&self) -> &Ha6Config {
         &self.cfg
     }

@@ -57,38 +57,44 @@ const NESTED_OUTER_MAX: u16 = 60;
 /// How long an acknowledgement waits for its tunnel's next hop.
 const RETRY_FOR: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// The DSMIPv6 home agent's settings from `config` (`None` without
+/// `[dsmip6]`).
+pub(super) fn ha6_config(config: &Config) -> Option<Ha6Config> {
+    let d = config.dsmip6.as_ref()?;
+    Some(Ha6Config {
+        address: d.address,
+        mobile_nodes: d
+            .mobile_nodes
+            .iter()
+            .map(|m| MobileNode {
+                mn_id: m.mn_id.clone(),
+                hoa: m.home_address,
+                spi: m.spi,
+                key: m.key.clone(),
+                ipv4_hoa: m.ipv4_home_address,
+            })
+            .collect(),
+        ipv4_pools: d.ipv4_pools.iter().filter_map(|&i| config.pools.ipv4.get(i).cloned()).collect(),
+        max_lifetime: d.max_lifetime,
+        nat_keepalive: d.nat_keepalive_s,
+        accept_udp_forcing: d.udp_forcing,
+        replay_tolerance: d.replay_tolerance,
+        require_mesg_id: d.require_mesg_id,
+        home_links: config
+            .ports
+            .iter()
+            .filter(|p| p.home_link)
+            .flat_map(|p| p.ipv6.iter().map(|c| (c.addr, c.prefix_len)))
+            .collect(),
+        // The extended home link: the home agent is also the LMA.
+        deregistration_delay: config.lma.as_ref().map(|l| l.min_delay_before_bce_delete),
+    })
+}
+
 impl Dsmip6Glue {
     /// The home agent of `config`'s `[dsmip6]`; `None` without one.
     pub(super) fn new(config: &Config) -> Option<Dsmip6Glue> {
-        let d = config.dsmip6.as_ref()?;
-        let cfg = Ha6Config {
-            address: d.address,
-            mobile_nodes: d
-                .mobile_nodes
-                .iter()
-                .map(|m| MobileNode {
-                    mn_id: m.mn_id.clone(),
-                    hoa: m.home_address,
-                    spi: m.spi,
-                    key: m.key.clone(),
-                    ipv4_hoa: m.ipv4_home_address,
-                })
-                .collect(),
-            ipv4_pools: d.ipv4_pools.iter().filter_map(|&i| config.pools.ipv4.get(i).cloned()).collect(),
-            max_lifetime: d.max_lifetime,
-            nat_keepalive: d.nat_keepalive_s,
-            accept_udp_forcing: d.udp_forcing,
-            replay_tolerance: d.replay_tolerance,
-            require_mesg_id: d.require_mesg_id,
-            home_links: config
-                .ports
-                .iter()
-                .filter(|p| p.home_link)
-                .flat_map(|p| p.ipv6.iter().map(|c| (c.addr, c.prefix_len)))
-                .collect(),
-            // The extended home link: the home agent is also the LMA.
-            deregistration_delay: config.lma.as_ref().map(|l| l.min_delay_before_bce_delete),
-        };
+        let cfg = ha6_config(config)?;
         Some(Dsmip6Glue {
             ha: Ha6::new(cfg),
             installed: HashMap::new(),
@@ -683,6 +689,31 @@ mod tests {
     use crate::proto::dsmip6::ipv6_packet_with_home_address;
     use crate::proto::header::Packet;
     use crate::proto::Checksum;
+
+    #[test]
+    fn a_reload_takes_new_dsmip6_keys_and_timers_and_refuses_a_new_mobile_node() {
+        let config = anchor_config::parse(anchor_config::DEMO_TOML).unwrap();
+        let mut s = Signalling::new(&config, std::time::Instant::now());
+        let mut keys = config.clone();
+        let ds = keys.dsmip6.as_mut().unwrap();
+        ds.mobile_nodes[0].key = vec![0x5a; 20];
+        ds.max_lifetime /= 2;
+        keys.lma.as_mut().unwrap().min_delay_before_bce_delete *= 3;
+        let r = s.prepare_reload(&keys).unwrap();
+        s.apply_reload(r, std::time::Instant::now());
+        let cfg = s.dsmip6.as_ref().unwrap().ha.config();
+        assert_eq!(cfg.mobile_nodes[0].key, vec![0x5a; 20]);
+        assert_eq!(cfg.max_lifetime, keys.dsmip6.as_ref().unwrap().max_lifetime);
+        assert_eq!(cfg.deregistration_delay, keys.lma.as_ref().map(|l| l.min_delay_before_bce_delete));
+
+        let mut more = keys.clone();
+        let mut extra = more.dsmip6.as_ref().unwrap().mobile_nodes[0].clone();
+        extra.home_address = "2001:db8:300::99".parse().unwrap();
+        extra.mn_id = Some("extra@anchor.test".into());
+        more.dsmip6.as_mut().unwrap().mobile_nodes.push(extra);
+        let e = s.prepare_reload(&more).unwrap_err();
+        assert!(e.starts_with("dsmip6.mn: "), "{e}");
+    }
 
     #[test]
     fn binding_errors_are_rate_limited_to_ten_a_second() {
