@@ -1,10 +1,10 @@
 //! Configuration reload (`anchorctl reload`, SIGHUP): which changes the
 //! running daemon may take. What may change live: profiles, the LMA's MAGs,
 //! the home agents' mobile-node keys (MIPv4 and DSMIPv6) and foreign
-//! agents, timers and limits of the roles, added pools, the log level and the overload limits. What
-//! shapes ports, workers, tables and sockets needs a restart; a reload that
-//! changes any of it is refused as a whole, naming the keys, and changes
-//! nothing.
+//! agents, timers and limits of the roles, added pools, the log level and
+//! the overload limits. What shapes ports, workers, tables and sockets
+//! needs a restart; a reload that changes any of it is refused as a whole,
+//! naming the keys, and changes nothing.
 
 use anchor_config::Config;
 
