@@ -26,6 +26,8 @@ mod dsmip6;
 mod ha;
 mod overload;
 mod persist;
+#[cfg(test)]
+pub(crate) mod testutil;
 mod views;
 
 pub use ha::{HomeLinkClaim, HomeLinkOwner};

@@ -680,11 +680,6 @@ mod tests {
     use std::net::Ipv6Addr;
     use std::path::Path;
 
-    use dataplane::counters::WorkerCounters;
-    use dataplane::port::mem::{MemBuf, MemPort, MemRing};
-    use dataplane::port::{PortId, QueueId};
-    use dataplane::route::StatePublisher;
-
     use super::*;
     use crate::proto::dsmip6::ipv6_packet_with_home_address;
     use crate::proto::header::Packet;
@@ -719,28 +714,10 @@ mod tests {
     fn binding_errors_are_rate_limited_to_ten_a_second() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
         let config = anchor_config::load(&path).expect("config/demo.toml loads");
-        let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
-        let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
-        let counters = WorkerCounters::default();
-        let addrs = crate::neigh::testutil::ports();
-        let mut cp = ControlPlane::new(
-            &ports,
-            &addrs,
-            &rings,
-            QueueId(1),
-            crate::neigh::testutil::neighbors(),
-            &counters,
-            vec![],
-            StatePublisher::new(Default::default()),
-            dataplane::fib::new(64, 1).1,
-        );
-        let mut fwd = Forwarding::new(
-            &config,
-            vec![Default::default(), Default::default()],
-            dataplane::fib::new(64, 1).0,
-            StatePublisher::new(Default::default()),
-        )
-        .unwrap();
+        let rig = crate::signalling::testutil::Rig::new();
+        let ports = &rig.ports;
+        let mut cp = rig.cp();
+        let mut fwd = crate::signalling::testutil::forwarding(&config);
         let now = Instant::now();
         let mut s = Signalling::new(&config, now);
         // An unknown MH Type (99) with a Home Address option, from
@@ -764,28 +741,9 @@ mod tests {
         use crate::dsmip6::tests::{Bu, MesgId, Via};
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/demo.toml");
         let config = anchor_config::load(&path).expect("config/demo.toml loads");
-        let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
-        let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
-        let counters = WorkerCounters::default();
-        let addrs = crate::neigh::testutil::ports();
-        let mut cp = ControlPlane::new(
-            &ports,
-            &addrs,
-            &rings,
-            QueueId(1),
-            crate::neigh::testutil::neighbors(),
-            &counters,
-            vec![],
-            StatePublisher::new(Default::default()),
-            dataplane::fib::new(64, 1).1,
-        );
-        let mut fwd = Forwarding::new(
-            &config,
-            vec![Default::default(), Default::default()],
-            dataplane::fib::new(64, 1).0,
-            StatePublisher::new(Default::default()),
-        )
-        .unwrap();
+        let rig = crate::signalling::testutil::Rig::new();
+        let mut cp = rig.cp();
+        let mut fwd = crate::signalling::testutil::forwarding(&config);
         let now = Instant::now();
         let mut s = Signalling::new(&config, now);
         // ds6@anchor.test of demo.toml (static IPv4 home address

@@ -2,10 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use dataplane::counters::WorkerCounters;
-use dataplane::port::mem::{MemBuf, MemPort, MemRing};
-use dataplane::port::{PortId, QueueId};
-use dataplane::route::StatePublisher;
+use dataplane::port::mem::MemPort;
 
 use super::*;
 use crate::store::records::{SavedBinding, SavedEncap, SavedSession};
@@ -95,13 +92,7 @@ fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools(
         ha: vec![binding(in_a_minute), expired],
         dsmip6: vec![],
     };
-    let mut fwd = Forwarding::new(
-        &config,
-        vec![Default::default(), Default::default()],
-        dataplane::fib::new(64, 1).0,
-        StatePublisher::new(Default::default()),
-    )
-    .unwrap();
+    let mut fwd = crate::signalling::testutil::forwarding(&config);
     let before = fwd.fib_usage().0;
     let mut s = Signalling::new(&config, now);
     let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
@@ -124,28 +115,10 @@ fn restored_sessions_are_forwarded_and_their_addresses_held_in_both_roles_pools(
 #[test]
 fn a_reply_is_held_until_the_batch_with_its_change_is_committed() {
     let config = demo();
-    let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
-    let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
-    let counters = WorkerCounters::default();
-    let addrs = crate::neigh::testutil::ports();
-    let mut cp = ControlPlane::new(
-        &ports,
-        &addrs,
-        &rings,
-        QueueId(1),
-        crate::neigh::testutil::neighbors(),
-        &counters,
-        vec![],
-        StatePublisher::new(Default::default()),
-        dataplane::fib::new(64, 1).1,
-    );
-    let mut fwd = Forwarding::new(
-        &config,
-        vec![Default::default(), Default::default()],
-        dataplane::fib::new(64, 1).0,
-        StatePublisher::new(Default::default()),
-    )
-    .unwrap();
+    let rig = crate::signalling::testutil::Rig::new();
+    let ports = &rig.ports;
+    let mut cp = rig.cp();
+    let mut fwd = crate::signalling::testutil::forwarding(&config);
     let dir = std::env::temp_dir().join(format!("anchor-held-reply-{}", std::process::id()));
     let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
     let (now, wall) = (Instant::now(), SystemTime::now());
@@ -154,9 +127,9 @@ fn a_reply_is_held_until_the_batch_with_its_change_is_committed() {
     let sent = |ports: &[MemPort]| ports[0].take_tx().len();
     // Nothing changed: a reply goes at the end of the pass.
     s.send_reply(&mut cp, 0, vec![0xaa; 60]);
-    assert_eq!(sent(&ports), 0);
+    assert_eq!(sent(ports), 0);
     s.persist(&mut cp, now);
-    assert_eq!(sent(&ports), 1);
+    assert_eq!(sent(ports), 1);
     // A change (a session comes into the LMA) and its reply.
     let in_a_minute = Clock::new(now, wall).wall_ms(now + Duration::from_secs(60));
     let restored = s.lma.as_mut().unwrap().restore(session(in_a_minute), Clock::new(now, wall));
@@ -165,10 +138,10 @@ fn a_reply_is_held_until_the_batch_with_its_change_is_committed() {
     let later = now + Duration::from_millis(10);
     s.persist(&mut cp, later);
     // Handed to the writer, not committed yet: held.
-    assert_eq!(sent(&ports), 0);
+    assert_eq!(sent(ports), 0);
     assert_eq!(s.store_stats_json()["replies_held"], 1);
     let mut waited = 0;
-    while sent(&ports) == 0 {
+    while sent(ports) == 0 {
         assert!(waited < 1000, "the reply never went out");
         std::thread::sleep(Duration::from_millis(10));
         waited += 1;
@@ -224,13 +197,7 @@ fn a_restored_dsmip6_registration_is_forwarded_and_its_ipv4_home_address_held_in
     let mut expired = registration6(Clock::new(now, wall).wall_ms(now) - 1000);
     expired.id = 30;
     let loaded = Loaded { dsmip6: vec![registration6(in_a_minute), expired], ..Loaded::default() };
-    let mut fwd = Forwarding::new(
-        &config,
-        vec![Default::default(), Default::default()],
-        dataplane::fib::new(64, 1).0,
-        StatePublisher::new(Default::default()),
-    )
-    .unwrap();
+    let mut fwd = crate::signalling::testutil::forwarding(&config);
     let before = fwd.fib_usage().0;
     let mut s = Signalling::new(&config, now);
     let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
@@ -257,13 +224,7 @@ fn a_dsmip6_registration_held_by_a_mip4_binding_is_not_restored() {
     let mut clash = registration6(in_a_minute);
     clash.v4 = clash.v4.map(|(id, _, len, t)| (id, HA_HOA, len, t));
     let loaded = Loaded { ha: vec![binding(in_a_minute)], dsmip6: vec![clash], ..Loaded::default() };
-    let mut fwd = Forwarding::new(
-        &config,
-        vec![Default::default(), Default::default()],
-        dataplane::fib::new(64, 1).0,
-        StatePublisher::new(Default::default()),
-    )
-    .unwrap();
+    let mut fwd = crate::signalling::testutil::forwarding(&config);
     let mut s = Signalling::new(&config, now);
     let r = s.restore(Opened { loaded, restart_counter: 7, writer }, &mut fwd, &config, now, wall);
     assert_eq!(r, RestoreReport { lma: 0, ha: 1, dsmip6: 0, expired: 0, conflicts: 1 });
@@ -276,28 +237,10 @@ fn a_dsmip6_registration_held_by_a_mip4_binding_is_not_restored() {
 fn a_binding_acknowledgement_is_held_until_its_registration_is_committed() {
     use crate::dsmip6::tests::{Bu, MesgId, Via};
     let config = demo();
-    let ports = vec![MemPort::new(PortId(0), 1), MemPort::new(PortId(1), 1)];
-    let rings: Vec<MemRing<MemBuf>> = vec![MemRing::new(64)];
-    let counters = WorkerCounters::default();
-    let addrs = crate::neigh::testutil::ports();
-    let mut cp = ControlPlane::new(
-        &ports,
-        &addrs,
-        &rings,
-        QueueId(1),
-        crate::neigh::testutil::neighbors(),
-        &counters,
-        vec![],
-        StatePublisher::new(Default::default()),
-        dataplane::fib::new(64, 1).1,
-    );
-    let mut fwd = Forwarding::new(
-        &config,
-        vec![Default::default(), Default::default()],
-        dataplane::fib::new(64, 1).0,
-        StatePublisher::new(Default::default()),
-    )
-    .unwrap();
+    let rig = crate::signalling::testutil::Rig::new();
+    let ports = &rig.ports;
+    let mut cp = rig.cp();
+    let mut fwd = crate::signalling::testutil::forwarding(&config);
     let dir = std::env::temp_dir().join(format!("anchor-held-ba-{}", std::process::id()));
     let writer = Writer::spawn(Store::open(&dir.join("s.db")).unwrap()).unwrap();
     let (now, wall) = (Instant::now(), SystemTime::now());
@@ -316,12 +259,12 @@ fn a_binding_acknowledgement_is_held_until_its_registration_is_committed() {
     s.receive(vec![(0, frame)], &mut cp, &mut fwd, &config, now);
     assert_eq!(s.dsmip6.as_ref().unwrap().ha.registrations().count(), 1, "registered");
     let sent = |ports: &[MemPort]| ports[0].take_tx().len();
-    assert_eq!(sent(&ports), 0, "the BA waits for the commit");
+    assert_eq!(sent(ports), 0, "the BA waits for the commit");
     let later = now + Duration::from_millis(10);
     s.persist(&mut cp, later);
     assert_eq!(s.store_stats_json()["replies_held"], 1);
     let mut waited = 0;
-    while sent(&ports) == 0 {
+    while sent(ports) == 0 {
         assert!(waited < 1000, "the BA never went out");
         std::thread::sleep(Duration::from_millis(10));
         waited += 1;
