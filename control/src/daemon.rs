@@ -484,6 +484,7 @@ fn answer(command: &str, ctx: &mut Ctx<'_, '_>) -> Reply {
             stats["ha"] = ctx.signalling.ha_stats_json();
             stats["store"] = ctx.signalling.store_stats_json();
             stats["overload"] = ctx.signalling.overload_stats_json();
+            stats["pools"] = ctx.signalling.pools_json();
             stats["dsmip6"] = ctx.signalling.dsmip6_stats_json();
             stats["home_link"] = home_link_stats(ctx);
             stats["mempools"] = mempool_stats(ctx.shared);

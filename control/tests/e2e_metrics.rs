@@ -99,6 +99,16 @@ fn figures(stats: &Value, text: &str) -> Vec<(String, Option<u64>, Option<u64>)>
         let m = sample(text, "anchor_sessions", &[("role", role), ("state", state)]);
         f.push((format!("sessions {role} {state}"), s["count"].as_u64(), m));
     }
+    for p in stats["pools"].as_array().into_iter().flatten() {
+        let label = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+        let (role, family, pool) = (label("role"), label("family"), label("pool"));
+        let labels = [("role", role.as_str()), ("family", family.as_str()), ("pool", pool.as_str())];
+        f.push((
+            format!("pool {role} {pool} in use"),
+            p["in_use"].as_u64(),
+            sample(text, "anchor_pool_in_use", &labels),
+        ));
+    }
     f.push(("fib entries".into(), stats["fib"]["entries"].as_u64(), sample(text, "anchor_fib_entries", &[])));
     f.push(("fib capacity".into(), stats["fib"]["capacity"].as_u64(), sample(text, "anchor_fib_capacity", &[])));
     for key in ["pbu_received", "sessions_created", "malformed"] {

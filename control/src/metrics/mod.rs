@@ -232,6 +232,21 @@ pub fn render(stats: &Value) -> String {
         x.family("anchor_fib_capacity", Kind::Gauge, "Entries the forwarding table can hold", [(Vec::new(), n)]);
     }
 
+    // Address and prefix pools (show pools): one gauge per state.
+    let pools = arr(&stats["pools"]);
+    for (key, name, help) in [
+        ("in_use", "anchor_pool_in_use", "Addresses (IPv4) or /64 prefixes (IPv6) of a pool held by sessions"),
+        ("free", "anchor_pool_free", "Addresses or /64 prefixes of a pool that may still be handed out"),
+        ("withheld", "anchor_pool_withheld", "Addresses or prefixes of a pool never handed out dynamically (excluded, default routers, static) and not held"),
+    ] {
+        let samples = pools.iter().filter_map(|p| {
+            p[key].as_u64().map(|n| {
+                (vec![("role", label(&p["role"])), ("family", label(&p["family"])), ("pool", label(&p["pool"]))], n)
+            })
+        });
+        x.family(name, Kind::Gauge, help, samples);
+    }
+
     role(&mut x, &stats["lma"], "lma", "PMIPv6 LMA", &["sessions"]);
     role(&mut x, &stats["ha"], "ha", "Mobile IPv4 home agent", &["bindings"]);
     role(&mut x, &stats["dsmip6"], "dsmip6", "DSMIPv6 home agent", &["registrations"]);
@@ -305,6 +320,7 @@ mod tests {
             "sessions": [{"role": "pmip6", "state": "active", "count": 1}, {"role": "pmip6", "state": "deprecated", "count": 0}],
             "fib": {"entries": 2, "capacity": 1024},
             "lma": {"sessions": 1, "pbu_received": 3, "pba_sent": {"0": 2, "130": 1}},
+            "pools": [{"role": "pmip6", "family": "ipv4", "pool": "203.0.113.0/24", "size": 254, "in_use": 2, "withheld": 1, "free": 251}],
             "ha": null,
         })
     }
@@ -383,6 +399,16 @@ mod tests {
         assert_eq!(sample(&text, "anchor_home_link_arp_replies_total", &[]), Some(5));
         assert!(text.contains("# TYPE anchor_home_link_proxied gauge\n"), "{text}");
         assert!(!render(&stats()).contains("anchor_home_link_"), "no home link, no families");
+    }
+
+    #[test]
+    fn pools_are_gauges_labelled_by_role_family_and_pool() {
+        let text = render(&stats());
+        assert!(text.contains("# TYPE anchor_pool_in_use gauge\n"), "{text}");
+        let labels = [("role", "pmip6"), ("family", "ipv4"), ("pool", "203.0.113.0/24")];
+        assert_eq!(sample(&text, "anchor_pool_in_use", &labels), Some(2));
+        assert_eq!(sample(&text, "anchor_pool_free", &labels), Some(251));
+        assert_eq!(sample(&text, "anchor_pool_withheld", &labels), Some(1));
     }
 
     #[test]

@@ -58,13 +58,40 @@ pub(crate) struct Allocator {
     /// Next never-walked value: (range index, value); `None` once every
     /// range has been walked.
     cursor: Option<(usize, u64)>,
+    /// Per range: how it is used, kept as values come and go so that
+    /// [`Allocator::usage`] costs nothing however many are out.
+    usage: Vec<RangeUsage>,
 }
 
 impl Allocator {
     pub(crate) fn new(ranges: Vec<(u64, u64)>, never: HashSet<u64>) -> Allocator {
         let ranges: Vec<(u64, u64)> = ranges.into_iter().filter(|(first, last)| first <= last).collect();
         let cursor = ranges.first().map(|&(first, _)| (0, first));
-        Allocator { ranges, never, in_use: HashSet::new(), free: VecDeque::new(), cursor }
+        let mut usage: Vec<RangeUsage> = ranges
+            .iter()
+            .map(|&(first, last)| RangeUsage { size: u128::from(last - first) + 1, in_use: 0, withheld: 0 })
+            .collect();
+        for &v in &never {
+            if let Some(u) = ranges.iter().position(|&(first, last)| (first..=last).contains(&v)).map(|i| &mut usage[i])
+            {
+                u.withheld += 1;
+            }
+        }
+        Allocator { ranges, never, in_use: HashSet::new(), free: VecDeque::new(), cursor, usage }
+    }
+
+    /// Marks `value` (inside range `range`) out; false when it already was.
+    fn take(&mut self, range: usize, value: u64) -> bool {
+        if !self.in_use.insert(value) {
+            return false;
+        }
+        if let Some(u) = self.usage.get_mut(range) {
+            u.in_use += 1;
+            if self.never.contains(&value) {
+                u.withheld = u.withheld.saturating_sub(1);
+            }
+        }
+        true
     }
 
     /// Index of the range holding `value`.
@@ -95,13 +122,14 @@ impl Allocator {
     /// A never-used value while there are any, else the oldest released
     /// one.
     pub(crate) fn allocate(&mut self) -> Option<u64> {
-        while let Some(value) = self.advance() {
-            if !self.never.contains(&value) && self.in_use.insert(value) {
+        while let Some((range, value)) = self.cursor.and_then(|(range, _)| Some((range, self.advance()?))) {
+            if !self.never.contains(&value) && self.take(range, value) {
                 return Some(value);
             }
         }
         while let Some(value) = self.free.pop_front() {
-            if !self.never.contains(&value) && self.in_use.insert(value) {
+            let Some(range) = self.range_of(value) else { continue };
+            if !self.never.contains(&value) && self.take(range, value) {
                 return Some(value);
             }
         }
@@ -111,12 +139,22 @@ impl Allocator {
     /// Takes `value` (inside a range, `never` values included); false when
     /// it is outside every range or already out.
     pub(crate) fn reserve(&mut self, value: u64) -> bool {
-        self.range_of(value).is_some() && self.in_use.insert(value)
+        self.range_of(value).is_some_and(|range| self.take(range, value))
     }
 
     /// Gives `value` back; a no-op when it is not out.
     pub(crate) fn release(&mut self, value: u64) {
-        if self.in_use.remove(&value) && !self.never.contains(&value) && !self.ahead_of_cursor(value) {
+        if !self.in_use.remove(&value) {
+            return;
+        }
+        let never = self.never.contains(&value);
+        if let Some(u) = self.range_of(value).and_then(|i| self.usage.get_mut(i)) {
+            u.in_use = u.in_use.saturating_sub(1);
+            if never {
+                u.withheld += 1;
+            }
+        }
+        if !never && !self.ahead_of_cursor(value) {
             self.free.push_back(value);
         }
     }
@@ -135,34 +173,16 @@ impl Allocator {
     /// `never` now says.
     pub(crate) fn carry_into(&self, mut into: Allocator) -> Result<Allocator, u64> {
         for &v in &self.in_use {
-            if into.range_of(v).is_none() {
-                return Err(v);
-            }
-            into.in_use.insert(v);
+            let range = into.range_of(v).ok_or(v)?;
+            into.take(range, v);
         }
         Ok(into)
     }
 
-    /// Per range, in order: (values in it, `never` ones included; values
-    /// out; `never` values not out, which allocation cannot hand out).
-    /// Linear in the values out: for the CLI, not the signalling path.
+    /// How each range is used, in order (kept up to date as values come
+    /// and go: no walk over the values out).
     pub(crate) fn usage(&self) -> Vec<RangeUsage> {
-        let mut rows: Vec<RangeUsage> = self
-            .ranges
-            .iter()
-            .map(|&(first, last)| RangeUsage { size: u128::from(last - first) + 1, in_use: 0, withheld: 0 })
-            .collect();
-        for &v in &self.in_use {
-            if let Some(r) = self.range_of(v).and_then(|i| rows.get_mut(i)) {
-                r.in_use += 1;
-            }
-        }
-        for &v in self.never.iter().filter(|v| !self.in_use.contains(v)) {
-            if let Some(r) = self.range_of(v).and_then(|i| rows.get_mut(i)) {
-                r.withheld += 1;
-            }
-        }
-        rows
+        self.usage.clone()
     }
 
     /// Values in all ranges, `never` ones included.
@@ -186,6 +206,41 @@ mod tests {
             [Some(12), Some(20), Some(21), None]
         );
         assert_eq!(a.carry_into(Allocator::new(vec![(11, 12)], HashSet::new())).unwrap_err(), 10);
+    }
+
+    #[test]
+    fn usage_kept_as_values_come_and_go_equals_a_recount() {
+        let never: HashSet<u64> = [3, 15, 40].into_iter().collect();
+        let mut a = Allocator::new(vec![(1, 20), (30, 45)], never.clone());
+        let mut x = 7u64;
+        for _ in 0..2_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let v = x % 50;
+            match x % 3 {
+                0 => {
+                    a.allocate();
+                }
+                1 => {
+                    a.reserve(v);
+                }
+                _ => a.release(v),
+            }
+            let recount: Vec<RangeUsage> = a
+                .ranges
+                .iter()
+                .map(|&(first, last)| {
+                    let inside = |w: &&u64| (first..=last).contains(*w);
+                    RangeUsage {
+                        size: u128::from(last - first) + 1,
+                        in_use: a.in_use.iter().filter(inside).count() as u64,
+                        withheld: never.iter().filter(inside).filter(|w| !a.in_use.contains(w)).count() as u64,
+                    }
+                })
+                .collect();
+            assert_eq!(a.usage(), recount);
+        }
     }
 
     #[test]
