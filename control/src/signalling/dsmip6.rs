@@ -191,6 +191,32 @@ impl Signalling {
         }
     }
 
+    /// The port and Ethernet frame that carry IP packet `packet` towards
+    /// `dst` (its next hop resolved); `None`, counted as unrouted, when
+    /// there is no way yet (the node retransmits).
+    fn dsmip6_frame<P: Port, R: PuntRing<P::Buf>>(
+        &mut self,
+        dst: IpAddr,
+        packet: &[u8],
+        cp: &mut ControlPlane<'_, P, R>,
+        fwd: &Forwarding,
+        now: Instant,
+    ) -> Option<(usize, Vec<u8>)> {
+        let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
+            if let Some(g) = self.dsmip6.as_mut() {
+                g.unrouted += 1;
+            }
+            return None;
+        };
+        let ethertype = if dst.is_ipv4() { ethertype::IPV4 } else { ethertype::IPV6 };
+        let mut frame = Vec::with_capacity(14 + packet.len());
+        frame.extend_from_slice(&mac.0);
+        frame.extend_from_slice(&src_mac.0);
+        frame.extend_from_slice(&ethertype.to_be_bytes());
+        frame.extend_from_slice(packet);
+        Some((port, frame))
+    }
+
     /// Executes the home agent's outputs, in order.
     fn apply_dsmip6<P: Port, R: PuntRing<P::Buf>>(
         &mut self,
@@ -238,18 +264,7 @@ impl Signalling {
                         }
                         None => {}
                     }
-                    let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
-                        if let Some(g) = self.dsmip6.as_mut() {
-                            g.unrouted += 1;
-                        }
-                        continue;
-                    };
-                    let ethertype = if dst.is_ipv4() { ethertype::IPV4 } else { ethertype::IPV6 };
-                    let mut frame = Vec::with_capacity(14 + packet.len());
-                    frame.extend_from_slice(&mac.0);
-                    frame.extend_from_slice(&src_mac.0);
-                    frame.extend_from_slice(&ethertype.to_be_bytes());
-                    frame.extend_from_slice(&packet);
+                    let Some((port, frame)) = self.dsmip6_frame(dst, &packet, cp, fwd, now) else { continue };
                     tracing::debug!(%dst, status = ba.status, seq = ba.seq, port, "sending binding acknowledgement");
                     self.send_reply(cp, port, frame);
                 }
@@ -310,18 +325,7 @@ impl Signalling {
                         }
                         continue;
                     }
-                    let Some((port, src_mac, mac)) = self.egress(dst, cp, fwd, now) else {
-                        if let Some(g) = self.dsmip6.as_mut() {
-                            g.unrouted += 1;
-                        }
-                        continue;
-                    };
-                    let ethertype = if dst.is_ipv4() { ethertype::IPV4 } else { ethertype::IPV6 };
-                    let mut frame = Vec::with_capacity(14 + packet.len());
-                    frame.extend_from_slice(&mac.0);
-                    frame.extend_from_slice(&src_mac.0);
-                    frame.extend_from_slice(&ethertype.to_be_bytes());
-                    frame.extend_from_slice(&packet);
+                    let Some((port, frame)) = self.dsmip6_frame(dst, &packet, cp, fwd, now) else { continue };
                     tracing::debug!(%dst, status, port, "sending binding error");
                     cp.send_now(port, &frame);
                 }
