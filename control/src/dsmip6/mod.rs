@@ -337,6 +337,19 @@ impl Registration {
         }
         (v4.filter(|_| self.home != Home::Ipv4), v6.filter(|_| self.home != Home::Ipv6))
     }
+
+    /// Its bindings, IPv6 first, each with whether it forwards now
+    /// ([`Registration::forwarded`]).
+    pub fn bindings(&self) -> impl Iterator<Item = (&Binding, bool)> {
+        let (fwd4, fwd6) = self.forwarded();
+        std::iter::once(&self.v6).chain(self.v4.as_ref()).map(move |b| {
+            let forwards = match b.hoa {
+                IpAddr::V4(a) => fwd4 == Some(a),
+                IpAddr::V6(a) => fwd6 == Some(a),
+            };
+            (b, forwards)
+        })
+    }
 }
 
 /// Counters, one field per event.

@@ -491,12 +491,7 @@ impl Signalling {
         config: &Config,
         now: Instant,
     ) {
-        let (fwd4, fwd6) = r.forwarded();
-        for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
-            let forwarded = match b.hoa {
-                IpAddr::V4(a) => fwd4 == Some(a),
-                IpAddr::V6(a) => fwd6 == Some(a),
-            };
+        for (b, forwarded) in r.bindings() {
             if forwarded {
                 self.dsmip6_install_forwarding(b, Some(r.expires), fwd, config, now);
             }
@@ -513,6 +508,7 @@ impl Signalling {
             }
         }
         if let Some(lma) = self.lma.as_mut() {
+            let (fwd4, fwd6) = r.forwarded();
             if fwd4.is_none() && fwd6.is_none() {
                 lma.clear_mn_owned(&r.v6.mn_id);
             } else {
@@ -527,12 +523,7 @@ impl Signalling {
         let Some(glue) = &self.dsmip6 else { return Vec::new() };
         let mut out = Vec::new();
         for r in glue.ha.registrations() {
-            let (fwd4, fwd6) = r.forwarded();
-            for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
-                let forwarded = match b.hoa {
-                    IpAddr::V4(a) => fwd4 == Some(a),
-                    IpAddr::V6(a) => fwd6 == Some(a),
-                };
+            for (b, forwarded) in r.bindings() {
                 if forwarded && glue.installed.contains_key(&b.id) {
                     out.push((b.id, b.hoa));
                 }
@@ -589,15 +580,10 @@ impl Signalling {
         let Some(glue) = &self.dsmip6 else { return Vec::new() };
         let mut rows = Vec::new();
         for r in glue.ha.registrations() {
-            let (fwd4, fwd6) = r.forwarded();
-            for b in std::iter::once(&r.v6).chain(r.v4.as_ref()) {
-                // On its home link for this family (PROTOCOLS.md §11.4) the
-                // node's own binding is deprecated: it forwards nothing (a
-                // proxy binding through the MAG may).
-                let forwarded = match b.hoa {
-                    IpAddr::V4(a) => fwd4 == Some(a),
-                    IpAddr::V6(a) => fwd6 == Some(a),
-                };
+            // On its home link for this family (PROTOCOLS.md §11.4) the
+            // node's own binding is deprecated: it forwards nothing (a proxy
+            // binding through the MAG may).
+            for (b, forwarded) in r.bindings() {
                 let (coa, nat) = match &r.care_of {
                     CareOf::Ipv6(a) => (a.to_string(), false),
                     CareOf::Ipv4 { coa, nat, .. } => (coa.to_string(), *nat),
