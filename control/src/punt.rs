@@ -275,17 +275,20 @@ impl<'a, P: Port, R: PuntRing<P::Buf>> ControlPlane<'a, P, R> {
     pub fn service_punts(&mut self, now: Instant, budget: usize) -> usize {
         let mut total = 0;
         let rings = self.rings;
-        let mut drained = vec![false; rings.len()];
-        while total < budget && drained.iter().any(|d| !d) {
-            for (r, ring) in rings.iter().enumerate() {
-                if drained[r] || total >= budget {
-                    continue;
+        // Rounds over the rings until the budget is spent or a round finds
+        // them all empty.
+        let mut progress = true;
+        while total < budget && progress {
+            progress = false;
+            for ring in rings {
+                if total >= budget {
+                    break;
                 }
                 let n = ring.dequeue_burst(&mut self.bufs);
                 if n == 0 {
-                    drained[r] = true;
                     continue;
                 }
+                progress = true;
                 total += n;
                 for i in 0..n {
                     let Some(mut buf) = self.bufs[i].take() else {

@@ -1,6 +1,9 @@
 //! `anchorctl show pools` and `show peers`: what the roles hold, read from
 //! their state machines.
 
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
+
 use anchor_config::Config;
 use serde_json::{json, Value};
 
@@ -54,8 +57,13 @@ impl Signalling {
     pub fn peers_json(&self, config: &Config) -> Value {
         let mut rows = Vec::new();
         if let (Some(lma), Some(cfg)) = (&self.lma, &config.lma) {
+            // One pass over the sessions, however many MAGs.
+            let mut per_mag: HashMap<IpAddr, usize> = HashMap::new();
+            for s in lma.sessions() {
+                *per_mag.entry(s.proxy_coa).or_default() += 1;
+            }
             for mag in &cfg.mags {
-                let sessions = lma.sessions().filter(|s| s.proxy_coa == mag.addr).count();
+                let sessions = per_mag.get(&mag.addr).copied().unwrap_or(0);
                 let hb = lma.peer_view(mag.addr);
                 rows.push(json!({
                     "role": "pmip6",
@@ -70,8 +78,12 @@ impl Signalling {
             }
         }
         if let (Some(glue), Some(cfg)) = (&self.ha, &config.ha) {
+            let mut per_fa: HashMap<Ipv4Addr, usize> = HashMap::new();
+            for b in glue.ha.bindings() {
+                *per_fa.entry(b.registered_from.0).or_default() += 1;
+            }
             for fa in &cfg.foreign_agents {
-                let sessions = glue.ha.bindings().filter(|b| b.registered_from.0 == fa.addr).count();
+                let sessions = per_fa.get(&fa.addr).copied().unwrap_or(0);
                 rows.push(json!({
                     "role": "mip4",
                     "kind": if fa.proxy { "fa/pma" } else { "fa" },
