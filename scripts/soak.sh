@@ -67,7 +67,7 @@ cleanup() {
       tail -n 20 "$work/mag.stderr" >&2
     fi
   fi
-  rm -rf "$work"
+  rm -rf "$work" "/var/run/dpdk/anchor-soak-$$"
   return "$rc"
 }
 trap cleanup EXIT

@@ -1237,6 +1237,11 @@ fn main() {
         Some("churn") => churn(&args),
         other => Err(format!("command {other:?}: use tput, null, insn, count or churn").into()),
     };
+    // The EAL leaves its runtime directory behind, ours and testpmd's
+    // (prefixes named after this process), even with --no-shconf.
+    for prefix in ["bench", "tp"] {
+        let _ = std::fs::remove_dir_all(format!("/var/run/dpdk/{prefix}-{}", std::process::id()));
+    }
     if let Err(e) = r {
         eprintln!("dp: {e}");
         std::process::exit(1);
