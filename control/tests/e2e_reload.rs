@@ -114,6 +114,14 @@ fn body(net: &mut Net, mut cfg: toml::Table) -> Result<(), String> {
         "a dataplane change was not refused by name: {refused:?}"
     );
 
+    // A file that does not load at all: refused with the loader's message.
+    std::fs::write(net.dir.join("anchor.toml"), "[lma\nnot toml").map_err(|e| e.to_string())?;
+    let broken = net.ctl(&["reload"]).err().unwrap_or_default();
+    ensure!(
+        broken.contains("anchor.toml") && broken.contains("nothing changed"),
+        "a broken file was not refused naming it: {broken:?}"
+    );
+
     // Allowed changes: a new key, one FA fewer, a lower rate, another level.
     cfg["ha"]["mn"][0]["key"] = toml::Value::String(NEW_KEY.into());
     if let Some(fas) = cfg["ha"]["fa"].as_array_mut() {
