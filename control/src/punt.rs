@@ -571,6 +571,27 @@ mod tests {
             }
         }
 
+        /// The control thread's side on these ports with `addrs`.
+        fn control<'r>(
+            &'r self,
+            addrs: &'r [dataplane::addrs::PortAddrs],
+            next_hops: Vec<(usize, std::net::IpAddr)>,
+            publisher: StatePublisher,
+            fib: FibReader,
+        ) -> ControlPlane<'r, MemPort, MemRing<MemBuf>> {
+            ControlPlane::new(
+                &self.ports,
+                addrs,
+                &self.ring,
+                CONTROL_Q,
+                neighbors(),
+                &self.control,
+                next_hops,
+                publisher,
+                fib,
+            )
+        }
+
         /// Injects `frames` on port `index`, runs one worker poll and one
         /// control pass; returns what the control thread sent per port.
         fn exchange(&self, index: usize, frames: &[Vec<u8>]) -> Vec<Vec<(QueueId, Vec<u8>)>> {
@@ -593,17 +614,7 @@ mod tests {
             let reader = publisher.reader();
             let mut w = Worker::new(&self.ports, &addrs, 0, 1, &self.ring[0], &self.worker, fib.clone(), reader, 32);
             w.poll();
-            let mut cp = ControlPlane::new(
-                &self.ports,
-                &addrs,
-                &self.ring,
-                CONTROL_Q,
-                neighbors(),
-                &self.control,
-                vec![],
-                publisher,
-                fib,
-            );
+            let mut cp = self.control(&addrs, vec![], publisher, fib);
             cp.service_punts(Instant::now(), usize::MAX);
             self.ports.iter().map(MemPort::take_tx).collect()
         }
@@ -623,17 +634,7 @@ mod tests {
         for _ in 0..3 {
             w.poll();
         }
-        let mut cp = ControlPlane::new(
-            &rig.ports,
-            &addrs,
-            &rig.ring,
-            CONTROL_Q,
-            neighbors(),
-            &rig.control,
-            vec![],
-            publisher,
-            fib,
-        );
+        let mut cp = rig.control(&addrs, vec![], publisher, fib);
         // Whole bursts: a budget of 40 takes two bursts of up to 32.
         let first = cp.service_punts(Instant::now(), 40);
         assert!((40..=64).contains(&first), "{first}");
@@ -742,17 +743,7 @@ mod tests {
         let next_hop = (1, "198.51.100.2".parse().unwrap());
         let addrs = ports();
         let publisher = StatePublisher::new(Default::default());
-        let mut cp = ControlPlane::new(
-            &rig.ports,
-            &addrs,
-            &rig.ring,
-            CONTROL_Q,
-            neighbors(),
-            &rig.control,
-            vec![next_hop],
-            publisher,
-            dataplane::fib::new(1024, 1).1,
-        );
+        let mut cp = rig.control(&addrs, vec![next_hop], publisher, dataplane::fib::new(1024, 1).1);
         cp.run_timers(Instant::now());
         let tx = rig.ports[1].take_tx();
         let frame = only(&tx);

@@ -24,14 +24,11 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
+use common::v4only::{KEY, NAI, SPI};
 use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, MN_NS};
 
 const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
-/// demo.toml's first [[ha.mn]] association.
-const NAI: &str = "v4only@anchor.test";
-const SPI: &str = "4096";
-const KEY: &str = "00112233445566778899aabbccddeeff";
 /// The home agent's pool on the home link, and its default router.
 const POOL: &str = "198.51.100.128/25";
 const POOL_ROUTER: &str = "198.51.100.129";

@@ -37,13 +37,9 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
+use common::ds6::{HOA, HOA4, KEY, NAI, SPI};
 use common::{guard, script, wait_until, Env, Net, CN_V4, CN_V6, MN_NS};
 
-const NAI: &str = "ds6@anchor.test";
-const HOA: &str = "2001:db8:300::10";
-const HOA4: &str = "203.0.113.201";
-const SPI: &str = "8448";
-const KEY: &str = "2122232425262728292a2b2c2d2e2f3031323334";
 const HA: &str = "2001:db8:1::1";
 const HA4: &str = "192.0.2.1";
 const COA6: &str = "2001:db8:1::20";

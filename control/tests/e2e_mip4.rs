@@ -21,6 +21,7 @@ use serde_json::{json, Value};
 
 #[macro_use]
 mod common;
+use common::v4only::{KEY, NAI, SPI};
 use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
 
 /// The home agent address (demo.toml [ha].address) and the simulator's
@@ -29,10 +30,6 @@ use common::{guard, script, wait_until, Env, Net, Sim, CN_V4, CN_V6, MN_NS};
 /// with the home agent, so their requests need an FA-HA extension, §8.7).
 const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
-/// demo.toml's first [[ha.mn]] association.
-const NAI: &str = "v4only@anchor.test";
-const SPI: &str = "4096";
-const KEY: &str = "00112233445566778899aabbccddeeff";
 
 /// demo.toml's association of the dual-stack profile (DSMIPv4).
 const DUAL: &str = "dual@anchor.test";

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
+use common::v4only::{KEY, NAI, SPI};
 use common::{guard, script, Env, Net, CN_V4, MN_NS};
 
 /// The home agent (demo.toml [ha].address).
@@ -22,10 +23,6 @@ const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
 /// The flooding source, another address of anc-mag.
 const FLOODER: &str = "192.0.2.20";
-/// demo.toml's first [[ha.mn]] association.
-const NAI: &str = "v4only@anchor.test";
-const SPI: &str = "4096";
-const KEY: &str = "00112233445566778899aabbccddeeff";
 
 /// The flooder's allowance: messages per second and at once.
 const RATE: u64 = 50;

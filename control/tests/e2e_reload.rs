@@ -19,13 +19,11 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
+use common::v4only::{KEY as OLD_KEY, NAI, SPI};
 use common::{guard, script, wait_until, Env, Net, CN_V4, MN_NS};
 
 const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
-const NAI: &str = "v4only@anchor.test";
-const SPI: &str = "4096";
-const OLD_KEY: &str = "00112233445566778899aabbccddeeff";
 const NEW_KEY: &str = "ffeeddccbbaa99887766554433221100";
 
 #[test]

@@ -25,6 +25,7 @@ use serde_json::Value;
 
 #[macro_use]
 mod common;
+use common::v4only::{KEY as MIP4_KEY, NAI as MIP4_NAI, SPI as MIP4_SPI};
 use common::{guard, netns_exists, run, script, Env, Sim, CN_V4, CN_V6, MN_NS};
 
 /// LMAA and the MAG (demo.toml [lma], [[lma.mag]]).
@@ -34,10 +35,6 @@ const MAG1: &str = "2001:db8:1::2";
 /// (an address of anc-mag that is not one of the demo's foreign agents).
 const HA: &str = "192.0.2.1";
 const COA: &str = "192.0.2.10";
-/// demo.toml's MN-HA association of the IPv4-only node.
-const MIP4_NAI: &str = "v4only@anchor.test";
-const MIP4_SPI: &str = "4096";
-const MIP4_KEY: &str = "00112233445566778899aabbccddeeff";
 /// The PMIPv6 mobile nodes.
 const PMIP_MN: &str = "v6only@anchor.test";
 const PMIP_NEW: &str = "dual@anchor.test";

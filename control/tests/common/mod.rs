@@ -29,6 +29,23 @@ pub const MN_NS: &str = "anc-mn";
 pub const CN_V4: &str = "198.51.100.2";
 pub const CN_V6: &str = "2001:db8:2::2";
 
+/// demo.toml's first `[[ha.mn]]`: the IPv4-only node's MN-HA association.
+pub mod v4only {
+    pub const NAI: &str = "v4only@anchor.test";
+    pub const SPI: &str = "4096";
+    pub const KEY: &str = "00112233445566778899aabbccddeeff";
+}
+
+/// demo.toml's `[[dsmip6.mn]]`: the DSMIPv6 node, its home addresses and
+/// MN-HA association (RFC 4285).
+pub mod ds6 {
+    pub const NAI: &str = "ds6@anchor.test";
+    pub const HOA: &str = "2001:db8:300::10";
+    pub const HOA4: &str = "203.0.113.201";
+    pub const SPI: &str = "8448";
+    pub const KEY: &str = "2122232425262728292a2b2c2d2e2f3031323334";
+}
+
 static NETNS: Mutex<()> = Mutex::new(());
 
 /// `return Err(format!(...))` unless the condition holds (`#[macro_use] mod common;`).

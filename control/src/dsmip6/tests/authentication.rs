@@ -118,14 +118,7 @@ fn over_ipv4_the_authenticator_covers_the_ipv4_mapped_care_of_address() {
     let mut mh = bu.mh();
     let checksum = Checksum::Ipv6 { src: v6(MN_HOA), dst: v6(HA) };
     auth::seal(&mut mh, &key_of(MN_HOA), auth_care_of(IpAddr::V4(v4(NAT))), v6(MN_HOA), checksum);
-    let f = Framing::Udp4 {
-        src: v4(NAT),
-        dst: v4(HA4),
-        src_port: NAT_PORT,
-        dst_port: DSMIP6_PORT,
-        inner_src: v6(MN_HOA),
-        inner_dst: v6(HA),
-    };
+    let f = from_nat();
     let out = h.ha.handle(&udp4_packet(&f, &mh).unwrap(), h.instant(), h.wall());
     assert_eq!(ba(&out).status, status::MIPV6_AUTH_FAIL);
 }

@@ -109,14 +109,7 @@ fn the_home_address_option_is_checked_before_the_mh_type() {
 #[test]
 fn over_ipv4_udp_the_binding_error_goes_back_the_way_the_message_came() {
     let mut h = Harness::new();
-    let f = Framing::Udp4 {
-        src: v4(NAT),
-        dst: v4(HA4),
-        src_port: NAT_PORT,
-        dst_port: DSMIP6_PORT,
-        inner_src: v6(MN_HOA),
-        inner_dst: v6(HA),
-    };
+    let f = from_nat();
     let packet = udp4_packet(&f, &unknown_mh(99, f.checksum())).unwrap();
     let be = binding_errors(&handle(&mut h, &packet));
     assert_eq!(be.len(), 1);

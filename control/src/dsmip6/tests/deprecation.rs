@@ -13,15 +13,6 @@ fn with_delay() -> Harness {
     Harness::with(Ha6Config { deregistration_delay: Some(secs(10)), ..config() })
 }
 
-fn owned(out: &[Output]) -> Vec<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Owned { ipv4, ipv6, .. } => Some((*ipv4, *ipv6)),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A registration of MN_HOA with an IPv4 home address: its ids and address.
 fn registered(h: &mut Harness) -> (u32, u32, Ipv4Addr) {
     h.send(Bu::new(MN_HOA, 1).ipv4_hoa("0.0.0.0"));

@@ -9,15 +9,6 @@ use super::*;
 use crate::dsmip6::Home;
 use crate::proto::{ipv4_ack_status, status};
 
-fn owned(out: &[Output]) -> Vec<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
-    out.iter()
-        .filter_map(|o| match o {
-            Output::Owned { ipv4, ipv6, .. } => Some((*ipv4, *ipv6)),
-            _ => None,
-        })
-        .collect()
-}
-
 fn at_home(out: &[Output]) -> Vec<IpAddr> {
     out.iter()
         .filter_map(|o| match o {

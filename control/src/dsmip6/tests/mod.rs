@@ -346,6 +346,29 @@ pub fn installs(out: &[Output]) -> Vec<Binding> {
         .collect()
 }
 
+/// The addresses each `Owned` output says the node's own registration holds.
+pub fn owned(out: &[Output]) -> Vec<(Option<Ipv4Addr>, Option<Ipv6Addr>)> {
+    out.iter()
+        .filter_map(|o| match o {
+            Output::Owned { ipv4, ipv6, .. } => Some((*ipv4, *ipv6)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// IPv4 | UDP 4191 from the NAT in front of the node to the home agent,
+/// carrying the node's home address to the home agent's IPv6 address.
+pub fn from_nat() -> Framing {
+    Framing::Udp4 {
+        src: v4(NAT),
+        dst: v4(HA4),
+        src_port: NAT_PORT,
+        dst_port: DSMIP6_PORT,
+        inner_src: v6(MN_HOA),
+        inner_dst: v6(HA),
+    }
+}
+
 pub fn removes(out: &[Output]) -> Vec<u32> {
     out.iter()
         .filter_map(|o| match o {
